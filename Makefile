@@ -1,0 +1,44 @@
+# AISTRALE — the commands of the README. Everything a fresh clone needs is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTEST_ARGS ?=
+
+.PHONY: help deps run up down test lint fmt bench tools
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user 'uv>=0.5,<1' || python3 -m pip install --quiet 'uv>=0.5,<1'
+
+deps: $(UV)  ## install the workspace (one lock file) into .venv
+	@$(UV) sync --all-packages --frozen --quiet
+
+run: deps  ## start the whole platform on http://127.0.0.1:8080 (embedded adapters)
+	@$(UV) run --frozen aistrale-platform run
+
+up: deps  ## three processes on :8080 :8081 :8082 against Postgres, Redis and RabbitMQ URLs
+	@bash infra/local/up.sh
+
+down:  ## stop what `make up` started
+	@bash infra/local/down.sh
+
+tools:  ## install the offline validation tools for charts, manifests and rules
+	@if [ -f infra/validation/install-tools.sh ]; then bash infra/validation/install-tools.sh; fi
+
+test: deps tools  ## lint, then the whole suite on real Postgres, Redis and RabbitMQ
+	@$(MAKE) --no-print-directory lint
+	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: deps  ## ruff and mypy, clean
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy services tests
+
+fmt: deps  ## format and fix what ruff can
+	@$(UV) run --frozen ruff format .
+	@$(UV) run --frozen ruff check --fix .
+
+bench: deps  ## gateway overhead vs a direct call and a plain reverse proxy
+	@$(UV) run --frozen python -m bench.run

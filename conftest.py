@@ -1,0 +1,1 @@
+pytest_plugins = ["aistrale_common.testing.fixtures"]

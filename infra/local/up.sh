@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make up`: the three services as separate processes (8080, 8081, 8082) against Postgres,
+# Redis and RabbitMQ given by URL. Defaults point at the servers on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PG="${AISTRALE_PG_SERVER:-postgresql+asyncpg://postgres@127.0.0.1:5432}"
+export AISTRALE_API_ROUTER_DATABASE_URL="${AISTRALE_API_ROUTER_DATABASE_URL:-$PG/aistrale_api_router}"
+export AISTRALE_USER_ORG_DATABASE_URL="${AISTRALE_USER_ORG_DATABASE_URL:-$PG/aistrale_user_org}"
+export AISTRALE_ANALYTICS_DATABASE_URL="${AISTRALE_ANALYTICS_DATABASE_URL:-$PG/aistrale_analytics}"
+export AISTRALE_REDIS_URL="${AISTRALE_REDIS_URL:-redis://127.0.0.1:6379/0}"
+export AISTRALE_AMQP_URL="${AISTRALE_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+export AISTRALE_USER_ORG_URL="${AISTRALE_USER_ORG_URL:-http://127.0.0.1:8081}"
+export AISTRALE_DATA_DIR="${AISTRALE_DATA_DIR:-.aistrale}"
+RUN_DIR="$AISTRALE_DATA_DIR/run"
+mkdir -p "$RUN_DIR"
+uv run --frozen python infra/local/create_databases.py \
+  "$AISTRALE_API_ROUTER_DATABASE_URL" "$AISTRALE_USER_ORG_DATABASE_URL" \
+  "$AISTRALE_ANALYTICS_DATABASE_URL"
+start() {  # name port
+  uv run --frozen "aistrale-$1" migrate
+  nohup uv run --frozen "aistrale-$1" serve --no-migrate --port "$2" \
+    >"$RUN_DIR/$1.log" 2>&1 &
+  echo $! >"$RUN_DIR/$1.pid"
+}
+start user-org 8081
+start api-router 8080
+start analytics 8082
+for port in 8081 8080 8082; do
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  echo "127.0.0.1:$port $(curl -s "http://127.0.0.1:$port/ready")"
+done
+echo "logs in $RUN_DIR; stop with: make down"

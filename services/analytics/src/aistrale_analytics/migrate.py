@@ -1,0 +1,19 @@
+"""Apply this service's migrations (the same revisions on Postgres and SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aistrale_analytics.settings import Settings
+from aistrale_common.db.migrate import upgrade_to_head, upgrade_to_head_async
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version_analytics"
+
+
+def migrate(settings: Settings) -> None:
+    upgrade_to_head(MIGRATIONS, settings.database_url_or_embedded(), VERSION_TABLE)
+
+
+async def migrate_async(settings: Settings) -> None:
+    await upgrade_to_head_async(MIGRATIONS, settings.database_url_or_embedded(), VERSION_TABLE)

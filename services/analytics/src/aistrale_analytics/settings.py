@@ -1,0 +1,20 @@
+"""analytics settings: every environment variable this service reads, in one place."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from aistrale_common.settings import ServiceSettings
+
+SERVICE = "analytics"
+
+
+class Settings(ServiceSettings):
+    port: int = 8082
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AISTRALE_ANALYTICS_DATABASE_URL", "database_url"),
+    )
+
+    def database_url_or_embedded(self) -> str:
+        return self.database_url or self.embedded_database_url(SERVICE)

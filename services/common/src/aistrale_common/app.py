@@ -1,0 +1,63 @@
+"""The skeleton every service app shares: middleware, error handler, ops routes, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from aistrale_common.errors import install_error_handlers
+from aistrale_common.health import Check, ops_router
+from aistrale_common.logging import configure_logging
+from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.middleware import ObservabilityMiddleware
+from aistrale_common.settings import ServiceSettings
+from aistrale_common.tracing import open_tracer
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def build_app(
+    service: str,
+    settings: ServiceSettings,
+    metrics: ServiceMetrics,
+    lifespan: Lifespan,
+    checks: Callable[[], Mapping[str, Check]],
+    *,
+    validation_status: int = 400,
+    title: str | None = None,
+    description: str = "",
+    docs_prefix: str = "",
+) -> FastAPI:
+    configure_logging(settings.log_level, settings.log_json)
+    tracing = open_tracer(service, settings.otlp_endpoint)
+
+    @asynccontextmanager
+    async def with_tracing(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with lifespan(app):
+                yield
+        finally:
+            if tracing is not None:
+                tracing[1].shutdown()
+
+    # Docs live under the service's public prefix so one host can serve every service.
+    app = FastAPI(
+        title=title or f"AISTRALE {service}",
+        description=description,
+        version="0.1.0",
+        lifespan=with_tracing,
+        docs_url=f"{docs_prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{docs_prefix}/openapi.json",
+    )
+    app.state.metrics = metrics
+    app.state.settings = settings
+    app.state.checks = checks
+    install_error_handlers(app, validation_status=validation_status)
+    app.include_router(ops_router(service, metrics, checks))
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=metrics, tracer=tracing[0] if tracing else None
+    )
+    return app

@@ -1,0 +1,71 @@
+"""Prometheus metrics per service, in a registry per app (never the global one).
+
+Names follow `aistrale_<service>_<thing>_{total,seconds}`; labels are route templates,
+never raw paths or keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+)
+
+
+class ServiceMetrics:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.prefix = "aistrale_" + service.replace("-", "_")
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests = self.counter(
+            "http_requests_total", "HTTP requests served", ("method", "route", "status")
+        )
+        self.http_seconds = self.histogram(
+            "http_request_seconds", "HTTP request duration", ("method", "route")
+        )
+        self.dependency_up = self.gauge(
+            "dependency_up",
+            "1 when the dependency answered the last readiness check",
+            ("dependency",),
+        )
+
+    def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+        return Counter(
+            f"{self.prefix}_{name.removesuffix('_total')}", doc, labels, registry=self.registry
+        )
+
+    def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
+        return Gauge(f"{self.prefix}_{name}", doc, labels, registry=self.registry)
+
+    def histogram(
+        self,
+        name: str,
+        doc: str,
+        labels: Sequence[str] = (),
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> Histogram:
+        return Histogram(
+            f"{self.prefix}_{name}", doc, labels, buckets=buckets, registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

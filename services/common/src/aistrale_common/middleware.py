@@ -1,0 +1,80 @@
+"""One pure-ASGI middleware for request ids, logs context, metrics and spans.
+
+Pure ASGI rather than BaseHTTPMiddleware: it adds no task or body copy on the hot path
+and streams pass through untouched.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import structlog
+from opentelemetry.trace import SpanKind, Tracer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aistrale_common.metrics import ServiceMetrics
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and 0 < len(value) <= 128:
+            return str(value.decode("latin-1"))
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, tracer: Tracer | None = None):
+        self.app = app
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        raw_id = request_id.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                headers.append((REQUEST_ID_HEADER, raw_id))
+                message["headers"] = headers
+            await send(message)
+
+        start = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self._call_traced(scope, receive, send_with_id)
+            finally:
+                self._record(scope, status, time.perf_counter() - start)
+
+    async def _call_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tracer is None:
+            await self.app(scope, receive, send)
+            return
+        name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
+        with self.tracer.start_as_current_span(name, kind=SpanKind.SERVER) as span:
+            span.set_attribute("http.request_id", scope["state"]["request_id"])
+            await self.app(scope, receive, send)
+            span.set_attribute("http.route", route_template(scope))
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_template(scope)
+        method: Any = scope.get("method", "GET")
+        self.metrics.http_requests.labels(method, route, str(status)).inc()
+        self.metrics.http_seconds.labels(method, route).observe(seconds)

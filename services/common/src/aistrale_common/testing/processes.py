@@ -1,0 +1,69 @@
+"""Start a service as a real process on a real port, and wait until it answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+
+@contextlib.contextmanager
+def service_process(
+    argv: Sequence[str],
+    port: int,
+    env: Mapping[str, str],
+    *,
+    log_path: Path,
+    ready_path: str = "/health",
+    timeout_s: float = 60.0,
+) -> Iterator[str]:
+    """Yields the base URL once `ready_path` answers 200; SIGTERM (then SIGKILL) at exit."""
+    full_env = {**os.environ, **env}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(proc, base + ready_path, timeout_s, log_path)
+        yield base
+    finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> int:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout_s: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}:\n{_tail(log)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout_s}s:\n{_tail(log)}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def python_module_argv(script: str, *args: str) -> list[str]:
+    """The console script installed beside this interpreter (works in any venv)."""
+    return [str(Path(sys.executable).parent / script), *args]

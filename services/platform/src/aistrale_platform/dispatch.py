@@ -1,0 +1,92 @@
+"""One ASGI app in front of the three services: routes by path prefix, runs every lifespan.
+
+Paths are not rewritten, so each service sees exactly what it sees behind the Kubernetes
+ingress, where the same prefixes go to separate pods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aistrale_common.health import run_checks
+from aistrale_common.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class PlatformApp:
+    def __init__(
+        self, services: dict[str, FastAPI], prefixes: Sequence[tuple[str, str]], default: str
+    ) -> None:
+        self.services = services
+        self._prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
+        self._default = services[default]
+        self._ops: dict[str, Callable[[], ASGIApp]] = {
+            "/health": self._health,
+            "/ready": self._ready,
+            "/metrics": self._metrics,
+        }
+
+    def app_for(self, path: str) -> ASGIApp:
+        for prefix, name in self._prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return self.services[name]
+        return self._default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        op = self._ops.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if op is not None:
+            await op()(scope, receive, send)
+            return
+        await self.app_for(scope.get("path", ""))(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        async with AsyncExitStack() as stack:
+            try:
+                for app in self.services.values():
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+            except Exception as exc:
+                log.exception("startup_failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
+
+    def _health(self) -> Response:
+        return JSONResponse({"status": "ok", "services": sorted(self.services)})
+
+    async def _ready_checks(self) -> tuple[bool, dict[str, dict[str, str]]]:
+        names = list(self.services)
+        results = await asyncio.gather(
+            *(
+                run_checks(self.services[n].state.checks(), self.services[n].state.metrics)
+                for n in names
+            )
+        )
+        return all(ok for ok, _ in results), {
+            n: r for n, (_, r) in zip(names, results, strict=True)
+        }
+
+    def _ready(self) -> ASGIApp:
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            ok, checks = await self._ready_checks()
+            body = {"status": "ready" if ok else "not_ready", "services": checks}
+            await JSONResponse(body, status_code=200 if ok else 503)(scope, receive, send)
+
+        return respond
+
+    def _metrics(self) -> Response:
+        text = b"".join(app.state.metrics.render() for app in self.services.values())
+        return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,4 @@
+from aistrale_common.db.migrate import run_env
+from aistrale_userorg.tables import metadata
+
+run_env(metadata)
