@@ -1,0 +1,74 @@
+"""The model catalog (DESIGN.md "What users rely on"), read from AISTRALE_MODELS_FILE.
+
+```yaml
+models:
+  - name: gemma-3-270m
+    deployments:
+      - provider: openai-compatible    # vllm | openai | anthropic | gemini | groq |
+        base_url: http://127.0.0.1:8090/v1   #   huggingface | openai-compatible
+        model: gemma-3-270m
+        api_key_env: null
+        weight: 1
+    fallbacks: []
+    max_output_tokens: 4096
+    pricing: {input_micro_usd_per_mtok: 0, output_micro_usd_per_mtok: 0}
+```
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProviderName = Literal[
+    "vllm", "openai", "anthropic", "gemini", "groq", "huggingface", "openai-compatible"
+]
+
+
+class Pricing(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_micro_usd_per_mtok: int = Field(ge=0)
+    output_micro_usd_per_mtok: int = Field(ge=0)
+    cached_input_micro_usd_per_mtok: int | None = Field(default=None, ge=0)
+
+
+class Deployment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: ProviderName
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    weight: int = Field(default=1, ge=0)
+    name: str | None = None  # defaults to provider:base_url
+
+    @property
+    def id(self) -> str:
+        return self.name or f"{self.provider}:{self.base_url}"
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    deployments: list[Deployment] = Field(min_length=1)
+    fallbacks: list[str] = []
+    pricing: Pricing | None = None
+    max_output_tokens: int = Field(default=4096, gt=0)
+    context_window: int | None = Field(default=None, gt=0)
+    endpoints: list[Literal["chat", "completions", "embeddings"]] = [
+        "chat",
+        "completions",
+        "embeddings",
+    ]
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: list[ModelEntry] = []
+
+    def get(self, name: str) -> ModelEntry | None:
+        return next((m for m in self.models if m.name == name), None)
