@@ -1,0 +1,56 @@
+"""Admin access tokens: issued by user-org, verified by user-org and analytics alike.
+
+HS256 JWTs signed with AISTRALE_JWT_SECRET. The claims carry the caller's roles per org so
+that analytics can authorize without reading user-org's database; tokens are short-lived
+(minutes), so a role change takes effect at the next refresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import jwt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from aistrale_common.errors import AuthenticationFailed
+
+ISSUER = "aistrale-user-org"
+AUDIENCE = "aistrale-admin"
+ALGORITHM = "HS256"
+Role = Literal["owner", "admin", "member", "billing", "viewer"]
+
+
+class AdminClaims(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sub: str  # user id, or admin API key id
+    email: str | None = None
+    platform_admin: bool = False
+    orgs: dict[str, Role] = {}
+    jti: str | None = None
+
+    def role_in(self, org_id: str) -> Role | None:
+        return self.orgs.get(org_id)
+
+
+def issue_admin_token(claims: AdminClaims, secret: str, ttl: timedelta) -> str:
+    now = datetime.now(UTC)
+    payload = {**claims.model_dump(exclude_none=True), "iss": ISSUER, "aud": AUDIENCE,
+               "iat": now, "nbf": now, "exp": now + ttl, "typ": "access"}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def verify_admin_token(token: str, secret: str) -> AdminClaims:
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                             issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+    except jwt.PyJWTError as exc:
+        raise AuthenticationFailed(f"Invalid or expired access token ({exc})",
+                                   code="invalid_token") from exc
+    if payload.get("typ") != "access":
+        raise AuthenticationFailed("Not an access token", code="invalid_token")
+    try:
+        return AdminClaims.model_validate(payload)
+    except ValidationError as exc:
+        raise AuthenticationFailed("Malformed access token", code="invalid_token") from exc
