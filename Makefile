@@ -1,7 +1,11 @@
 # AISTRALE — the commands of the README. Everything a fresh clone needs is installed here.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else the one pip installs into this python (installed on first use).
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 PYTEST_ARGS ?=
 
 .PHONY: help deps run up down test lint fmt bench tools
@@ -9,11 +13,9 @@ PYTEST_ARGS ?=
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
-$(UV):
-	python3 -m pip install --quiet --user 'uv>=0.5,<1' || python3 -m pip install --quiet 'uv>=0.5,<1'
-
-deps: $(UV)  ## install the workspace (one lock file) into .venv
-	@$(UV) sync --all-packages --frozen --quiet
+deps:  ## install the workspace (one lock file) into .venv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet 'uv>=0.5,<1'
+	@$(UV) sync --all-packages --locked --quiet
 
 run: deps  ## start the whole platform on http://127.0.0.1:8080 (embedded adapters)
 	@$(UV) run --frozen aistrale-platform run
