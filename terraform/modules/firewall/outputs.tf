@@ -1,0 +1,4 @@
+output "id" {
+  description = "Firewall ID."
+  value       = linode_firewall.nodes.id
+}
