@@ -22,15 +22,15 @@ class ProviderTarget:
 
     base_url: str
     model: str  # the upstream model name
-    api_key: str | None
+    api_key: str | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
     method: str
     url: str
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str] = field(repr=False)  # carries the provider key: never in repr/logs
+    body: bytes = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -81,7 +81,11 @@ class ProviderAdapter(Protocol):
         """Raises InvalidRequest when the provider has no embeddings."""
         ...
 
-    def embeddings_response(self, body: bytes, target: ProviderTarget) -> dict[str, Any]: ...
+    def embeddings_response(
+        self, body: bytes, target: ProviderTarget, encoding_format: str | None = None
+    ) -> dict[str, Any]:
+        """`encoding_format` is the client's (the openai SDK asks for "base64" by default)."""
+        ...
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
         """The one place a provider's failure becomes one of our errors."""

@@ -1,0 +1,111 @@
+"""Which provider key a request uses: the org's own (bring your own key) first, then the
+platform's, named by the deployment's `api_key_env`.
+
+Org credentials come from user-org's internal API (`HttpOrgCredentials`) and live only
+in this process's memory, for `ttl_s` seconds, dropped at once by `invalidate` (wired to
+the control events). Nothing here logs a key; `ResolvedCredential` hides it from repr.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from aistrale_common.errors import UpstreamFailed
+
+Origin = Literal["org", "platform", "none"]
+
+
+class OrgCredentialSource(Protocol):
+    async def get(self, org_id: str, provider: str) -> str | None:
+        """The org's key for `provider`, or None when the org has not stored one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCredential:
+    api_key: str | None = field(repr=False)
+    origin: Origin
+
+
+def platform_keys(names: Iterable[str | None], environ: Mapping[str, str]) -> dict[str, str]:
+    """The platform keys named by the catalog's `api_key_env`, read once at startup.
+
+    `environ` is passed in (the app's lifespan hands over os.environ) so that this module
+    reads no environment of its own.
+    """
+    return {n: environ[n] for n in names if n and environ.get(n)}
+
+
+class CredentialResolver:
+    def __init__(
+        self, platform: Mapping[str, str], org_source: OrgCredentialSource | None = None
+    ) -> None:
+        self._platform = dict(platform)
+        self._org_source = org_source
+
+    async def resolve(
+        self, org_id: str | None, provider: str, api_key_env: str | None
+    ) -> ResolvedCredential:
+        if org_id is not None and self._org_source is not None:
+            key = await self._org_source.get(org_id, provider)
+            if key:
+                return ResolvedCredential(key, "org")
+        platform = self._platform.get(api_key_env) if api_key_env else None
+        if platform:
+            return ResolvedCredential(platform, "platform")
+        return ResolvedCredential(None, "none")
+
+
+class HttpOrgCredentials:
+    """`GET {base}/internal/v1/orgs/{org}/provider-credentials/{provider}` with the service
+    token; 200 `{"api_key": ...}`, 404 none stored. Answers (found or not) are cached."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, base_url: str, service_token: str, ttl_s: float = 60.0
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._headers = {"authorization": f"Bearer {service_token}"}
+        self._ttl_s = ttl_s
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+    async def get(self, org_id: str, provider: str) -> str | None:
+        cached = self._cache.get((org_id, provider))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            key = await self._fetch(org_id, provider)
+        except UpstreamFailed:
+            if cached is None:
+                raise
+            # user-org briefly down: the last answer beats failing every request.
+            # Never fall back to the platform key: that would bill the platform for a BYOK org.
+            return cached[1]
+        self._cache[(org_id, provider)] = (time.monotonic() + self._ttl_s, key)
+        return key
+
+    def invalidate(self, org_id: str | None = None) -> None:
+        """Drops one org's entries (credential changed), or all of them."""
+        for entry in [k for k in self._cache if org_id is None or k[0] == org_id]:
+            del self._cache[entry]
+
+    async def _fetch(self, org_id: str, provider: str) -> str | None:
+        url = (
+            f"{self._base}/internal/v1/orgs/{quote(org_id)}/provider-credentials/{quote(provider)}"
+        )
+        try:
+            response = await self._client.get(url, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise UpstreamFailed("user-org did not answer the credential lookup") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise UpstreamFailed(f"user-org credential lookup failed ({response.status_code})")
+        key = response.json().get("api_key")
+        return str(key) if key else None
