@@ -111,7 +111,12 @@ def test_router_ready_reports_redis(
 
 def test_platform_serves_every_service_on_one_port(tmp_path: Path) -> None:
     port = free_port()
-    env = {"AISTRALE_PORT": str(port), "AISTRALE_DATA_DIR": str(tmp_path / "data")}
+    # The local model is off: its first start installs a compiled server (services/platform).
+    env = {
+        "AISTRALE_PORT": str(port),
+        "AISTRALE_DATA_DIR": str(tmp_path / "data"),
+        "AISTRALE_LOCAL_MODEL": "0",
+    }
     argv = python_module_argv("aistrale-platform", "run")
     with service_process(argv, port, env, log_path=tmp_path / "platform.log") as base:
         ready = httpx.get(f"{base}/ready").json()

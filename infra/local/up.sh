@@ -25,6 +25,16 @@ start() {  # name port
 start user-org 8081
 start api-router 8080
 start analytics 8082
+# The local model server of models.yaml (127.0.0.1:8090), installed on first use; off with
+# AISTRALE_LOCAL_MODEL=0. Its progress goes to its log; the services do not wait for it.
+case "${AISTRALE_LOCAL_MODEL:-1}" in
+  0 | false | no | off) ;;
+  *)
+    nohup uv run --frozen aistrale-platform local-model >"$RUN_DIR/local-model.log" 2>&1 &
+    echo $! >"$RUN_DIR/local-model.pid"
+    echo "local model: starting in the background, progress in $RUN_DIR/local-model.log"
+    ;;
+esac
 for port in 8081 8080 8082; do
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

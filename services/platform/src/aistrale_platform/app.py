@@ -2,14 +2,20 @@
 
 The services share one event bus (in-process by default) so the router's usage events
 reach analytics and user-org's control events reach the router, exactly as over RabbitMQ.
+The router reaches user-org's key lookup in process (an ASGI transport, no loopback hop).
+Beside them runs the local model server (a child process), unless AISTRALE_LOCAL_MODEL=0.
 """
 
 from __future__ import annotations
+
+import httpx
 
 from aistrale_analytics.app import create_app as create_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.events import EventBus
 from aistrale_platform.dispatch import PlatformApp
+from aistrale_platform.localmodel.component import LocalModel
+from aistrale_platform.settings import Settings
 from aistrale_router.app import create_app as create_router
 from aistrale_router.settings import Settings as RouterSettings
 from aistrale_userorg.app import create_app as create_userorg
@@ -29,10 +35,17 @@ def create_platform(
     router: RouterSettings | None = None,
     userorg: UserOrgSettings | None = None,
     analytics: AnalyticsSettings | None = None,
+    platform: Settings | None = None,
 ) -> PlatformApp:
+    """The local model runs only when `platform` settings are given (the CLI gives them):
+    an app built in a test never starts installing a compiled server by surprise."""
+    userorg_app = create_userorg(userorg or UserOrgSettings(), bus=bus)
     services = {
-        "user-org": create_userorg(userorg or UserOrgSettings(), bus=bus),
-        "api-router": create_router(router or RouterSettings(), bus=bus),
+        "user-org": userorg_app,
+        "api-router": create_router(
+            router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
+        ),
         "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus),
     }
-    return PlatformApp(services, PREFIXES, default="api-router")
+    components = [LocalModel(platform)] if platform is not None else []
+    return PlatformApp(services, PREFIXES, default="api-router", components=components)

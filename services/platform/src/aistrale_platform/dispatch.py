@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -21,11 +22,27 @@ from aistrale_common.logging import get_logger
 log = get_logger(__name__)
 
 
+class Component(Protocol):
+    """Something the platform runs beside the services (the local model server): started
+    after them, stopped before them, described in /ready without deciding readiness."""
+
+    name: str
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 class PlatformApp:
     def __init__(
-        self, services: dict[str, FastAPI], prefixes: Sequence[tuple[str, str]], default: str
+        self,
+        services: dict[str, FastAPI],
+        prefixes: Sequence[tuple[str, str]],
+        default: str,
+        components: Sequence[Component] = (),
     ) -> None:
         self.services = services
+        self.components = list(components)
         self._prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
         self._default = services[default]
         self._ops: dict[str, Callable[[], ASGIApp]] = {
@@ -56,6 +73,8 @@ class PlatformApp:
             try:
                 for app in self.services.values():
                     await stack.enter_async_context(app.router.lifespan_context(app))
+                for component in self.components:
+                    await stack.enter_async_context(component.lifespan())
             except Exception as exc:
                 log.exception("startup_failed")
                 await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -82,7 +101,9 @@ class PlatformApp:
     def _ready(self) -> ASGIApp:
         async def respond(scope: Scope, receive: Receive, send: Send) -> None:
             ok, checks = await self._ready_checks()
-            body = {"status": "ready" if ok else "not_ready", "services": checks}
+            body: dict[str, Any] = {"status": "ready" if ok else "not_ready", "services": checks}
+            if self.components:
+                body["components"] = {c.name: c.describe() for c in self.components}
             await JSONResponse(body, status_code=200 if ok else 503)(scope, receive, send)
 
         return respond

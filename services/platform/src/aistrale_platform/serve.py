@@ -1,0 +1,64 @@
+"""`aistrale-platform run` and `migrate`: every service's migrations, then one port."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import uvicorn
+
+from aistrale_analytics.migrate import migrate as migrate_analytics
+from aistrale_analytics.settings import Settings as AnalyticsSettings
+from aistrale_common.events import open_event_bus
+from aistrale_platform.admin import AdminCredentials, first_admin
+from aistrale_platform.app import create_platform
+from aistrale_platform.banner import announce
+from aistrale_platform.settings import Settings
+from aistrale_router.migrate import migrate as migrate_router
+from aistrale_router.settings import Settings as RouterSettings
+from aistrale_userorg.migrate import migrate as migrate_userorg
+from aistrale_userorg.settings import Settings as UserOrgSettings
+
+
+def run(settings: Settings, *, serve: bool) -> None:
+    admin = first_admin(settings)
+    router, userorg, analytics = RouterSettings(), _userorg_settings(admin), AnalyticsSettings()
+    migrate_userorg(userorg)
+    migrate_router(router)
+    migrate_analytics(analytics)
+    if serve:
+        asyncio.run(_serve(settings, admin, router, userorg, analytics))
+
+
+def _userorg_settings(admin: AdminCredentials | None) -> UserOrgSettings:
+    if admin is None:
+        return UserOrgSettings()
+    return UserOrgSettings(admin_email=admin.email, admin_password=admin.password)
+
+
+async def _serve(
+    settings: Settings,
+    admin: AdminCredentials | None,
+    router: RouterSettings,
+    userorg: UserOrgSettings,
+    analytics: AnalyticsSettings,
+) -> None:
+    bus = await open_event_bus(settings.amqp_url)
+    app = create_platform(
+        bus, router=router, userorg=userorg, analytics=analytics, platform=settings
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    announcing = asyncio.create_task(announce(server, settings, admin, app.components, sys.stderr))
+    try:
+        await server.serve()
+    finally:
+        announcing.cancel()
+        await bus.close()

@@ -1,0 +1,144 @@
+"""`aistrale-platform run` as a real process: it serves at once while the local model loads,
+says so in /ready and in its banner, and takes the model server down with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from openai import OpenAI
+
+from aistrale_common.testing.processes import python_module_argv, service_process, stop_process
+from aistrale_common.testing.tcp_proxy import free_port
+
+STANDIN = Path(__file__).parent / "standin"
+STANDIN_TEXT = " Paris, the city of light."  # what the stand-in always answers
+REPO_MODELS = Path(__file__).parents[3] / "models.yaml"
+SERVING_WITHIN_S = 30.0  # generous: 2 cores shared with other test runs
+
+
+def _wait_model(base: str, state: str, timeout_s: float = 30.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        model: dict[str, object] = httpx.get(f"{base}/ready").json()["components"]["local-model"]
+        if model["state"] == state or time.monotonic() > deadline:
+            return model
+        time.sleep(0.2)
+
+
+def _eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_platform_serves_while_the_local_model_loads(tmp_path: Path) -> None:
+    port, model_port = free_port(), free_port()
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")
+    models = tmp_path / "models.yaml"  # the repository's catalog, on this run's port
+    models.write_text(REPO_MODELS.read_text().replace(":8090/", f":{model_port}/"))
+    env = {
+        "AISTRALE_PORT": str(port),
+        "AISTRALE_DATA_DIR": str(tmp_path / "data"),
+        "AISTRALE_LOG_JSON": "false",
+        "AISTRALE_MODELS_FILE": str(models),
+        "AISTRALE_HEALTH_PROBE_INTERVAL_S": "0.3",
+        "AISTRALE_LOCAL_MODEL_PYTHON": sys.executable,
+        "AISTRALE_LOCAL_MODEL_GGUF": str(gguf),
+        "AISTRALE_LOCAL_MODEL_PORT": str(model_port),
+        "PYTHONPATH": str(STANDIN),  # the stand-in `llama_cpp.server`
+        "STANDIN_LOADED_WHEN": str(tmp_path / "loaded"),  # the model loads when we say
+    }
+    log = tmp_path / "platform.log"
+    argv = python_module_argv("aistrale-platform", "run")
+    started = time.monotonic()
+    with service_process(argv, port, env, log_path=log, timeout_s=SERVING_WITHIN_S) as base:
+        ready = httpx.get(f"{base}/ready")
+        serving_s = time.monotonic() - started
+        assert ready.status_code == 200, ready.text
+        model = ready.json()["components"]["local-model"]
+        assert model["state"] in ("installing", "loading"), model  # not waited for
+        assert model["base_url"] == f"http://127.0.0.1:{model_port}/v1"
+        client = OpenAI(base_url=f"{base}/v1", api_key=_first_key(base, tmp_path))
+        assert _eventually(lambda: _model_ready(client) is False)  # after the router's probe
+
+        (tmp_path / "loaded").touch()
+        model = _wait_model(base, "ready")
+        assert model["state"] == "ready", model
+        assert _eventually(lambda: _model_ready(client) is True)
+        answer = client.completions.create(model="gemma-3-270m", prompt="The capital of France is")
+        assert answer.choices[0].text == STANDIN_TEXT
+    assert _refuses(model_port)  # stopped with the platform
+
+    banner = log.read_text()
+    assert 'local model "gemma-3-270m" is ready' in banner
+    print(f"serving after {serving_s:.1f}s")
+
+
+def _first_key(base: str, tmp_path: Path) -> str:
+    """The first hour as the banner tells it: the generated admin, an org, a key."""
+    admin = json.loads((tmp_path / "data" / "admin.json").read_text())
+    assert f"admin@localhost / {admin['password']}" in (tmp_path / "platform.log").read_text()
+    login = {"username": admin["email"], "password": admin["password"]}
+    token = httpx.post(f"{base}/admin/v1/auth/token", data=login).json()["access_token"]
+    headers = {"authorization": f"Bearer {token}"}
+    org = httpx.post(f"{base}/admin/v1/orgs", json={"name": "demo"}, headers=headers)
+    assert org.status_code == 201, org.text
+    key = httpx.post(
+        f"{base}/admin/v1/orgs/{org.json()['id']}/keys", json={"name": "laptop"}, headers=headers
+    )
+    assert key.status_code == 201, key.text
+    return str(key.json()["key"])
+
+
+def _model_ready(client: OpenAI) -> object:
+    cards = {m.id: m for m in client.models.list().data}
+    return getattr(cards["gemma-3-270m"], "ready", None)
+
+
+def test_local_model_alone_for_make_up_stops_on_sigterm(tmp_path: Path) -> None:
+    model_port = free_port()
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")
+    env = {
+        **os.environ,
+        "AISTRALE_DATA_DIR": str(tmp_path / "data"),
+        "AISTRALE_LOCAL_MODEL_PYTHON": sys.executable,
+        "AISTRALE_LOCAL_MODEL_GGUF": str(gguf),
+        "AISTRALE_LOCAL_MODEL_PORT": str(model_port),
+        "PYTHONPATH": str(STANDIN),
+    }
+    argv = python_module_argv("aistrale-platform", "local-model")
+    with (tmp_path / "local-model.log").open("wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        models = f"http://127.0.0.1:{model_port}/v1/models"
+        deadline = time.monotonic() + 30
+        while _refuses(model_port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert httpx.get(models).json()["data"][0]["id"] == "gemma-3-270m"
+        proc.send_signal(signal.SIGTERM)  # what `make down` sends
+        assert proc.wait(timeout=20) == 0
+    finally:
+        stop_process(proc)
+    assert _refuses(model_port)
