@@ -171,7 +171,7 @@ def test_vllm_urls_point_at_the_environments_pools(
 
 def test_exports_bucket_matches_terraform(environment: str, deploy_renders: dict[str, Any]) -> None:
     config = deploy_renders[f"overlay/{environment}"].get("ConfigMap", "analytics-config")["data"]
-    # terraform/environments/<env>: bucket_name = "${local.name}-exports", name aistrale-<env>
+    # terraform/modules/platform: bucket_name = "${local.name}-exports", name aistrale-<env>
     assert config["AISTRALE_S3_BUCKET"] == f"aistrale-{environment}-exports"
     assert config["AISTRALE_S3_ENDPOINT_URL"].endswith(".linodeobjects.com")
 

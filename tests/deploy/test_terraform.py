@@ -1,5 +1,8 @@
 """Terraform, parsed with python-hcl2 (no provider download, no plan): the LKE cluster, its
-baseline and GPU pools, firewall, exports bucket and DNS, with no secrets in files."""
+baseline and GPU pools, firewall, exports bucket and DNS, with no secrets in files.
+
+Layout: modules/platform wires the five building-block modules once; each environment root
+calls it once with its terraform.tfvars and passes its outputs through."""
 
 from __future__ import annotations
 
@@ -13,8 +16,24 @@ from typing import Any
 import pytest
 
 Doc = dict[str, Any]
-ROOT_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars")
-MODULES = ("lke-cluster", "gpu-pool", "object-storage", "firewall", "dns")
+ENVIRONMENTS = ("development", "staging", "production")
+ROOT_FILES = (
+    "main.tf",
+    "variables.tf",
+    "outputs.tf",
+    "versions.tf",
+    "moved.tf",
+    "terraform.tfvars",
+)
+MODULES = ("lke-cluster", "gpu-pool", "object-storage", "firewall", "dns", "platform")
+# The platform module's calls: the building blocks, each once for every environment.
+PLATFORM_CALLS = {
+    "firewall": "../firewall",
+    "cluster": "../lke-cluster",
+    "gpu_pool": "../gpu-pool",
+    "exports": "../object-storage",
+    "dns": "../dns",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +57,7 @@ def _blocks(doc: Doc, key: str) -> dict[str, Doc]:
 
 
 def test_every_file_parses(hcl: dict[str, Doc]) -> None:
-    assert len(hcl) >= 5 * 4 + 3 * 5
+    assert len(hcl) >= len(MODULES) * 4 + len(ENVIRONMENTS) * len(ROOT_FILES)
     assert {path: doc["__error__"] for path, doc in hcl.items() if "__error__" in doc} == {}
 
 
@@ -46,7 +65,7 @@ def test_layout(hcl: dict[str, Doc]) -> None:
     for module in MODULES:
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
             assert f"modules/{module}/{name}" in hcl
-    for environment in ("development", "staging", "production"):
+    for environment in ENVIRONMENTS:
         for name in ROOT_FILES:
             assert f"environments/{environment}/{name}" in hcl
 
@@ -78,29 +97,91 @@ def test_gpu_pool_is_tainted_labelled_and_external(hcl: dict[str, Doc]) -> None:
     assert variables["node_type"]["default"].startswith("g1-gpu-rtx6000")
     assert variables["node_count"]["default"] == 2
     # The tag the pool carries is the very one the cluster ignores.
-    main = _blocks(hcl["environments/production/main.tf"], "module")
+    main = _blocks(hcl["modules/platform/main.tf"], "module")
     assert main["gpu_pool"]["external_pool_tag"] == "${module.cluster.external_pool_tag}"
+    assert main["gpu_pool"]["node_type"] == "${var.gpu_node_type}"
+    assert main["gpu_pool"]["count"] == "${var.gpu_node_count > 0 ? 1 : 0}"
+    platform = _blocks(hcl["modules/platform/variables.tf"], "variable")
+    assert platform["gpu_node_type"]["default"] == "g1-gpu-rtx6000-1"
 
 
 def test_environments(hcl: dict[str, Doc]) -> None:
-    tfvars = {
-        env: hcl[f"environments/{env}/terraform.tfvars"]
-        for env in ("development", "staging", "production")
-    }
+    tfvars = {env: hcl[f"environments/{env}/terraform.tfvars"] for env in ENVIRONMENTS}
     assert tfvars["production"]["gpu_node_count"] == 2
     assert tfvars["production"]["baseline_min_nodes"] == 3
     assert tfvars["production"]["baseline_max_nodes"] == 10
     assert tfvars["production"]["high_availability"] is True
     assert tfvars["development"]["gpu_node_count"] == 0
     assert sum(vars_["create_dns_zone"] for vars_ in tfvars.values()) == 1
+    assert len({vars_["hostname"] for vars_ in tfvars.values()}) == len(ENVIRONMENTS)
     for env, values in tfvars.items():
         assert "0.0.0.0/0" not in values["control_plane_allowed_ipv4"], env
-        modules = _blocks(hcl[f"environments/{env}/main.tf"], "module")
-        assert set(modules) == {"firewall", "cluster", "gpu_pool", "exports", "dns"}
-        assert modules["cluster"]["firewall_id"] == "${module.firewall.id}"
-        assert modules["cluster"]["baseline_node_type"] == "g6-standard-8"
-        backend = hcl[f"environments/{env}/versions.tf"]["terraform"][0]["backend"][0]["s3"]
-        assert backend["key"] == f"aistrale/{env}.tfstate"
+
+
+def test_platform_wires_every_building_block(hcl: dict[str, Doc]) -> None:
+    main = hcl["modules/platform/main.tf"]
+    modules = _blocks(main, "module")
+    assert {name: call["source"] for name, call in modules.items()} == PLATFORM_CALLS
+    assert modules["cluster"]["firewall_id"] == "${module.firewall.id}"
+    assert modules["cluster"]["baseline_node_type"] == "g6-standard-8"
+    assert modules["cluster"]["baseline_min_nodes"] == "${var.baseline_min_nodes}"
+    assert modules["cluster"]["baseline_max_nodes"] == "${var.baseline_max_nodes}"
+    assert modules["gpu_pool"]["firewall_id"] == "${module.firewall.id}"
+    # Names per environment: the overlays' AISTRALE_S3_BUCKET is aistrale-<env>-exports.
+    [names] = main["locals"]
+    assert names["name"] == "aistrale-${var.environment}"
+    assert modules["exports"]["bucket_name"] == "${local.name}-exports"
+    assert modules["dns"]["create_zone"] == "${var.create_dns_zone}"
+    # Every input the environments give reaches a building block.
+    wiring = str([modules, main["locals"]])
+    for name in _blocks(hcl["modules/platform/variables.tf"], "variable"):
+        assert re.search(rf"\bvar\.{name}\b", wiring), f"var.{name} is not used"
+
+
+def test_environment_root_is_one_platform_call(hcl: dict[str, Doc], environment: str) -> None:
+    root = f"environments/{environment}"
+    [(name, call)] = _blocks(hcl[f"{root}/main.tf"], "module").items()
+    assert (name, call.pop("source"), call.pop("environment")) == (
+        "platform",
+        "../../modules/platform",
+        environment,
+    )
+    # The rest is plain pass-through of the root's variables, each set in terraform.tfvars or
+    # left to the platform module's default.
+    assert call == {key: f"${{var.{key}}}" for key in call}
+    variables = _blocks(hcl[f"{root}/variables.tf"], "variable")
+    assert set(call) == set(variables)
+    tfvars = hcl[f"{root}/terraform.tfvars"]
+    assert set(tfvars) <= set(variables)
+    assert {key for key, spec in variables.items() if "default" not in spec} <= set(tfvars)
+    platform = _blocks(hcl["modules/platform/variables.tf"], "variable")
+    assert set(call) <= set(platform)
+    required = {key for key, spec in platform.items() if "default" not in spec}
+    assert required - {"environment"} <= set(call)
+    backend = hcl[f"{root}/versions.tf"]["terraform"][0]["backend"][0]["s3"]
+    assert backend["key"] == f"aistrale/{environment}.tfstate"
+
+
+def test_environment_root_moves_its_old_state(hcl: dict[str, Doc], environment: str) -> None:
+    """The modules the root called itself before modules/platform keep their state (no destroy)."""
+    moved = hcl[f"environments/{environment}/moved.tf"]["moved"]
+    assert {block["from"]: block["to"] for block in moved} == {
+        f"${{module.{name}}}": f"${{module.platform.module.{name}}}" for name in PLATFORM_CALLS
+    }
+
+
+def test_environment_outputs_pass_through(hcl: dict[str, Doc], environment: str) -> None:
+    platform = _blocks(hcl["modules/platform/outputs.tf"], "output")
+    outputs = _blocks(hcl[f"environments/{environment}/outputs.tf"], "output")
+    assert set(outputs) == set(platform)
+    for name, output in outputs.items():
+        assert output["value"] == f"${{module.platform.{name}}}"
+        assert output.get("sensitive") == platform[name].get("sensitive"), name
+    assert {name for name, output in outputs.items() if output.get("sensitive")} == {
+        "kubeconfig",
+        "exports_access_key",
+        "exports_secret_key",
+    }
 
 
 def test_firewall_drops_inbound_by_default(hcl: dict[str, Doc]) -> None:

@@ -1,79 +1,37 @@
-variable "region" {
-  description = "Linode region of the cluster and the bucket."
-  type        = string
-}
+# The values terraform.tfvars sets. Their meaning, defaults and checks are in
+# terraform/modules/platform/variables.tf (null here: the module's default).
+variable "region" { type = string }
+variable "high_availability" { type = bool }
+variable "control_plane_allowed_ipv4" { type = list(string) }
+variable "baseline_min_nodes" { type = number }
+variable "baseline_max_nodes" { type = number }
+variable "gpu_node_count" { type = number }
+variable "export_retention_days" { type = number }
+variable "domain" { type = string }
+variable "create_dns_zone" { type = bool }
+variable "hostname" { type = string }
 
 variable "k8s_version" {
-  description = "Kubernetes minor version."
-  type        = string
-  default     = "1.32"
-}
-
-variable "high_availability" {
-  description = "HA control plane."
-  type        = bool
-}
-
-variable "control_plane_allowed_ipv4" {
-  description = "CIDRs allowed to reach the Kubernetes API."
-  type        = list(string)
-}
-
-variable "baseline_min_nodes" {
-  description = "Baseline pool autoscaler minimum."
-  type        = number
-}
-
-variable "baseline_max_nodes" {
-  description = "Baseline pool autoscaler maximum."
-  type        = number
+  type    = string
+  default = null
 }
 
 variable "gpu_node_type" {
-  description = "GPU plan."
-  type        = string
-  default     = "g1-gpu-rtx6000-1"
-}
-
-variable "gpu_node_count" {
-  description = "GPU nodes (0: no GPU pool)."
-  type        = number
-}
-
-variable "export_retention_days" {
-  description = "Days analytics exports are kept."
-  type        = number
-}
-
-variable "domain" {
-  description = "Public DNS zone."
-  type        = string
-}
-
-variable "create_dns_zone" {
-  description = "Whether this environment owns (creates) the zone."
-  type        = bool
+  type    = string
+  default = null
 }
 
 variable "soa_email" {
-  description = "SOA contact when creating the zone."
-  type        = string
-  default     = null
-}
-
-variable "hostname" {
-  description = "This environment's record in the zone (\"\" = apex)."
-  type        = string
+  type    = string
+  default = null
 }
 
 variable "ingress_ipv4" {
-  description = "Ingress NodeBalancer IPv4, once known (second apply)."
-  type        = string
-  default     = null
+  type    = string
+  default = null
 }
 
 variable "ingress_ipv6" {
-  description = "Ingress NodeBalancer IPv6, once known."
-  type        = string
-  default     = null
+  type    = string
+  default = null
 }
