@@ -3,16 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
+from aistrale_analytics.exports.api import router as exports_router
+from aistrale_analytics.exports.repository import ExportRepository
+from aistrale_analytics.exports.service import ExportService
+from aistrale_analytics.exports.storage import open_object_store
+from aistrale_analytics.exports.worker import ExportWorker
+from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
+from aistrale_analytics.ingest.service import UsageStore
+from aistrale_analytics.reconcile.counters import RedisSpendCounters
+from aistrale_analytics.reconcile.service import ReconcileLoop, ReconcileMetrics, Reconciler
 from aistrale_analytics.settings import SERVICE, Settings
+from aistrale_analytics.usage.api import router as usage_router
 from aistrale_common.app import build_app
 from aistrale_common.events import EventBus
 from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+
+
+def consumer_config(settings: Settings) -> ConsumerConfig:
+    return ConsumerConfig(
+        exchange=settings.usage_exchange,
+        queue=settings.queue_name(),
+        prefetch=settings.usage_prefetch,
+        max_deliveries=settings.usage_max_deliveries,
+        batch_size=settings.usage_batch_size,
+    )
+
+
+def _start_exports(app: FastAPI, settings: Settings, core: CoreResources) -> ExportWorker:
+    repository = ExportRepository(core.db)
+    service = ExportService(
+        repository,
+        open_object_store(settings),
+        settings.exports_url_ttl_s,
+        settings.exports_max_rows,
+    )
+    app.state.exports = service
+    app.state.export_worker = worker = ExportWorker(repository, service)
+    return worker
+
+
+async def _start_reconciliation(
+    stack: AsyncExitStack, settings: Settings, core: CoreResources, metrics: ServiceMetrics
+) -> None:
+    assert settings.redis_url is not None
+    redis = Redis.from_url(settings.redis_url)
+    stack.push_async_callback(redis.aclose)
+    reconcile_metrics = ReconcileMetrics(metrics)
+    reconciler = Reconciler(
+        core.db, RedisSpendCounters(redis), settings.redis_prefix, reconcile_metrics
+    )
+    loop = ReconcileLoop(reconciler, reconcile_metrics, settings.reconcile_interval_s)
+    await loop.start()
+    stack.push_async_callback(loop.stop)
 
 
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
@@ -23,15 +72,31 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal core
-        async with open_core(settings.database_url_or_embedded(), settings.amqp_url, bus) as opened:
+        async with AsyncExitStack() as stack:
+            opened = await stack.enter_async_context(
+                open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
+            )
+            if settings.consume_usage:
+                consumer = UsageConsumer(
+                    opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)
+                )
+                await consumer.start()
+                stack.push_async_callback(consumer.stop)
+            worker = _start_exports(app, settings, opened)
+            await worker.start()
+            stack.push_async_callback(worker.stop)
+            if settings.reconcile_enabled and settings.redis_url:
+                await _start_reconciliation(stack, settings, opened, metrics)
             core = app.state.core = opened
-            yield
-            core = None
+            try:
+                yield
+            finally:
+                core = None
 
     def checks() -> Mapping[str, Check]:
         return core.checks() if core is not None else NOT_STARTED
 
-    return build_app(
+    app = build_app(
         SERVICE,
         settings,
         metrics,
@@ -41,3 +106,6 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         validation_status=400,
         description="Usage analytics",
     )
+    app.include_router(usage_router)
+    app.include_router(exports_router)
+    return app

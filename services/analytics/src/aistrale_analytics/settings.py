@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from aistrale_common.settings import ServiceSettings
@@ -16,5 +18,32 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("AISTRALE_ANALYTICS_DATABASE_URL", "database_url"),
     )
 
+    # Usage consumer: a durable quorum queue, acked only after the database commit.
+    consume_usage: bool = True
+    usage_queue: str = "analytics.usage"
+    usage_prefetch: int = Field(default=256, ge=1, le=5000)
+    usage_max_deliveries: int = Field(default=5, ge=1)
+    usage_batch_size: int = Field(default=500, ge=1, le=1000)
+
+    # Exports: S3 when a bucket is set, else a local directory served by the API.
+    exports_s3_bucket: str | None = None
+    exports_s3_endpoint_url: str | None = None
+    exports_s3_region: str = "us-east-1"
+    exports_s3_access_key_id: str | None = Field(default=None, repr=False)
+    exports_s3_secret_access_key: str | None = Field(default=None, repr=False)
+    exports_dir: Path | None = None
+    exports_url_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    exports_max_rows: int = Field(default=5_000_000, ge=1)
+
+    # Reconciliation of analytics spend against the router's Redis budget counters.
+    reconcile_interval_s: float = Field(default=300.0, gt=0)
+    reconcile_enabled: bool = True
+
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)
+
+    def queue_name(self) -> str:
+        return f"{self.queue_prefix}{self.usage_queue}"
+
+    def exports_directory(self) -> Path:
+        return self.exports_dir or self.data_dir / "exports"

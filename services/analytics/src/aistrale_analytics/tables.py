@@ -20,4 +20,55 @@ usage_events = sa.Table(
     sa.Column("cost_micro_usd", sa.BigInteger, nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
+    # 0002
+    sa.Column("project_id", sa.String(64)),
+    sa.Column("request_id", sa.String(128), nullable=False, server_default=""),
+    sa.Column("endpoint", sa.String(64), nullable=False, server_default=""),
+    sa.Column("served_model", sa.String(200)),
+    sa.Column("provider", sa.String(64)),
+    sa.Column("deployment", sa.String(200)),
+    sa.Column("stream", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("error_type", sa.String(64)),
+    sa.Column("cached_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("tokens_estimated", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("ttft_ms", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("fallback_from", sa.String(200)),
+)
+sa.Index("ix_usage_events_org_time", usage_events.c.org_id, usage_events.c.occurred_at)
+
+usage_rollups = sa.Table(
+    "usage_rollups",
+    metadata,
+    sa.Column("bucket", sa.String(8), primary_key=True),  # minute | hour | day
+    sa.Column("org_id", sa.String(64), primary_key=True),
+    sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.BigInteger, nullable=False),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cached_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_micro_usd", sa.BigInteger, nullable=False),
+    sa.Column("latency_ms_sum", sa.Float, nullable=False),
+    sa.Column("ttft_ms_sum", sa.Float, nullable=False),
+    sa.Column("ttft_count", sa.BigInteger, nullable=False),
+)
+
+usage_exports = sa.Table(
+    "usage_exports",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending|running|succeeded|failed
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("range_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("range_end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("requested_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("object_key", sa.String(400)),
+    sa.Column("error", sa.String(400)),
 )

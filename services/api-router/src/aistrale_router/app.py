@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from aistrale_common.app import build_app
 from aistrale_common.events import EventBus
@@ -13,14 +15,28 @@ from aistrale_common.health import Check
 from aistrale_common.limits import LimiterStore, open_limiter_store
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_router.admission import build_gatekeeper
+from aistrale_router.gateway.api import routes
+from aistrale_router.gateway.hot_lane import HotLane
+from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.settings import SERVICE, Settings
 
 
-def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    userorg_transport: httpx.AsyncBaseTransport | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
     limiter: LimiterStore | None = None
+    gateway = GatewayRef()
+    gatekeeper = build_gatekeeper(
+        settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, metrics=metrics
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,17 +47,28 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
             )
             core = app.state.core = opened
             try:
-                yield
+                async with open_gateway(
+                    settings,
+                    opened,
+                    gatekeeper,
+                    metrics,
+                    userorg_transport=userorg_transport,
+                    upstream_transport=upstream_transport,
+                ) as running:
+                    gateway.current = app.state.gateway = running
+                    yield
             finally:
+                gateway.current = None
                 core = None
+                await gatekeeper.close()
                 await limiter.close()
 
     def checks() -> Mapping[str, Check]:
         if core is None or limiter is None:
             return NOT_STARTED
-        return {**core.checks(), "limits": limiter.ping}
+        return {**core.checks(), "limits": limiter.ping, **gatekeeper.checks()}
 
-    return build_app(
+    app = build_app(
         SERVICE,
         settings,
         metrics,
@@ -51,3 +78,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         validation_status=400,
         description="OpenAI-compatible gateway",
     )
+    hot = routes(gateway)
+    app.router.routes[0:0] = hot  # still listed (and reachable) the usual way
+    # Innermost user middleware: inside ObservabilityMiddleware, before Starlette's own.
+    app.user_middleware.append(Middleware(HotLane, routes=hot))
+    return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 
 from aistrale_common.settings import ServiceSettings
@@ -15,6 +18,37 @@ class Settings(ServiceSettings):
         default=None,
         validation_alias=AliasChoices("AISTRALE_API_ROUTER_DATABASE_URL", "database_url"),
     )
+    user_org_url: str = "http://127.0.0.1:8081"
+    models_file: Path = Path("models.yaml")
+    catalog_poll_s: float = Field(default=1.0, gt=0)  # how often the file's mtime is checked
+
+    # Key cache (docs/router.md "Keys"). A revoked key is dropped at once by control events;
+    # the TTLs only bound how stale an answer can be if an event is missed.
+    key_cache_ttl_s: float = Field(default=30.0, ge=0)
+    key_negative_ttl_s: float = Field(default=5.0, ge=0)
+    key_stale_grace_s: float = Field(default=300.0, ge=0)  # user-org down: seen keys still work
+    key_cache_size: int = Field(default=100_000, gt=0)
+    key_lookup_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Upstream forwarding.
+    upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
+    upstream_first_byte_timeout_s: float = Field(default=120.0, gt=0)
+    upstream_chunk_timeout_s: float = Field(default=60.0, gt=0)
+    upstream_max_connections: int = Field(default=512, gt=0)
+    upstream_max_attempts: int = Field(default=3, ge=1)
+    upstream_backoff_s: float = Field(default=0.05, ge=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_open_s: float = Field(default=10.0, gt=0)
+    health_probe_interval_s: float = Field(default=10.0, gt=0)
+
+    # Budgets and rate limits (admission/, docs/budgets.md).
+    budget_redis_down_policy: Literal["fail_closed", "fail_open"] = "fail_closed"
+    reservation_ttl_s: int = Field(default=600, gt=0)  # must exceed the longest request
+    budget_min_output_tokens: int = Field(default=16, ge=1)  # below this: insufficient_quota
+    budget_stream_extension_tokens: int = Field(default=64, ge=1)
+    budget_redis_timeout_s: float = Field(default=1.0, gt=0)
+    budget_redis_retry_s: float = Field(default=1.0, gt=0)  # how long a failure is trusted
+    budget_redis_max_connections: int = Field(default=128, gt=0)
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

@@ -15,12 +15,19 @@ Check = Callable[[], Awaitable[object]]
 READY_TIMEOUT_S = 2.0
 
 
+class Degraded(str):
+    """A check may return this: the dependency is down but a declared fallback serves (a
+    fail-open policy). /ready stays 200 and shows `degraded: <reason>`; dependency_up is 0."""
+
+
 async def run_checks(
     checks: Mapping[str, Check], metrics: ServiceMetrics | None = None
 ) -> tuple[bool, dict[str, str]]:
     async def one(name: str, check: Check) -> tuple[str, str]:
         try:
-            await asyncio.wait_for(check(), READY_TIMEOUT_S)
+            result = await asyncio.wait_for(check(), READY_TIMEOUT_S)
+            if isinstance(result, Degraded):
+                return name, f"degraded: {result}"[:300]
             return name, "ok"
         except Exception as exc:  # any failure means "not ready"; the reason is reported
             return name, f"error: {type(exc).__name__}: {exc}"[:300]
@@ -29,7 +36,8 @@ async def run_checks(
     if metrics is not None:
         for name, result in results.items():
             metrics.dependency_up.labels(name).set(1 if result == "ok" else 0)
-    return all(r == "ok" for r in results.values()), results
+    ready = all(r == "ok" or r.startswith("degraded: ") for r in results.values())
+    return ready, results
 
 
 def ops_router(

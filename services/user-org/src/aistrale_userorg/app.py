@@ -3,35 +3,105 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from aistrale_common.app import build_app
-from aistrale_common.events import EventBus
+from aistrale_common.events import Consumer, EventBus
 from aistrale_common.health import Check
+from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_userorg.audit.api import router as audit_router
+from aistrale_userorg.auth.api import router as auth_router
+from aistrale_userorg.authz.engine import Authorizer, Policy
+from aistrale_userorg.budgets.api import router as budgets_router
+from aistrale_userorg.context import Context
+from aistrale_userorg.internal.api import router as internal_router
+from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
+from aistrale_userorg.keys.api import router as keys_router
+from aistrale_userorg.keys.last_used import consume_usage
+from aistrale_userorg.members.api import router as members_router
+from aistrale_userorg.orgs.api import router as orgs_router
+from aistrale_userorg.outbox.relay import OutboxRelay
 from aistrale_userorg.settings import SERVICE, Settings
+from aistrale_userorg.uow import UnitOfWork
+from aistrale_userorg.users import service as users_service
+from aistrale_userorg.users.api import router as users_router
+
+log = get_logger(__name__)
+ROUTERS = (
+    auth_router,
+    users_router,
+    orgs_router,
+    members_router,
+    keys_router,
+    budgets_router,
+    audit_router,
+    internal_router,
+)
+
+
+async def _stop_quietly(consumer: Consumer) -> None:
+    # Shutting down while the broker is away must still shut down; it requeues unacked.
+    try:
+        await consumer.stop()
+    except Exception as exc:
+        log.warning("consumer_stop_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
+    backlog = metrics.gauge("outbox_pending", "Control events not yet confirmed by the broker")
+    policy = Policy()  # parsed once; a broken policy fails at startup, not per request
     core: CoreResources | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal core
-        async with open_core(settings.database_url_or_embedded(), settings.amqp_url, bus) as opened:
-            core = app.state.core = opened
+        async with AsyncExitStack() as stack:
+            opened = await stack.enter_async_context(
+                open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
+            )
+            relay = OutboxRelay(
+                opened.db,
+                opened.bus,
+                settings.control_exchange,
+                batch=settings.outbox_batch,
+                poll_s=settings.outbox_poll_s,
+                publish_timeout_s=settings.outbox_publish_timeout_s,
+                backlog=backlog,
+            )
+            lookup_engine = open_lookup_engine(opened.db)
+            stack.push_async_callback(close_lookup_engine, lookup_engine, opened.db)
+            context = Context(
+                settings=settings,
+                db=opened.db,
+                bus=opened.bus,
+                authz=Authorizer(policy),
+                uow=UnitOfWork(opened.db, relay.poke),
+                jwt_secret=settings.secret("jwt_secret"),
+                service_token=settings.secret("service_token"),
+                lookup_engine=lookup_engine,
+            )
+            await users_service.ensure_first_admin(context)
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            if settings.last_used_consumer:
+                consumer = await consume_usage(
+                    opened.db, opened.bus, settings.usage_exchange, settings.queue_prefix
+                )
+                stack.push_async_callback(_stop_quietly, consumer)
+            core, app.state.core, app.state.userorg = opened, opened, context
             yield
             core = None
 
     def checks() -> Mapping[str, Check]:
         return core.checks() if core is not None else NOT_STARTED
 
-    return build_app(
+    app = build_app(
         SERVICE,
         settings,
         metrics,
@@ -41,3 +111,6 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         validation_status=422,
         description="Admin API: orgs, users, keys, budgets, audit",
     )
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

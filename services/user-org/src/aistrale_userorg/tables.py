@@ -5,11 +5,148 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
 
 orgs = sa.Table(
     "orgs",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("rpm_limit", sa.Integer, nullable=True),
+    sa.Column("tpm_limit", sa.Integer, nullable=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(100), nullable=True),
+    sa.Column("platform_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_memberships_user_id", "user_id"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("project_id", sa.String(64), nullable=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_by", sa.String(36), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+    sa.Column("allowed_models", sa.JSON, nullable=True),
+    sa.Column("rpm_limit", sa.Integer, nullable=True),
+    sa.Column("tpm_limit", sa.Integer, nullable=True),
+    sa.Column("last_used_at", TS, nullable=True),
+    sa.Index("ix_api_keys_org_id", "org_id"),
+)
+
+budgets = sa.Table(
+    "budgets",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("scope", sa.String(8), nullable=False),  # org | key
+    sa.Column("scope_id", sa.String(36), nullable=False),
+    sa.Column("limit_micro_usd", sa.BigInteger, nullable=False),
+    sa.Column("period", sa.String(8), nullable=False),  # day | month | total
+    sa.Column("updated_at", TS, nullable=False),
+    sa.UniqueConstraint("scope", "scope_id", name="uq_budgets_scope"),
+    sa.Index("ix_budgets_org_id", "org_id"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("family_id", sa.String(36), nullable=False, index=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+)
+
+admin_api_keys = sa.Table(
+    "admin_api_keys",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+    sa.Column("last_used_at", TS, nullable=True),
+    sa.Index("ix_admin_api_keys_user_id", "user_id"),
+)
+
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", TS, nullable=True),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("routing_key", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("actor_id", sa.String(36), nullable=True),
+    sa.Column("actor_email", sa.String(320), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=True),
+    sa.Column("org_id", sa.String(36), nullable=True),
+    sa.Column("source_ip", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_org_id", "org_id"),
+    sa.Index("ix_audit_log_occurred_at", "occurred_at"),
+)
+
+# One row: the chain's last sequence number and hash, so deleting the newest rows shows.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )

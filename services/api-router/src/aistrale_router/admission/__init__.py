@@ -1,0 +1,21 @@
+"""Budgets and rate limits that cannot be overspent under concurrency (docs/budgets.md)."""
+
+from aistrale_router.admission.factory import build_gatekeeper
+from aistrale_router.admission.port import (
+    Admission,
+    AdmissionRequest,
+    Gatekeeper,
+    ManagedGatekeeper,
+    Settlement,
+)
+from aistrale_router.admission.pricing import cost_micro_usd
+
+__all__ = [
+    "Admission",
+    "AdmissionRequest",
+    "Gatekeeper",
+    "ManagedGatekeeper",
+    "Settlement",
+    "build_gatekeeper",
+    "cost_micro_usd",
+]

@@ -1,14 +1,19 @@
 """The seam between the hot path and budgets/rate limits (issue 5 fills it in).
 
 The router calls `admit` once before forwarding (one Redis round trip) and `settle` once
-after the response (one more), whatever the outcome.
+after the response (one more), whatever the outcome. While relaying a stream it calls
+`check_stream` with the usage so far; that call stays in process unless the request runs
+past what it reserved (docs/budgets.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
+from aistrale_common.health import Check
+from aistrale_router.admission.plan import Plan
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.keys.record import KeyRecord
 
@@ -26,6 +31,11 @@ class Admission:
     reservation_id: str
     max_tokens: int | None  # lowered when the budget cannot pay the client's worst case
     headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-*
+    # Filled by the gatekeeper for its own settle/check_stream; callers never read them.
+    plan: Plan | None = field(default=None, repr=False)
+    held_micro_usd: int = 0  # reserved against every budget line of the plan
+    reserved_tokens: int = 0  # counted in the TPM windows: prompt + max_tokens
+    store: Literal["shared", "local"] = "shared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +51,19 @@ class Gatekeeper(Protocol):
         ...
 
     async def settle(self, admission: Admission, settlement: Settlement) -> None: ...
+
+
+class ManagedGatekeeper(Gatekeeper, Protocol):
+    """What `build_gatekeeper` returns: the port plus the stream hook and the lifecycle."""
+
+    async def check_stream(
+        self, admission: Admission, prompt_tokens: int, completion_tokens: int
+    ) -> bool:
+        """False: the budget cannot pay for more; end the stream with an error event."""
+        ...
+
+    def checks(self) -> Mapping[str, Check]:
+        """Readiness checks for /ready."""
+        ...
+
+    async def close(self) -> None: ...

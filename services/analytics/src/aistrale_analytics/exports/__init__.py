@@ -1,0 +1,1 @@
+"""Usage exports: an asynchronous job writes a time range as CSV to object storage."""

@@ -1,0 +1,141 @@
+"""The usage consumer: group commit over a durable quorum queue.
+
+The bus calls `handle` once per message, concurrently up to the prefetch. Each call parks
+its event in a pending list and waits; one writer task commits everything pending in one
+transaction and only then lets the handlers return, so every ack follows the commit. At low
+load a batch is one event (no added latency); under load batches fill up on their own.
+A batch that fails is retried event by event, so one bad event cannot take good ones with
+it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+
+from aistrale_analytics.ingest.decode import decode_event
+from aistrale_analytics.ingest.service import UsageStore
+from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.logging import get_logger
+from aistrale_common.metrics import ServiceMetrics
+
+log = get_logger(__name__)
+_Pending = tuple[UsageEventV1, asyncio.Future[None]]
+
+
+class IngestMetrics:
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.events: Counter = metrics.counter(
+            "usage_events_total", "Usage messages handled", ("outcome",)
+        )
+        self.batch_seconds: Histogram = metrics.histogram(
+            "usage_batch_commit_seconds", "Time to commit one batch of usage events"
+        )
+        self.batch_size: Histogram = metrics.histogram(
+            "usage_batch_events",
+            "Events per committed batch",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    exchange: str
+    queue: str
+    prefetch: int = 256
+    max_deliveries: int = 5
+    batch_size: int = 500
+
+    def subscription(self) -> Subscription:
+        return Subscription(
+            self.exchange, ("usage.v1.#",), self.queue, self.prefetch, self.max_deliveries
+        )
+
+
+class BatchWriter:
+    def __init__(self, store: UsageStore, metrics: IngestMetrics, batch_size: int) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, event: UsageEventV1) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # let deliveries already read from the socket join the batch
+        while self._pending:
+            batch = self._pending[: self._batch_size]
+            del self._pending[: self._batch_size]
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
+        try:
+            new = await self._store.ingest([event for event, _ in batch])
+        except Exception:
+            log.warning("usage_batch_failed", events=len(batch), exc_info=True)
+            await self._commit_one_by_one(batch)
+            return
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(len(batch))
+        self._metrics.events.labels("stored").inc(new)
+        self._metrics.events.labels("duplicate").inc(len(batch) - new)
+        for _, done in batch:
+            _resolve(done, None)
+
+    async def _commit_one_by_one(self, batch: list[_Pending]) -> None:
+        for event, done in batch:
+            try:
+                new = await self._store.ingest([event])
+            except Exception as exc:  # handed to that message's handler: nack, retry, DLQ
+                _resolve(done, exc)
+                continue
+            self._metrics.events.labels("stored" if new else "duplicate").inc()
+            _resolve(done, None)
+
+
+def _resolve(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():  # its handler was cancelled (consumer stopping): nothing to tell
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+class UsageConsumer:
+    def __init__(
+        self, bus: EventBus, store: UsageStore, metrics: ServiceMetrics, config: ConsumerConfig
+    ) -> None:
+        self._bus = bus
+        self._config = config
+        self._metrics = IngestMetrics(metrics)
+        self._writer = BatchWriter(store, self._metrics, config.batch_size)
+        self._consumer: Consumer | None = None
+
+    async def handle(self, message: Message) -> None:
+        try:
+            event = decode_event(message.body)
+        except ValueError:
+            self._metrics.events.labels("malformed").inc()
+            log.warning("usage_message_malformed", delivery_count=message.delivery_count)
+            raise
+        await self._writer.write(event)
+
+    async def start(self) -> None:
+        self._consumer = await self._bus.subscribe(self._config.subscription(), self.handle)
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None

@@ -1,0 +1,66 @@
+"""`build_gatekeeper`: the Redis-backed gatekeeper with its declared Redis-down policy, or
+the in-process one when there is no Redis (`make run`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aistrale_common.health import Check
+from aistrale_common.limits.port import Clock, system_clock
+from aistrale_common.metrics import ServiceMetrics
+from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
+from aistrale_router.admission.memory import MemoryStore
+from aistrale_router.admission.metrics import AdmissionMetrics
+from aistrale_router.admission.port import ManagedGatekeeper
+from aistrale_router.admission.redis_store import RedisStore
+from aistrale_router.admission.resilient import ResilientGatekeeper
+from aistrale_router.settings import SERVICE, Settings
+
+
+class LocalGatekeeper(StoreGatekeeper):
+    """The embedded adapter: one process, no dependency to report."""
+
+    def __init__(self, config: AdmissionConfig, clock: Clock, metrics: AdmissionMetrics) -> None:
+        super().__init__(MemoryStore(), config, clock, shared=False, metrics=metrics)
+
+    def checks(self) -> Mapping[str, Check]:
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+
+def build_gatekeeper(
+    settings: Settings,
+    *,
+    redis_url: str | None,
+    prefix: str,
+    metrics: ServiceMetrics | None = None,
+    clock: Clock = system_clock,
+) -> ManagedGatekeeper:
+    """Nothing connects here: redis-py connects on the first call (STYLE.md: no I/O at
+    construction). Close it in the lifespan."""
+    config = AdmissionConfig(
+        prefix=prefix,
+        reservation_ttl_s=settings.reservation_ttl_s,
+        min_output_tokens=settings.budget_min_output_tokens,
+        stream_extension_tokens=settings.budget_stream_extension_tokens,
+    )
+    counted = AdmissionMetrics(
+        metrics or ServiceMetrics(SERVICE), settings.budget_redis_down_policy
+    )
+    if redis_url is None:
+        return LocalGatekeeper(config, clock, counted)
+    store = RedisStore(
+        redis_url,
+        timeout_s=settings.budget_redis_timeout_s,
+        max_connections=settings.budget_redis_max_connections,
+    )
+    return ResilientGatekeeper(
+        store,
+        StoreGatekeeper(store, config, clock, shared=True, metrics=counted),
+        StoreGatekeeper(MemoryStore(), config, clock, shared=False, metrics=counted),
+        policy=settings.budget_redis_down_policy,
+        retry_s=settings.budget_redis_retry_s,
+        metrics=counted,
+    )

@@ -1,0 +1,171 @@
+"""The Lua scripts: one round trip in (`ADMIT`), one out (`SETTLE`), and `EXTEND` for a
+stream that runs past its reservation. `memory.py` is the same logic in Python; the
+contract tests hold both to the same answers.
+
+Budget scope `s` keeps `s:held` (a hash: reservation id -> micro-USD, `_total` -> their sum)
+and `s:exp` (a sorted set: reservation id -> deadline in ms). Every script that reads a
+scope first releases the reservations past their deadline: that is how the budget recovers
+from a router that died mid-request, with no sweeper process.
+
+Lua numbers are doubles: costs are computed exactly for values below 2^53, which covers any
+realistic prompt size times any realistic price.
+"""
+
+from __future__ import annotations
+
+_COMMON = """
+local MTOK = 1000000
+local function cost(p, c, pin, pout)
+  local x = p * pin + c * pout
+  local q = math.floor(x / MTOK)
+  local r = x - q * MTOK
+  while r < 0 do q = q - 1; r = r + MTOK end
+  while r >= MTOK do q = q + 1; r = r - MTOK end
+  if r > 0 then q = q + 1 end
+  return q
+end
+local function reclaim(held, exp, now)
+  local gone = redis.call('ZRANGEBYSCORE', exp, '-inf', '(' .. now, 'LIMIT', 0, 512)
+  for _, r in ipairs(gone) do
+    local amount = tonumber(redis.call('HGET', held, r) or '0')
+    redis.call('HDEL', held, r)
+    redis.call('HINCRBY', held, '_total', -amount)
+    redis.call('ZREM', exp, r)
+  end
+end
+-- the least any budget line has left after spend and holds, and that line
+local function remaining(nw, ns, nl, base)
+  local best, blocking = 0, 0
+  for l = 1, nl do
+    local limit = tonumber(ARGV[base + 2 * l - 1])
+    local s = tonumber(ARGV[base + 2 * l])
+    local held = tonumber(redis.call('HGET', KEYS[nw + 2 * s - 1], '_total') or '0')
+    local spent = tonumber(redis.call('GET', KEYS[nw + 2 * ns + l]) or '0')
+    local left = limit - spent - held
+    if blocking == 0 or left < best then best = left; blocking = l end
+  end
+  return best, blocking
+end
+local function hold(nw, ns, rid, amount, deadline, ttl)
+  for s = 1, ns do
+    local held, exp = KEYS[nw + 2 * s - 1], KEYS[nw + 2 * s]
+    redis.call('HINCRBY', held, rid, amount)
+    redis.call('HINCRBY', held, '_total', amount)
+    redis.call('ZADD', exp, deadline, rid)
+    redis.call('PEXPIRE', held, ttl)
+    redis.call('PEXPIRE', exp, ttl)
+  end
+end
+"""
+
+# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key (nl)
+# ARGV: now, rid, deadline, prompt, want, explicit, min, pin, pout, nw, ns, nl, scope_ttl,
+#       per window: limit, kind (0 requests, 1 tokens), ttl_ms | per line: limit, scope
+ADMIT = (
+    _COMMON
+    + """
+local now, rid, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local prompt, want, explicit = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+local min, pin, pout = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local nw, ns, nl, scope_ttl = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]),
+  tonumber(ARGV[13])
+local W, L = 13, 13 + 3 * nw
+for s = 1, ns do reclaim(KEYS[nw + 2 * s - 1], KEYS[nw + 2 * s], now) end
+local counts = {}
+for i = 1, nw do counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+for i = 1, nw do
+  if ARGV[W + 3 * i - 1] == '0' and counts[i] + 1 > tonumber(ARGV[W + 3 * i - 2]) then
+    return {1, 0, 0, i, unpack(counts)}
+  end
+end
+local floor = math.min(min, want)
+local grant = want
+local priced = nl > 0 and (pin > 0 or pout > 0)
+if priced then
+  local left, blocking = remaining(nw, ns, nl, L)
+  if cost(prompt, want, pin, pout) > left then
+    if cost(prompt, 0, pin, pout) > left then
+      grant = -1
+    elseif pout == 0 then
+      grant = want
+    else
+      grant = math.floor((left * MTOK - prompt * pin) / pout)
+      while grant > 0 and cost(prompt, grant, pin, pout) > left do grant = grant - 1 end
+      while grant < want and cost(prompt, grant + 1, pin, pout) <= left do grant = grant + 1 end
+      grant = math.max(0, math.min(want, grant))
+    end
+    if grant < floor then return {2, 0, 0, blocking, unpack(counts)} end
+  end
+end
+for i = 1, nw do
+  if ARGV[W + 3 * i - 1] == '1' then
+    local left = tonumber(ARGV[W + 3 * i - 2]) - counts[i] - prompt
+    if grant > left then
+      if explicit or left < floor then return {1, 0, 0, i, unpack(counts)} end
+      grant = left
+    end
+  end
+end
+local held = 0
+if priced then held = cost(prompt, grant, pin, pout) end
+for i = 1, nw do
+  local amount = 1
+  if ARGV[W + 3 * i - 1] == '1' then amount = prompt + grant end
+  counts[i] = redis.call('INCRBY', KEYS[i], amount)
+  if counts[i] == amount then redis.call('PEXPIRE', KEYS[i], ARGV[W + 3 * i]) end
+end
+if held > 0 then hold(nw, ns, rid, held, deadline, scope_ttl) end
+return {0, grant, held, 0, unpack(counts)}
+"""
+)
+
+# KEYS: per scope: held, exp (ns) | token windows (nt) | spend keys (nsp)
+# ARGV: rid, ns, nt, nsp, token_delta, cost, per spend key: ttl_s (0: keep)
+SETTLE = """
+local rid, ns, nt, nsp = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local delta, cost = tonumber(ARGV[5]), tonumber(ARGV[6])
+for s = 1, ns do
+  local held, exp = KEYS[2 * s - 1], KEYS[2 * s]
+  local amount = redis.call('HGET', held, rid)
+  if amount then
+    redis.call('HDEL', held, rid)
+    redis.call('HINCRBY', held, '_total', -tonumber(amount))
+    redis.call('ZREM', exp, rid)
+  end
+end
+if delta ~= 0 then
+  for t = 1, nt do
+    if redis.call('EXISTS', KEYS[2 * ns + t]) == 1 then
+      redis.call('INCRBY', KEYS[2 * ns + t], delta)
+    end
+  end
+end
+if cost > 0 then
+  for k = 1, nsp do
+    local key = KEYS[2 * ns + nt + k]
+    local value = redis.call('INCRBY', key, cost)
+    local ttl = tonumber(ARGV[6 + k])
+    if value == cost and ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  end
+end
+return 1
+"""
+
+# KEYS: per scope: held, exp (ns) | per line: spent key (nl)
+# ARGV: now, rid, deadline, need, extra, ns, nl, scope_ttl, per line: limit, scope
+# Holds up to `extra` more (at least `need`) and moves the deadline; returns what it held,
+# or -1. need = extra = 0 only refreshes the deadline of a long stream.
+EXTEND = (
+    _COMMON
+    + """
+local now, rid, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local need, extra = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ns, nl, scope_ttl = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+for s = 1, ns do reclaim(KEYS[2 * s - 1], KEYS[2 * s], now) end
+local left = remaining(0, ns, nl, 8)
+if need > 0 and left < need then return -1 end
+local amount = math.max(0, math.min(extra, left))
+hold(0, ns, rid, amount, deadline, scope_ttl)
+return amount
+"""
+)

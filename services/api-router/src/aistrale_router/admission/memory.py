@@ -1,0 +1,156 @@
+"""The in-process store: the Lua scripts' semantics for one process (`make run`, fail-open).
+
+The methods are coroutines only to share the store interface: none of them awaits, so on
+one event loop each call is atomic, as a Lua script is on Redis. Keys expire like Redis
+keys; a sweep drops dead ones now and then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aistrale_router.admission.plan import Plan
+from aistrale_router.admission.pricing import affordable_tokens, request_cost
+from aistrale_router.admission.verdict import ADMITTED, NO_QUOTA, RATE_LIMITED, Verdict
+
+SWEEP_EVERY = 4096
+
+
+@dataclass
+class _Scope:
+    held: dict[str, int] = field(default_factory=dict)  # reservation id -> micro-USD
+    deadlines: dict[str, int] = field(default_factory=dict)  # reservation id -> ms
+    total: int = 0
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._counters: dict[str, tuple[int, int]] = {}  # key -> (value, expires_ms; 0 never)
+        self._scopes: dict[str, _Scope] = {}
+        self._ops = 0
+
+    async def admit(self, plan: Plan, rid: str) -> Verdict:
+        self._tick(plan.now_ms)
+        scopes = [self._reclaimed(name, plan.now_ms) for name in plan.scopes]
+        counts = tuple(self._get(w.key, plan.now_ms) for w in plan.windows)
+        for i, window in enumerate(plan.windows, 1):
+            if window.kind == "requests" and counts[i - 1] + 1 > window.limit:
+                return Verdict(RATE_LIMITED, 0, 0, i, counts)
+        grant, blocking = self._budget_grant(plan, scopes)
+        if grant < min(plan.min_tokens, plan.want):
+            return Verdict(NO_QUOTA, 0, 0, blocking, counts)
+        grant, blocking = _tpm_grant(plan, counts, grant)
+        if blocking:
+            return Verdict(RATE_LIMITED, 0, 0, blocking, counts)
+        held = request_cost(plan.price_in, plan.price_out, plan.prompt, grant)
+        held = held if plan.lines and plan.priced else 0
+        return Verdict(ADMITTED, grant, held, 0, self._apply(plan, rid, scopes, grant, held))
+
+    async def settle(
+        self, plan: Plan, rid: str, token_delta: int, cost: int, tpm_keys: list[str]
+    ) -> None:
+        for name in plan.scopes:
+            scope = self._scopes.get(name)
+            if scope is not None and rid in scope.held:
+                scope.total -= scope.held.pop(rid)
+                scope.deadlines.pop(rid, None)
+        for key in tpm_keys:
+            value, expires = self._counters.get(key, (0, 0))
+            if key in self._counters:
+                self._counters[key] = (value + token_delta, expires)
+        if cost > 0:
+            for spend in plan.spend:
+                self._incr(spend.key, cost, spend.ttl_s * 1000, plan.now_ms)
+
+    async def extend(
+        self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int
+    ) -> int:
+        scopes = [self._reclaimed(name, now_ms) for name in plan.scopes]
+        left = self._left(plan, scopes, now_ms)[0]
+        if need > 0 and left < need:
+            return -1
+        amount = max(0, min(extra, left))
+        for scope in scopes:
+            scope.held[rid] = scope.held.get(rid, 0) + amount
+            scope.total += amount
+            scope.deadlines[rid] = deadline_ms
+        return amount
+
+    def _budget_grant(self, plan: Plan, scopes: list[_Scope]) -> tuple[int, int]:
+        if not plan.lines or not plan.priced:
+            return plan.want, 0
+        remaining, blocking = self._left(plan, scopes, plan.now_ms)
+        worst = request_cost(plan.price_in, plan.price_out, plan.prompt, plan.want)
+        if worst <= remaining:
+            return plan.want, blocking
+        grant = affordable_tokens(remaining, plan.prompt, plan.price_in, plan.price_out, plan.want)
+        return grant, blocking
+
+    def _apply(
+        self, plan: Plan, rid: str, scopes: list[_Scope], grant: int, held: int
+    ) -> tuple[int, ...]:
+        counts = []
+        for window in plan.windows:
+            amount = 1 if window.kind == "requests" else plan.prompt + grant
+            counts.append(self._incr(window.key, amount, window.ttl_ms, plan.now_ms))
+        if held > 0:
+            for scope in scopes:
+                scope.held[rid] = held
+                scope.total += held
+                scope.deadlines[rid] = plan.deadline_ms
+        return tuple(counts)
+
+    def _left(self, plan: Plan, scopes: list[_Scope], now_ms: int) -> tuple[int, int]:
+        """The least any budget line has left after spend and holds, and that line (1-based)."""
+        best, blocking = 0, 0
+        for i, line in enumerate(plan.lines, 1):
+            left = line.limit - self._get(line.spent_key, now_ms) - scopes[line.scope].total
+            if blocking == 0 or left < best:
+                best, blocking = left, i
+        return best, blocking
+
+    def _reclaimed(self, name: str, now_ms: int) -> _Scope:
+        """The scope with the reservations whose routers never settled them released."""
+        scope = self._scopes.setdefault(name, _Scope())
+        for rid in [r for r, deadline in scope.deadlines.items() if deadline < now_ms]:
+            scope.total -= scope.held.pop(rid, 0)
+            del scope.deadlines[rid]
+        return scope
+
+    async def read(self, key: str, now_ms: int) -> int:
+        return self._get(key, now_ms)
+
+    def _get(self, key: str, now_ms: int) -> int:
+        value, expires = self._counters.get(key, (0, 0))
+        return 0 if expires and expires <= now_ms else value
+
+    def _incr(self, key: str, amount: int, ttl_ms: int, now_ms: int) -> int:
+        value, expires = self._counters.get(key, (0, 0))
+        if expires and expires <= now_ms:
+            value, expires = 0, 0
+        if value == 0 and not expires and ttl_ms:
+            expires = now_ms + ttl_ms
+        self._counters[key] = (value + amount, expires)
+        return value + amount
+
+    def _tick(self, now_ms: int) -> None:
+        self._ops += 1
+        if self._ops % SWEEP_EVERY:
+            return
+        self._counters = {k: v for k, v in self._counters.items() if not v[1] or v[1] > now_ms}
+        self._scopes = {k: s for k, s in self._scopes.items() if s.held}
+
+
+def _tpm_grant(plan: Plan, counts: tuple[int, ...], grant: int) -> tuple[int, int]:
+    """Fits the request into the token windows: an implicit max_tokens is lowered to what
+    the window has left; an explicit one is refused (retrying soon gives the full answer)."""
+    for i, window in enumerate(plan.windows, 1):
+        if window.kind != "tokens":
+            continue
+        left = window.limit - counts[i - 1] - plan.prompt
+        if grant <= left:
+            continue
+        if plan.explicit or left < min(plan.min_tokens, plan.want):
+            return 0, i
+        grant = left
+    return grant, 0

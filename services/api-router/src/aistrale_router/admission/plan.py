@@ -1,0 +1,155 @@
+"""What one admission touches: the rate windows, the budget lines and the spend counters.
+
+Both adapters (Redis and in-process) work from the same `Plan`, built here from the request
+and the clock, so limits always come from the request's fresh KeyRecord and never from a
+cache in the store. All store keys of one request share the org's hash tag `{org_id}` so the
+Lua scripts stay valid on a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from aistrale_router.admission.periods import SPEND_PERIODS, period_label, period_reset_s
+from aistrale_router.keys.record import KeyRecord
+
+WINDOW_S = 60  # RPM and TPM are per minute, in windows aligned to the UTC minute
+Kind = Literal["requests", "tokens"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    key: str
+    limit: int
+    kind: Kind
+    reset_s: float  # until the window ends
+    ttl_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLine:
+    """One budget rule: `limit` against the spend of its period plus everything held."""
+
+    scope: int  # index into Plan.scopes
+    limit: int
+    spent_key: str
+    reset_s: float | None  # until the period rolls over; None for "total"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendKey:
+    key: str
+    ttl_s: int  # 0: never expires
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    now_ms: int
+    deadline_ms: int  # when this request's reservation expires by itself
+    windows: tuple[Window, ...]
+    scopes: tuple[str, ...]  # budget scope keys; held hash at `s:held`, expiries at `s:exp`
+    lines: tuple[BudgetLine, ...]
+    spend: tuple[SpendKey, ...]  # every counter a settlement adds its cost to
+    prompt: int
+    want: int  # max_tokens asked for, or the model's maximum output
+    explicit: bool  # the client set max_tokens
+    min_tokens: int
+    price_in: int  # micro-USD per million tokens
+    price_out: int
+
+    @property
+    def priced(self) -> bool:
+        return self.price_in > 0 or self.price_out > 0
+
+
+def make_plan(
+    key: KeyRecord,
+    *,
+    prompt: int,
+    max_tokens: int | None,
+    model_max: int,
+    price: tuple[int, int],
+    now: float,
+    prefix: str,
+    ttl_s: int,
+    min_tokens: int,
+) -> Plan:
+    base = f"{prefix}{{{key.org_id}}}:"
+    scopes = _scopes(key, base)
+    now_ms = int(now * 1000)
+    want = max(1, min(max_tokens, model_max) if max_tokens is not None else model_max)
+    return Plan(
+        now_ms=now_ms,
+        deadline_ms=now_ms + ttl_s * 1000,
+        windows=_windows(key, base, now),
+        scopes=tuple(scopes),
+        lines=_lines(key, base, scopes, now),
+        spend=_spend_keys(key, base, now),
+        prompt=max(prompt, 0),
+        want=want,
+        explicit=max_tokens is not None,
+        min_tokens=min_tokens,
+        price_in=price[0],
+        price_out=price[1],
+    )
+
+
+def scope_key(base: str, scope: str, scope_id: str) -> str:
+    return f"{base}b:{scope}:{scope_id}"
+
+
+def _scopes(key: KeyRecord, base: str) -> list[str]:
+    seen: list[str] = []
+    for rule in key.budgets:
+        name = scope_key(base, rule.scope, rule.scope_id)
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def _lines(key: KeyRecord, base: str, scopes: list[str], now: float) -> tuple[BudgetLine, ...]:
+    lines = []
+    for rule in key.budgets:
+        name = scope_key(base, rule.scope, rule.scope_id)
+        label = period_label(rule.period, now)
+        lines.append(
+            BudgetLine(
+                scope=scopes.index(name),
+                limit=rule.limit_micro_usd,
+                spent_key=f"{name}:s:{label}",
+                reset_s=period_reset_s(rule.period, now),
+            )
+        )
+    return tuple(lines)
+
+
+def _spend_keys(key: KeyRecord, base: str, now: float) -> tuple[SpendKey, ...]:
+    # Spend is counted for the org and the key in every period, budget or not, so a budget
+    # created or switched mid-period starts from what was really spent in that period.
+    owners = {("org", key.org_id), ("key", key.key_id)}
+    owners.update((r.scope, r.scope_id) for r in key.budgets)
+    labels = [(period_label(period, now), ttl) for period, ttl in SPEND_PERIODS]
+    return tuple(
+        SpendKey(f"{scope_key(base, scope, sid)}:s:{label}", ttl)
+        for scope, sid in sorted(owners)
+        for label, ttl in labels
+    )
+
+
+def _windows(key: KeyRecord, base: str, now: float) -> tuple[Window, ...]:
+    index = math.floor(now / WINDOW_S)
+    reset = (index + 1) * WINDOW_S - now
+    ttl_ms = int(reset * 1000) + 1000
+    wanted: list[tuple[str, int | None, Kind]] = [
+        (f"rpm:k:{key.key_id}", key.rpm_limit, "requests"),
+        ("rpm:o", key.org_rpm_limit, "requests"),
+        (f"tpm:k:{key.key_id}", key.tpm_limit, "tokens"),
+        ("tpm:o", key.org_tpm_limit, "tokens"),
+    ]
+    return tuple(
+        Window(f"{base}{name}:{index}", limit, kind, reset, ttl_ms)
+        for name, limit, kind in wanted
+        if limit is not None
+    )

@@ -1,0 +1,38 @@
+"""Money arithmetic for admissions, in integer micro-USD (never float).
+
+Prices are micro-USD per million tokens; a request's cost is rounded up to the next micro-USD.
+The Lua scripts repeat these two functions; the contract tests hold both to the same answers.
+"""
+
+from __future__ import annotations
+
+from aistrale_router.catalog.schema import Pricing
+
+MTOK = 1_000_000
+
+
+def prices(pricing: Pricing | None) -> tuple[int, int]:
+    if pricing is None:
+        return 0, 0
+    return pricing.input_micro_usd_per_mtok, pricing.output_micro_usd_per_mtok
+
+
+def cost_micro_usd(pricing: Pricing | None, prompt_tokens: int, completion_tokens: int) -> int:
+    """What a request costs; the router reports this in Settlement and usage events."""
+    price_in, price_out = prices(pricing)
+    return request_cost(price_in, price_out, prompt_tokens, completion_tokens)
+
+
+def request_cost(price_in: int, price_out: int, prompt: int, completion: int) -> int:
+    return -(-(prompt * price_in + completion * price_out) // MTOK)
+
+
+def affordable_tokens(remaining: int, prompt: int, price_in: int, price_out: int, want: int) -> int:
+    """The most completion tokens (at most `want`) that `remaining` pays for; -1: not even
+    the prompt."""
+    if request_cost(price_in, price_out, prompt, 0) > remaining:
+        return -1
+    if price_out == 0:
+        return want
+    tokens = (remaining * MTOK - prompt * price_in) // price_out
+    return max(0, min(want, tokens))

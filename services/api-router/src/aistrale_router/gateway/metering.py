@@ -1,0 +1,139 @@
+"""One usage event v1 per request, whatever its outcome, and the admission settled.
+
+Both are handed off the critical path: `UsageSink.submit` only queues, and the settlement
+runs in a background task the app waits for at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.logging import get_logger
+from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
+from aistrale_router.catalog.schema import Pricing
+from aistrale_router.gateway.request import ClientRequest
+from aistrale_router.keys.record import KeyRecord
+from aistrale_router.metering.sink import UsageSink
+from aistrale_router.routing.picker import Target
+
+log = get_logger(__name__)
+CLIENT_CLOSED = 499  # nginx's convention: the client went away before the response ended
+
+
+@dataclass(slots=True)
+class Tokens:
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    estimated: bool = False
+
+
+def tokens_from_usage(usage: Any) -> Tokens | None:
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return Tokens(
+        prompt=int(usage.get("prompt_tokens") or 0),
+        completion=int(usage.get("completion_tokens") or 0),
+        cached=int(cached or 0),
+    )
+
+
+def cost_micro_usd(pricing: Pricing | None, tokens: Tokens) -> int:
+    """Integer micro-USD, rounded up: prices are per million tokens."""
+    if pricing is None:
+        return 0
+    cached_price = pricing.cached_input_micro_usd_per_mtok
+    if cached_price is None:
+        cached_price = pricing.input_micro_usd_per_mtok
+    cached = min(tokens.cached, tokens.prompt)
+    total = (
+        (tokens.prompt - cached) * pricing.input_micro_usd_per_mtok
+        + cached * cached_price
+        + tokens.completion * pricing.output_micro_usd_per_mtok
+    )
+    return -(-total // 1_000_000)
+
+
+@dataclass(slots=True)
+class Meter:
+    """What is known about one request as it goes; `finish` emits the event once."""
+
+    key: KeyRecord
+    request: ClientRequest
+    request_id: str
+    started: float
+    admission: Admission | None = None
+    target: Target | None = None
+    attempts: int = 0
+    first_byte_at: float | None = None
+    _done: bool = field(default=False, repr=False)
+
+    def event(self, status: int, error_type: str | None, tokens: Tokens) -> UsageEventV1:
+        now = time.perf_counter()
+        target = self.target
+        model = target.model if target else None
+        return UsageEventV1(
+            request_id=self.request_id,
+            org_id=self.key.org_id,
+            project_id=self.key.project_id,
+            key_id=self.key.key_id,
+            endpoint=self.request.endpoint,
+            model=self.request.model,
+            served_model=target.deployment.model if target else None,
+            provider=target.deployment.provider if target else None,
+            deployment=target.deployment.id if target else None,
+            stream=self.request.stream,
+            status=status,
+            error_type=error_type,
+            prompt_tokens=tokens.prompt,
+            completion_tokens=tokens.completion,
+            cached_tokens=tokens.cached,
+            tokens_estimated=tokens.estimated,
+            cost_micro_usd=cost_micro_usd(model.pricing if model else None, tokens),
+            latency_ms=_ms(self.started, now),
+            ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
+            attempts=self.attempts,
+            fallback_from=target.fallback_from if target else None,
+        )
+
+
+class Metering:
+    def __init__(self, sink: UsageSink, gatekeeper: Gatekeeper) -> None:
+        self._sink = sink
+        self._gatekeeper = gatekeeper
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def finish(
+        self, meter: Meter, status: int, error_type: str | None, tokens: Tokens | None
+    ) -> None:
+        if meter._done:
+            return
+        meter._done = True
+        tokens = tokens or Tokens()
+        event = meter.event(status, error_type, tokens)
+        self._sink.submit(event)
+        if meter.admission is not None:
+            settlement = Settlement(tokens.prompt, tokens.completion, event.cost_micro_usd)
+            task = asyncio.create_task(self._settle(meter.admission, settlement))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, admission: Admission, settlement: Settlement) -> None:
+        try:
+            await self._gatekeeper.settle(admission, settlement)
+        except Exception:  # the reservation expires on its own; the request already ended
+            log.warning("settle_failed", reservation=admission.reservation_id, exc_info=True)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _ms(start: float, end: float) -> float:
+    return max(round((end - start) * 1000, 3), 0.0)

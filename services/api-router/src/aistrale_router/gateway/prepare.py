@@ -1,0 +1,93 @@
+"""What is sent to a deployment: the client's bytes for OpenAI-format servers (vllm,
+openai-compatible, and any provider without an adapter), or the adapter's translation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aistrale_common.errors import AistraleError, InvalidRequest
+from aistrale_router.catalog.store import deployment_api_key
+from aistrale_router.gateway.request import PATHS, ClientRequest
+from aistrale_router.providers.base import (
+    AdapterRegistry,
+    PreparedRequest,
+    ProviderAdapter,
+    ProviderTarget,
+)
+from aistrale_router.routing.picker import Target
+from aistrale_router.upstream.errors import upstream_error
+
+
+class RequestPreparer:
+    def __init__(self, adapters: AdapterRegistry) -> None:
+        self.adapters = adapters
+
+    def adapter(self, target: Target) -> ProviderAdapter | None:
+        return self.adapters.get(target.deployment.provider)
+
+    def prepare(
+        self, target: Target, request: ClientRequest, max_tokens: int | None
+    ) -> PreparedRequest:
+        adapter = self.adapter(target)
+        if adapter is None:
+            return _openai_format(target, request, max_tokens)
+        body: dict[str, Any] = dict(request.body)
+        if max_tokens is not None:
+            body[request.max_tokens_field] = max_tokens
+        provider = provider_target(target)
+        if request.endpoint == "chat":
+            return adapter.chat_request(body, provider)
+        if request.endpoint == "embeddings":
+            return adapter.embeddings_request(body, provider)
+        raise InvalidRequest(
+            f"/v1/completions is not available for {target.deployment.provider} models; "
+            "use /v1/chat/completions.",
+            param="model",
+        )
+
+    def error(
+        self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
+    ) -> AistraleError:
+        adapter = self.adapter(target)
+        if adapter is None:
+            return upstream_error(status, body, headers)
+        return adapter.error(status, body, headers)
+
+
+def provider_target(target: Target) -> ProviderTarget:
+    deployment = target.deployment
+    return ProviderTarget(deployment.base_url, deployment.model, deployment_api_key(deployment))
+
+
+def _openai_format(
+    target: Target, request: ClientRequest, max_tokens: int | None
+) -> PreparedRequest:
+    deployment = target.deployment
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    api_key = deployment_api_key(deployment)
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    url = deployment.base_url.rstrip("/") + PATHS[request.endpoint]
+    return PreparedRequest(
+        "POST", url, headers, request.upstream_body(deployment.model, max_tokens)
+    )
+
+
+class BoundRequest:
+    """One client request bound to the preparer: what the forwarder calls per attempt."""
+
+    def __init__(
+        self, preparer: RequestPreparer, request: ClientRequest, max_tokens: int | None
+    ) -> None:
+        self._preparer = preparer
+        self._request = request
+        self._max_tokens = max_tokens
+
+    def prepare(self, target: Target) -> PreparedRequest:
+        return self._preparer.prepare(target, self._request, self._max_tokens)
+
+    def error(
+        self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
+    ) -> AistraleError:
+        return self._preparer.error(target, status, body, headers)

@@ -1,0 +1,130 @@
+"""The client's body: parsed once, the few fields the router needs read, the rest untouched.
+
+The upstream body is the client's bytes unless something must change (upstream model name,
+`stream_options.include_usage`, a max_tokens cap from the budget); then it is re-encoded
+once with orjson.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from aistrale_common.errors import InvalidRequest
+
+Endpoint = Literal["chat", "completions", "embeddings"]
+PATHS: dict[Endpoint, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+}
+_REQUIRED: dict[Endpoint, str] = {
+    "chat": "messages",
+    "completions": "prompt",
+    "embeddings": "input",
+}
+CHARS_PER_TOKEN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequest:
+    endpoint: Endpoint
+    raw: bytes
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    wants_usage: bool  # the client itself asked for stream_options.include_usage
+    max_tokens: int | None
+    max_tokens_field: str
+    prompt_estimate: int  # tokens; an over-estimate rather than an under-estimate
+
+    def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
+        changes: dict[str, Any] = {}
+        if upstream_model != self.model:
+            changes["model"] = upstream_model
+        if self.stream and not self.wants_usage:
+            options = self.body.get("stream_options") or {}
+            changes["stream_options"] = {**options, "include_usage": True}
+        if max_tokens is not None and max_tokens != self.max_tokens:
+            changes[self.max_tokens_field] = max_tokens
+        if not changes:
+            return self.raw
+        return orjson.dumps({**self.body, **changes})
+
+
+def parse_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("You must provide a model parameter.", param="model")
+    required = _REQUIRED[endpoint]
+    if body.get(required) in (None, [], ""):
+        raise InvalidRequest(f"Missing required parameter: '{required}'.", param=required)
+    stream = _optional_bool(body, "stream")
+    field = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    return ClientRequest(
+        endpoint=endpoint,
+        raw=raw,
+        body=body,
+        model=model,
+        stream=stream and endpoint != "embeddings",
+        wants_usage=_wants_usage(body),
+        max_tokens=_max_tokens(body, field),
+        max_tokens_field=field,
+        prompt_estimate=estimate_prompt_tokens(body.get(required)),
+    )
+
+
+def _optional_bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"'{name}' must be a boolean.", param=name)
+    return value
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise InvalidRequest("'stream_options' must be an object.", param="stream_options")
+    return options.get("include_usage") is True
+
+
+def _max_tokens(body: dict[str, Any], field: str) -> int | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidRequest(f"'{field}' must be a positive integer.", param=field)
+    return value
+
+
+def estimate_prompt_tokens(payload: Any) -> int:
+    """Characters / 4 over every string in the prompt, plus a few tokens of framing per part.
+
+    Only used when upstream reports no usage, and as the prompt size admission reserves for.
+    """
+    chars, parts = _count_text(payload)
+    return chars // CHARS_PER_TOKEN + 4 * parts + 1
+
+
+def _count_text(payload: Any) -> tuple[int, int]:
+    if isinstance(payload, str):
+        return len(payload), 1
+    if isinstance(payload, list):
+        counted = [_count_text(item) for item in payload]
+        return sum(c for c, _ in counted), sum(p for _, p in counted)
+    if isinstance(payload, dict):
+        counted = [_count_text(v) for v in payload.values()]
+        return sum(c for c, _ in counted), 1
+    return (1, 0) if isinstance(payload, int) else (0, 0)  # token ids: one each

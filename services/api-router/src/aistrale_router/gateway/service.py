@@ -1,0 +1,262 @@
+"""The hot path (DESIGN.md steps 1-5) without HTTP: authenticate, admit, route, forward, meter.
+
+`handle` returns either a complete upstream answer or a stream whose `finish` the HTTP layer
+calls once the client has it all, or has gone away.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from aistrale_common.errors import (
+    AistraleError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
+from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
+from aistrale_router.catalog.schema import ModelEntry
+from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.metering import (
+    CLIENT_CLOSED,
+    Meter,
+    Metering,
+    Tokens,
+    tokens_from_usage,
+)
+from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
+from aistrale_router.gateway.request import Endpoint, estimate_prompt_tokens, parse_request
+from aistrale_router.keys.record import KeyRecord
+from aistrale_router.keys.resolver import KeyResolver
+from aistrale_router.providers.base import ProviderAdapter
+from aistrale_router.routing.picker import DeploymentPicker
+from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.upstream.adapted_relay import AdaptedRelay
+from aistrale_router.upstream.client import UpstreamBroken, UpstreamTimedOut
+from aistrale_router.upstream.forward import AttemptsFailed, Forwarder, Opened
+from aistrale_router.upstream.relay import StreamRelay
+
+JSON = "application/json"
+
+
+@dataclass(slots=True)
+class Complete:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class Streaming:
+    headers: dict[str, str]
+    chunks: AsyncIterator[bytes]
+    gateway: Gateway
+    meter: Meter
+    opened: Opened
+    relay: StreamRelay
+
+    async def finish(self, *, client_gone: bool) -> None:
+        await self.gateway.finish_stream(self, client_gone=client_gone)
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        keys: KeyResolver,
+        catalog: CatalogStore,
+        picker: DeploymentPicker,
+        forwarder: Forwarder,
+        gatekeeper: ManagedGatekeeper,
+        metering: Metering,
+        preparer: RequestPreparer,
+    ) -> None:
+        self.preparer = preparer
+        self.keys = keys
+        self.catalog = catalog
+        self.picker = picker
+        self.forwarder = forwarder
+        self.gatekeeper = gatekeeper
+        self.metering = metering
+
+    @property
+    def states(self) -> DeploymentStates:
+        return self.picker.states
+
+    async def list_models(self, authorization: str | None) -> dict[str, Any]:
+        key = await self.keys.authenticate(authorization)
+        data = [
+            _model_card(m, self._ready(m))
+            for m in self.catalog.catalog.models
+            if _allowed(key, m.name)
+        ]
+        return {"object": "list", "data": data}
+
+    def _ready(self, model: ModelEntry) -> bool:
+        return any(self.states.get(d.id).healthy is not False for d in model.deployments)
+
+    async def handle(
+        self, endpoint: Endpoint, raw: bytes, authorization: str | None, request_id: str
+    ) -> Complete | Streaming:
+        started = time.perf_counter()
+        key = await self.keys.authenticate(authorization)
+        request = parse_request(raw, endpoint)
+        meter = Meter(key, request, request_id, started)
+        try:
+            return await self._forward(meter, endpoint)
+        except AistraleError as exc:
+            self.metering.finish(meter, exc.status, exc.instance_code or exc.type, None)
+            raise
+        except Exception:  # a bug still costs the caller a request: meter it, then the 500
+            self.metering.finish(meter, 500, "internal_error", None)
+            raise
+
+    async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
+        request, catalog = meter.request, self.catalog.catalog
+        model = self._model(meter.key, request.model, endpoint)
+        meter.admission = admission = await self.gatekeeper.admit(
+            AdmissionRequest(meter.key, model, request.prompt_estimate, request.max_tokens)
+        )
+        targets = self.picker.plan(catalog, model, endpoint)
+        try:
+            bound = BoundRequest(self.preparer, request, admission.max_tokens)
+            opened = await self.forwarder.open(targets, bound, meter.request_id)
+        except AttemptsFailed as failed:
+            meter.attempts, meter.target = failed.attempts, failed.target
+            failed.error.headers = {**admission.headers, **failed.error.headers}
+            raise failed.error from None
+        meter.attempts, meter.target = opened.attempts, opened.target
+        headers = dict(admission.headers)
+        if request.stream:
+            if "text/event-stream" not in opened.response.headers.get("content-type", ""):
+                # A server that answers a streamed request with one JSON body: not a stream.
+                await opened.response.close()
+                self.forwarder.finished(opened, ok=False)
+                raise UpstreamFailed("Upstream answered a streamed request without a stream.")
+            return self._stream(meter, opened, headers)
+        return await self._complete(meter, opened, headers)
+
+    def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
+        model = self.catalog.catalog.get(name)
+        if model is None:
+            raise NotFound(
+                f"The model `{name}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        if not _allowed(key, name):
+            raise PermissionDenied(
+                f"This API key is not allowed to use the model `{name}`.",
+                param="model",
+                code="model_not_allowed",
+            )
+        if endpoint not in model.endpoints:
+            raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
+        return model
+
+    async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
+        try:
+            body = await opened.response.read()
+        except UpstreamTimedOut:
+            self.forwarder.finished(opened, ok=False)
+            raise UpstreamTimeout("The model stopped sending mid-answer.") from None
+        except UpstreamBroken as exc:
+            self.forwarder.finished(opened, ok=False)
+            raise UpstreamFailed(f"Upstream answer broke: {exc}") from None
+        finally:
+            await opened.response.close()
+        meter.first_byte_at = time.perf_counter()
+        self.forwarder.finished(opened, ok=True)
+        adapter = self.preparer.adapter(opened.target)
+        if adapter is not None:
+            body = orjson.dumps(self._translated(adapter, opened, meter, body))
+            headers["content-type"] = "application/json"
+        else:
+            headers["content-type"] = opened.response.headers.get("content-type", JSON)
+        tokens = _tokens_of_body(body, meter)
+        self.metering.finish(meter, opened.response.status, None, tokens)
+        return Complete(opened.response.status, body, headers)
+
+    def _translated(
+        self, adapter: ProviderAdapter, opened: Opened, meter: Meter, body: bytes
+    ) -> dict[str, Any]:
+        target = provider_target(opened.target)
+        if meter.request.endpoint == "embeddings":
+            encoding = meter.request.body.get("encoding_format")
+            return adapter.embeddings_response(body, target, encoding)
+        return adapter.chat_response(body, target, meter.request_id)
+
+    def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
+        admission, prompt = meter.admission, meter.request.prompt_estimate
+
+        async def budget(completion_tokens: int) -> bool:
+            if admission is None:
+                return True
+            return await self.gatekeeper.check_stream(admission, prompt, completion_tokens)
+
+        hide = not meter.request.wants_usage
+        adapter = self.preparer.adapter(opened.target)
+        relay = (
+            StreamRelay(opened.response, hide_usage=hide, budget=budget)
+            if adapter is None
+            else AdaptedRelay(
+                opened.response,
+                adapter.stream_translator(
+                    provider_target(opened.target), meter.request_id, meter.request.model
+                ),
+                hide_usage=hide,
+                budget=budget,
+            )
+        )
+        headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
+        return Streaming(headers, aiter(relay), self, meter, opened, relay)
+
+    async def finish_stream(self, stream: Streaming, *, client_gone: bool) -> None:
+        relay, meter = stream.relay, stream.meter
+        await stream.opened.response.close()  # stops upstream generating if still running
+        self.forwarder.finished(stream.opened, ok=relay.error is None)
+        meter.first_byte_at = relay.first_chunk_at
+        tokens = tokens_from_usage(relay.usage) or Tokens(
+            prompt=meter.request.prompt_estimate, completion=relay.content_chunks, estimated=True
+        )
+        if client_gone and not relay.completed:
+            self.metering.finish(meter, CLIENT_CLOSED, "client_disconnected", tokens)
+        elif relay.error is not None:
+            self.metering.finish(meter, relay.error.status, relay.error.instance_code, tokens)
+        else:
+            self.metering.finish(meter, 200, None, tokens)
+
+
+def _allowed(key: KeyRecord, model: str) -> bool:
+    return key.allowed_models is None or model in key.allowed_models
+
+
+def _tokens_of_body(body: bytes, meter: Meter) -> Tokens:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = None
+    usage = parsed.get("usage") if isinstance(parsed, dict) else None
+    found = tokens_from_usage(usage)
+    if found is not None:
+        return found
+    choices = parsed.get("choices") if isinstance(parsed, dict) else None
+    completion = estimate_prompt_tokens(choices) if choices else 0  # same chars/4 rule
+    return Tokens(prompt=meter.request.prompt_estimate, completion=completion, estimated=True)
+
+
+def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:
+    return {
+        "id": model.name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "aistrale",
+        "ready": ready,
+    }

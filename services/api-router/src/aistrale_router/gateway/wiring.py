@@ -1,0 +1,111 @@
+"""Builds the gateway from settings and opened connections, and runs its background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.resources import CoreResources
+from aistrale_router.admission import ManagedGatekeeper
+from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.metering import Metering
+from aistrale_router.gateway.prepare import RequestPreparer
+from aistrale_router.gateway.service import Gateway
+from aistrale_router.keys.cache import KeyCache
+from aistrale_router.keys.control import listen_for_control_events
+from aistrale_router.keys.lookup import UserOrgKeyLookup
+from aistrale_router.keys.resolver import KeyResolver
+from aistrale_router.metering import build_usage_sink
+from aistrale_router.providers import default_registry
+from aistrale_router.routing.health import HealthProber
+from aistrale_router.routing.picker import DeploymentPicker
+from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.settings import Settings
+from aistrale_router.upstream.client import build_upstream_client
+from aistrale_router.upstream.forward import Forwarder, RetryPolicy
+
+
+class GatewayRef:
+    """The routes exist before the lifespan opens connections; this is where they meet."""
+
+    def __init__(self) -> None:
+        self.current: Gateway | None = None
+
+    def get(self) -> Gateway:
+        if self.current is None:
+            raise ServiceUnavailable("The gateway is starting.")
+        return self.current
+
+
+def key_cache(settings: Settings) -> KeyCache:
+    return KeyCache(
+        ttl_s=settings.key_cache_ttl_s,
+        negative_ttl_s=settings.key_negative_ttl_s,
+        grace_s=settings.key_stale_grace_s,
+        max_size=settings.key_cache_size,
+    )
+
+
+@asynccontextmanager
+async def open_gateway(
+    settings: Settings,
+    core: CoreResources,
+    gatekeeper: ManagedGatekeeper,
+    metrics: ServiceMetrics,
+    *,
+    userorg_transport: httpx.AsyncBaseTransport | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Gateway]:
+    userorg = httpx.AsyncClient(
+        base_url=settings.user_org_url,
+        transport=userorg_transport,
+        timeout=settings.key_lookup_timeout_s,
+        trust_env=False,
+    )
+    upstream = build_upstream_client(settings, upstream_transport)
+    sink = build_usage_sink(settings, core.bus, core.db, metrics)
+    states = DeploymentStates(settings.breaker_failures, settings.breaker_open_s)
+    store = CatalogStore(settings.models_file)
+    cache = key_cache(settings)
+    gateway = Gateway(
+        keys=KeyResolver(cache, UserOrgKeyLookup(userorg, settings.secret("service_token"))),
+        catalog=store,
+        picker=DeploymentPicker(states),
+        forwarder=Forwarder(upstream, states, _retry_policy(settings)),
+        gatekeeper=gatekeeper,
+        metering=Metering(sink, gatekeeper),
+        preparer=RequestPreparer(default_registry()),
+    )
+    consumer = await listen_for_control_events(core.bus, settings.control_exchange, cache)
+    await sink.start()
+    prober = HealthProber(upstream, store, states)
+    tasks = [
+        asyncio.create_task(store.watch(settings.catalog_poll_s)),
+        asyncio.create_task(prober.run(settings.health_probe_interval_s)),
+    ]
+    try:
+        yield gateway
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        await gateway.metering.drain()
+        await sink.stop()
+        await upstream.close()
+        await userorg.aclose()
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.upstream_max_attempts,
+        backoff_s=settings.upstream_backoff_s,
+        first_byte_timeout_s=settings.upstream_first_byte_timeout_s,
+    )

@@ -1,0 +1,37 @@
+"""Control events from user-org drop cached keys at once (every replica has its own queue)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events.schemas import ControlEvent
+from aistrale_common.logging import get_logger
+from aistrale_router.keys.cache import KeyCache
+
+log = get_logger(__name__)
+BINDINGS = ("key.*", "org.*", "budget.*")
+
+
+async def listen_for_control_events(bus: EventBus, exchange: str, cache: KeyCache) -> Consumer:
+    async def on_event(message: Message) -> None:
+        try:
+            event = ControlEvent.model_validate_json(message.body)
+        except ValidationError:
+            # Unknown event types are not ours to act on; a future user-org may add some.
+            log.info("control_event_ignored", routing_key=message.routing_key)
+            return
+        apply_control_event(cache, event)
+
+    # queue=None: an exclusive queue per replica, so every replica sees every event.
+    subscription = Subscription(exchange, BINDINGS, queue=None, prefetch=256)
+    return await bus.subscribe(subscription, on_event)
+
+
+def apply_control_event(cache: KeyCache, event: ControlEvent) -> int:
+    if event.type in ("key.revoked", "key.updated"):
+        dropped = cache.drop(key_hash=event.key_hash, key_id=event.key_id)
+    else:  # org.updated, budget.updated: every key of the org may have changed
+        dropped = cache.drop(org_id=event.org_id)
+    log.info("control_event", type=event.type, dropped=dropped)
+    return dropped

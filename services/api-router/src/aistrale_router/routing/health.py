@@ -1,0 +1,49 @@
+"""Readiness of each deployment: a periodic GET {base_url}/models (vLLM and every
+OpenAI-compatible server answer it). /v1/models reports a model ready when any of its
+deployments answered the last probe."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aistrale_common.logging import get_logger
+from aistrale_router.catalog.schema import Deployment
+from aistrale_router.catalog.store import CatalogStore, deployment_api_key
+from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.upstream.client import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
+
+log = get_logger(__name__)
+PROBE_TIMEOUT_S = 2.0
+
+
+class HealthProber:
+    def __init__(
+        self, client: UpstreamClient, store: CatalogStore, states: DeploymentStates
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._states = states
+
+    async def probe_all(self) -> None:
+        deployments = {d.id: d for m in self._store.catalog.models for d in m.deployments}
+        results = await asyncio.gather(*(self._probe(d) for d in deployments.values()))
+        for deployment_id, healthy in zip(deployments, results, strict=True):
+            self._states.set_health(deployment_id, healthy)
+
+    async def _probe(self, deployment: Deployment) -> bool:
+        if deployment.provider not in ("vllm", "openai-compatible"):
+            return True  # external providers: their availability shows in the breaker
+        key = deployment_api_key(deployment)
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        url = deployment.base_url.rstrip("/") + "/models"
+        try:
+            status = await self._client.get_status(url, headers, PROBE_TIMEOUT_S)
+        except (UpstreamTimedOut, UpstreamUnreachable) as exc:
+            log.info("deployment_probe_failed", deployment=deployment.id, error=type(exc).__name__)
+            return False
+        return status == 200
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            await self.probe_all()
+            await asyncio.sleep(interval_s)

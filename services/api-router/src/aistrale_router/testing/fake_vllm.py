@@ -1,0 +1,255 @@
+"""A fake vLLM OpenAI server for tests and the bench: vLLM's wire format, no GPU.
+
+It speaks what `vllm serve` speaks (v0.10-style): chat/completions/embeddings bodies and
+stream chunks with vLLM's extra fields (`stop_reason`, `reasoning_content`...), the final
+usage chunk with empty `choices` when `stream_options.include_usage` is set, `data: [DONE]`,
+errors as `{"error": {message, type, param, code}}`, GET /v1/models, /health, and the
+Prometheus gauges the router may read (`vllm:num_requests_running`...).
+
+The upstream model name picks a behaviour: `fake-500` fails, `fake-slow` answers after
+`slow_s`; any other name answers "Hello from fake vLLM ..." word by word. A prompt that
+contains SLOW_STREAM streams one word every 50 ms (for disconnect tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+REPLY = "Hello from fake vLLM , a model that answers the same words every time ."
+
+
+@dataclass
+class FakeVllmLog:
+    """What the fake saw, for assertions (the tests run it in a thread of their process)."""
+
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    streams_cancelled: int = 0
+    words_streamed: list[int] = field(default_factory=list)
+    running: int = 0
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    text = orjson.dumps(body.get("messages") or body.get("prompt") or body.get("input") or "")
+    return len(text.split()) + 7
+
+
+def _error(status: int, message: str, type_: str) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": None, "code": status}}
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt,
+        "total_tokens": prompt + completion,
+        "completion_tokens": completion,
+        "prompt_tokens_details": None,
+    }
+
+
+def _words(body: dict[str, Any]) -> list[str]:
+    words = REPLY.split(" ")
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    if "SLOW_STREAM" in orjson.dumps(body.get("messages")).decode():
+        words = words * 40
+    return words[:limit] if isinstance(limit, int) else words
+
+
+def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    tools = body.get("tools") or []
+    if not tools or body.get("tool_choice") == "none":
+        return None
+    name = tools[0]["function"]["name"]
+    return {
+        "id": f"chatcmpl-tool-{uuid.uuid4().hex}",
+        "type": "function",
+        "function": {"name": name, "arguments": '{"city": "Paris"}'},
+    }
+
+
+class FakeVllm:
+    def __init__(self, *, slow_s: float = 3.0, word_delay_s: float = 0.0) -> None:
+        self.log = FakeVllmLog()
+        self.slow_s = slow_s
+        self.word_delay_s = word_delay_s
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/completions", self.completions, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+                Route("/v1/models", self.models, methods=["GET"]),
+                Route("/health", self.health, methods=["GET"]),
+                Route("/metrics", self.metrics, methods=["GET"]),
+            ]
+        )
+
+    async def _accept(self, request: Request) -> dict[str, Any] | Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return _error(400, "Invalid JSON body", "BadRequestError")
+        self.log.bodies.append(body)
+        self.log.headers.append(dict(request.headers))
+        model = body.get("model")
+        if model == "fake-500":
+            return _error(500, "CUDA error: an illegal memory access", "InternalServerError")
+        if model == "fake-slow":
+            await asyncio.sleep(self.slow_s)
+        if not isinstance(body.get("max_tokens", 1), int):
+            return _error(400, "max_tokens must be an integer", "BadRequestError")
+        return dict(body)
+
+    async def chat(self, request: Request) -> Response:
+        body = await self._accept(request)
+        if isinstance(body, Response):
+            return body
+        if body.get("stream"):
+            return StreamingResponse(self._chat_stream(body), media_type="text/event-stream")
+        words = _words(body)
+        tool = _tool_call(body)
+        message = {
+            "role": "assistant",
+            "reasoning_content": None,
+            "content": None if tool else " ".join(words),
+            "tool_calls": [tool] if tool else [],
+        }
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": "tool_calls" if tool else "stop",
+            "stop_reason": None,
+        }
+        choices = [{**choice, "index": i} for i in range(int(body.get("n") or 1))]
+        completion = len(words) * len(choices)
+        return _json(
+            {
+                **_head(body, "chatcmpl", "chat.completion"),
+                "choices": choices,
+                "usage": _usage(prompt_tokens(body), completion),
+                "prompt_logprobs": None,
+                "kv_transfer_params": None,
+            }
+        )
+
+    async def _chat_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        head = _head(body, "chatcmpl", "chat.completion.chunk")
+        words = _words(body)
+        delay = 0.05 if len(words) > 100 else self.word_delay_s
+        sent = 0
+        self.log.running += 1
+        try:
+            first = {"role": "assistant", "content": ""}
+            yield _chunk(
+                head, {"index": 0, "delta": first, "logprobs": None, "finish_reason": None}
+            )
+            for i, word in enumerate(words):
+                if delay:
+                    await asyncio.sleep(delay)
+                delta = {"content": word if i == 0 else " " + word}
+                last = i == len(words) - 1
+                choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+                if last:
+                    choice.update(finish_reason="stop", stop_reason=None)
+                yield _chunk(head, choice)
+                sent += 1
+            options = body.get("stream_options") or {}
+            if options.get("include_usage"):
+                usage = {**head, "choices": [], "usage": _usage(prompt_tokens(body), sent)}
+                yield b"data: " + orjson.dumps(usage) + b"\n\n"
+            yield b"data: [DONE]\n\n"
+        except (asyncio.CancelledError, GeneratorExit):
+            self.log.streams_cancelled += 1
+            raise
+        finally:
+            self.log.running -= 1
+            self.log.words_streamed.append(sent)
+
+    async def completions(self, request: Request) -> Response:
+        body = await self._accept(request)
+        if isinstance(body, Response):
+            return body
+        words = _words(body)
+        choice = {
+            "index": 0,
+            "text": " ".join(words),
+            "logprobs": None,
+            "finish_reason": "stop",
+            "stop_reason": None,
+            "prompt_logprobs": None,
+        }
+        return _json(
+            {
+                **_head(body, "cmpl", "text_completion"),
+                "choices": [choice],
+                "usage": _usage(prompt_tokens(body), len(words)),
+            }
+        )
+
+    async def embeddings(self, request: Request) -> Response:
+        body = await self._accept(request)
+        if isinstance(body, Response):
+            return body
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"index": i, "object": "embedding", "embedding": [0.125, -0.5, float(i)]}
+            for i in range(len(inputs))
+        ]
+        return _json(
+            {
+                **_head(body, "embd", "list"),
+                "data": data,
+                "usage": _usage(prompt_tokens(body), 0),
+            }
+        )
+
+    async def models(self, request: Request) -> Response:
+        names = {str(b.get("model")) for b in self.log.bodies} or {"fake-chat"}
+        data = [
+            {"id": n, "object": "model", "created": int(time.time()), "owned_by": "vllm", "root": n}
+            for n in sorted(names)
+        ]
+        return _json({"object": "list", "data": data})
+
+    async def health(self, request: Request) -> Response:
+        return Response(b"", 200)
+
+    async def metrics(self, request: Request) -> Response:
+        lines = [
+            "# TYPE vllm:num_requests_running gauge",
+            f'vllm:num_requests_running{{model_name="fake-chat"}} {float(self.log.running)}',
+            "# TYPE vllm:num_requests_waiting gauge",
+            'vllm:num_requests_waiting{model_name="fake-chat"} 0.0',
+            "# TYPE vllm:kv_cache_usage_perc gauge",
+            'vllm:kv_cache_usage_perc{model_name="fake-chat"} 0.0',
+        ]
+        return Response(("\n".join(lines) + "\n").encode(), media_type="text/plain")
+
+
+def _head(body: dict[str, Any], prefix: str, obj: str) -> dict[str, Any]:
+    return {
+        "id": f"{prefix}-{uuid.uuid4().hex}",
+        "object": obj,
+        "created": int(time.time()),
+        "model": body.get("model"),
+    }
+
+
+def _chunk(head: dict[str, Any], choice: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps({**head, "choices": [choice]}) + b"\n\n"
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -1,0 +1,65 @@
+"""The upstream HTTP client the forwarder uses, whichever library carries the bytes.
+
+Production uses aiohttp (about 6x httpx's throughput on this path, measured:
+docs/decisions/router-upstream-client.md). An injected httpx transport (tests, the
+single-process platform) selects the httpx adapter instead, so tests need no network.
+Both raise only the three exceptions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+import httpx
+
+from aistrale_router.settings import Settings
+
+
+class UpstreamTimedOut(Exception):
+    """No connection, or no byte, within the configured time."""
+
+
+class UpstreamUnreachable(Exception):
+    """Connection refused or reset before an answer."""
+
+
+class UpstreamBroken(Exception):
+    """The connection failed while the body was arriving."""
+
+
+class UpstreamResponse(Protocol):
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+
+    async def read(self) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; raises UpstreamTimedOut or UpstreamBroken."""
+        ...
+
+    async def close(self) -> None:
+        """Releases the connection; mid-body, drops it so upstream stops generating."""
+        ...
+
+
+class UpstreamClient(Protocol):
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> UpstreamResponse:
+        """Returns once the status and headers are in."""
+        ...
+
+    async def get_status(self, url: str, headers: dict[str, str], timeout_s: float) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def build_upstream_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> UpstreamClient:
+    if transport is not None:
+        from aistrale_router.upstream.httpx_client import HttpxUpstream
+
+        return HttpxUpstream(settings, transport)
+    from aistrale_router.upstream.aiohttp_client import AiohttpUpstream
+
+    return AiohttpUpstream(settings)

@@ -1,0 +1,124 @@
+"""Send the request to the first deployment that answers: retries with backoff on 429/5xx,
+connect errors and timeouts, as long as no byte has reached the client.
+
+Returns the upstream response with its headers read and its body not yet read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from aistrale_common.errors import AistraleError, ServiceUnavailable, UpstreamTimeout
+from aistrale_router.providers.base import PreparedRequest
+from aistrale_router.routing.picker import Target
+from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.upstream.client import (
+    UpstreamBroken,
+    UpstreamClient,
+    UpstreamResponse,
+    UpstreamTimedOut,
+    UpstreamUnreachable,
+)
+from aistrale_router.upstream.errors import RETRYABLE_STATUS
+
+
+class Preparer(Protocol):
+    def prepare(self, target: Target) -> PreparedRequest: ...
+
+    def error(
+        self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
+    ) -> AistraleError: ...
+
+
+@dataclass(slots=True)
+class Opened:
+    response: UpstreamResponse
+    target: Target
+    attempts: int
+
+
+class AttemptsFailed(Exception):
+    def __init__(self, error: AistraleError, attempts: int, target: Target | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.attempts = attempts
+        self.target = target
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    backoff_s: float
+    first_byte_timeout_s: float
+
+
+class Forwarder:
+    def __init__(
+        self, client: UpstreamClient, states: DeploymentStates, policy: RetryPolicy
+    ) -> None:
+        self._client = client
+        self._states = states
+        self._policy = policy
+
+    async def open(self, targets: list[Target], prepare: Preparer, rid: str) -> Opened:
+        error: AistraleError = ServiceUnavailable("No deployment is available for this model.")
+        target: Target | None = None
+        # Every deployment and fallback gets its chance, and at least max_attempts tries.
+        attempts = max(self._policy.max_attempts, len(targets)) if targets else 0
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self._policy.backoff_s * 2 ** (attempt - 1))
+            target = targets[attempt % len(targets)]
+            result = await self._try(target, prepare, rid)
+            if not isinstance(result, tuple):
+                return Opened(result, target, attempt + 1)
+            error, retry = result
+            if not retry:
+                raise AttemptsFailed(error, attempt + 1, target)
+        raise AttemptsFailed(error, attempts, target)
+
+    async def _try(
+        self, target: Target, prepare: Preparer, rid: str
+    ) -> UpstreamResponse | tuple[AistraleError, bool]:
+        deployment_id = target.deployment.id
+        request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
+        self._states.started(deployment_id)
+        try:
+            response = await self._send(request, rid)
+        except (TimeoutError, UpstreamTimedOut):
+            self._states.finished(deployment_id, ok=False)
+            return UpstreamTimeout("The model did not answer in time."), True
+        except UpstreamUnreachable as exc:
+            self._states.finished(deployment_id, ok=False)
+            return ServiceUnavailable(f"Upstream unreachable: {exc}"), True
+        if response.status < 400:
+            return response  # the caller reports `finished` once the body is through
+        content = await _read_error_body(response)
+        self._states.finished(deployment_id, ok=response.status < 500)
+        retry = response.status in RETRYABLE_STATUS
+        return prepare.error(target, response.status, content, response.headers), retry
+
+    async def _send(self, request: PreparedRequest, rid: str) -> UpstreamResponse:
+        headers = {**request.headers, "x-request-id": rid}
+        async with asyncio.timeout(self._policy.first_byte_timeout_s):
+            return await self._client.post(request.url, headers, request.body)
+
+    def finished(self, opened: Opened, *, ok: bool) -> None:
+        self._states.finished(opened.target.deployment.id, ok=ok)
+
+
+async def _read_error_body(response: UpstreamResponse) -> bytes:
+    try:
+        return await response.read()
+    except (UpstreamTimedOut, UpstreamBroken):
+        return b""
+    finally:
+        await response.close()
+
+
+def monotonic_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)

@@ -1,0 +1,94 @@
+"""create_app with injected transports, as the single-process platform runs it: user-org
+through httpx.ASGITransport and upstream through an ASGI fake or a MockTransport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import yaml
+from asgi_lifespan import LifespanManager
+
+from aistrale_common.events import MemoryEventBus, Subscription
+from aistrale_common.events.port import Message
+from aistrale_router.app import create_app
+from aistrale_router.keys.record import KeyRecord
+from aistrale_router.migrate import migrate_async
+from aistrale_router.settings import Settings
+from aistrale_router.testing.fake_userorg import FakeUserOrg
+from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
+from aistrale_router.testing.harness import catalog_for
+
+AUTH = {"authorization": "Bearer sk-in-process"}
+CHAT = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@asynccontextmanager
+async def running(
+    tmp_path: Path, upstream: httpx.AsyncBaseTransport, events: list[dict[str, Any]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    models = tmp_path / "models.yaml"
+    models.write_text(yaml.safe_dump(catalog_for("http://vllm.test")))
+    settings = Settings(data_dir=tmp_path, models_file=models, service_token="t" * 20)
+    await migrate_async(settings)
+    userorg = FakeUserOrg(service_token="t" * 20)
+    userorg.add_key("sk-in-process", KeyRecord(key_id="k", org_id="o", status="active"))
+    bus = MemoryEventBus()
+
+    async def collect(message: Message) -> None:
+        events.append(orjson.loads(message.body))
+
+    await bus.subscribe(Subscription(settings.usage_exchange, ("usage.v1.#",)), collect)
+    app = create_app(
+        settings,
+        bus=bus,
+        userorg_transport=httpx.ASGITransport(userorg.app),
+        upstream_transport=upstream,
+    )
+    try:
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+                yield client
+    finally:
+        await bus.close()
+
+
+async def test_the_app_runs_on_injected_transports(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    async with running(tmp_path, httpx.ASGITransport(FakeVllm().app), events) as client:
+        answer = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["choices"][0]["message"]["content"] == REPLY
+        streamed = await client.post(
+            "/v1/chat/completions", json={**CHAT, "stream": True}, headers=AUTH
+        )
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        assert b'"usage"' not in streamed.content
+        assert streamed.content.endswith(b"data: [DONE]\n\n")
+        assert (await client.get("/v1/models")).status_code == 401
+    assert [(e["org_id"], e["status"], e["stream"]) for e in events] == [
+        ("o", 200, False),
+        ("o", 200, True),
+    ]
+    assert events[1]["completion_tokens"] == len(REPLY.split(" "))
+
+
+async def test_a_json_answer_to_a_streamed_request_is_502_and_metered(tmp_path: Path) -> None:
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"object": "list", "data": []})
+        return httpx.Response(200, json={"choices": []})  # not an event stream
+
+    events: list[dict[str, Any]] = []
+    async with running(tmp_path, httpx.MockTransport(upstream), events) as client:
+        answer = await client.post(
+            "/v1/chat/completions", json={**CHAT, "stream": True}, headers=AUTH
+        )
+        assert answer.status_code == 502
+        assert answer.json()["error"]["code"] == "upstream_error"
+    assert [(e["status"], e["error_type"]) for e in events] == [(502, "upstream_error")]

@@ -1,0 +1,101 @@
+# AISTRALE user-org authorization: the one policy, deny by default.
+#
+# input.principal: {kind: anonymous|user|service, id, platform_admin, orgs: {org_id: role}}
+# input.action:    the route's action name (see ACTIONS in engine.py)
+# input.org_id:    the org the route addresses, when it addresses one
+# input.resource:  facts about the target (created_by, current_role, new_role, user_id)
+package aistrale.authz
+
+import rego.v1
+
+default allow := false
+
+# Routes that authenticate by their own means (password, refresh token, admin key).
+public_actions := {"auth.token", "auth.logout"}
+
+# The router's service token may look keys up, nothing else.
+service_actions := {"internal.keys.read"}
+
+# Any signed-in user, about themselves.
+self_actions := {"self.read", "self.password", "self.admin_keys", "org.list"}
+
+readers := {"org.read", "member.read", "key.read", "budget.read"}
+
+owner_actions := readers | {
+	"org.update", "org.delete", "member.add", "member.update", "member.remove",
+	"key.create", "key.update", "key.revoke", "budget.write", "audit.read",
+}
+
+admin_actions := readers | {
+	"org.update", "member.add", "member.update", "member.remove",
+	"key.create", "key.update", "key.revoke", "budget.write",
+}
+
+member_actions := readers | {"key.create"}
+
+billing_actions := readers | {"budget.write"}
+
+org_actions := {
+	"owner": owner_actions,
+	"admin": admin_actions,
+	"member": member_actions,
+	"billing": billing_actions,
+	"viewer": readers,
+}
+
+allow if input.action in public_actions
+
+allow if {
+	input.principal.kind == "service"
+	input.action in service_actions
+}
+
+allow if {
+	input.principal.kind == "user"
+	input.principal.platform_admin
+	not input.action in service_actions
+}
+
+allow if {
+	input.principal.kind == "user"
+	input.action in self_actions
+}
+
+allow if {
+	input.principal.kind == "user"
+	role := input.principal.orgs[input.org_id]
+	input.action in org_actions[role]
+	not escalation
+}
+
+# A member may change and revoke the keys it created, and only those.
+allow if {
+	input.principal.kind == "user"
+	input.principal.orgs[input.org_id] == "member"
+	input.action in {"key.update", "key.revoke"}
+	input.resource.created_by == input.principal.id
+}
+
+membership_actions := {"member.add", "member.update", "member.remove"}
+
+# Only an owner grants the owner role or changes an owner's membership.
+escalation if {
+	input.action in membership_actions
+	input.resource.new_role == "owner"
+	input.principal.orgs[input.org_id] != "owner"
+}
+
+escalation if {
+	input.action in membership_actions
+	input.resource.current_role == "owner"
+	input.principal.orgs[input.org_id] != "owner"
+}
+
+# Nobody but an owner changes their own membership (no self-promotion).
+escalation if {
+	input.action == "member.update"
+	input.resource.user_id == input.principal.id
+	input.principal.orgs[input.org_id] != "owner"
+}
+
+decision := {"allow": allow}

@@ -1,0 +1,25 @@
+"""What the lifespan opens and every request uses, in one typed place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aistrale_common.db import Database
+from aistrale_common.events import EventBus
+from aistrale_userorg.authz.engine import Authorizer
+from aistrale_userorg.settings import Settings
+from aistrale_userorg.uow import UnitOfWork
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    bus: EventBus
+    authz: Authorizer
+    uow: UnitOfWork
+    jwt_secret: str
+    service_token: str
+    lookup_engine: AsyncEngine

@@ -1,0 +1,43 @@
+"""FastAPI dependencies: the context and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aistrale_common.auth.admin_token import verify_admin_token
+from aistrale_common.errors import AuthenticationFailed
+from aistrale_userorg.context import Context
+from aistrale_userorg.principal import Principal
+from aistrale_userorg.users import service as users
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /admin/v1/auth/token")
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.userorg
+    return context
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+ClientIp = Annotated[str | None, Depends(client_ip)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def current_principal(ctx: ContextDep, ip: ClientIp, creds: Credentials) -> Principal:
+    if creds is None:
+        raise AuthenticationFailed("Missing bearer token", code="unauthenticated")
+    claims = verify_admin_token(creds.credentials, ctx.jwt_secret)
+    # Roles come from the database, not the token, so a removed role stops working at once.
+    return await users.principal_for(ctx, claims.sub, ip)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+PageLimit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip")]

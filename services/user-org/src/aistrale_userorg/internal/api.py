@@ -1,0 +1,40 @@
+"""HTTP: /internal/v1/* for the router, behind the service token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from aistrale_common.errors import AuthenticationFailed
+from aistrale_userorg.deps import ContextDep, Credentials
+from aistrale_userorg.internal import service
+from aistrale_userorg.internal.schemas import KeyLookup
+from aistrale_userorg.principal import SERVICE, Principal
+from aistrale_userorg.schemas import errors
+from aistrale_userorg.security import same_secret
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+
+def service_principal(ctx: ContextDep, creds: Credentials) -> Principal:
+    if creds is None or not same_secret(creds.credentials, ctx.service_token):
+        raise AuthenticationFailed("Invalid service token", code="invalid_service_token")
+    return SERVICE
+
+
+ServiceDep = Annotated[Principal, Depends(service_principal)]
+# Lenient on purpose: anything hash-shaped that is not a key is a 404 the router can cache.
+KeyHash = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,128}$")]
+
+
+@router.get(
+    "/keys/{key_hash}",
+    summary="Look an API key up by its SHA-256 (router only)",
+    response_model=KeyLookup,
+    responses=errors(401, 404, 422),
+)
+async def lookup_key(ctx: ContextDep, actor: ServiceDep, key_hash: KeyHash) -> Response:
+    record = await service.lookup(ctx, actor, key_hash)
+    # Serialised once by pydantic-core, skipping FastAPI's second validation pass.
+    return Response(record.model_dump_json(), media_type="application/json")

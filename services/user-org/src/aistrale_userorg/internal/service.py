@@ -1,0 +1,47 @@
+"""The router's key lookup (no FastAPI here): one indexed query, no writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aistrale_common.errors import NotFound
+from aistrale_userorg.context import Context
+from aistrale_userorg.internal.engine import read
+from aistrale_userorg.internal.schemas import BudgetRule, KeyLookup
+from aistrale_userorg.keys import repository as keys_repo
+from aistrale_userorg.keys.service import status_of
+from aistrale_userorg.principal import Principal
+from aistrale_userorg.util import as_utc_or_none, utcnow
+
+
+async def lookup(ctx: Context, actor: Principal, key_hash: str) -> KeyLookup:
+    ctx.authz.check(actor, "internal.keys.read")
+    rows = await read(ctx.lookup_engine, lambda conn: keys_repo.lookup(conn, key_hash))
+    if not rows:
+        raise NotFound("Unknown API key", code="invalid_api_key")
+    return to_record(rows)
+
+
+def to_record(rows: Sequence[Any]) -> KeyLookup:
+    first = rows[0]
+    budgets = [
+        BudgetRule(
+            scope=r.scope, scope_id=r.scope_id, limit_micro_usd=r.limit_micro_usd, period=r.period
+        )
+        for r in rows
+        if r.scope is not None
+    ]
+    return KeyLookup(
+        key_id=first.id,
+        org_id=first.org_id,
+        project_id=first.project_id,
+        status=status_of(first.revoked_at, first.expires_at, utcnow()),
+        expires_at=as_utc_or_none(first.expires_at),
+        allowed_models=first.allowed_models,
+        rpm_limit=first.rpm_limit,
+        tpm_limit=first.tpm_limit,
+        org_rpm_limit=first.org_rpm_limit,
+        org_tpm_limit=first.org_tpm_limit,
+        budgets=sorted(budgets, key=lambda b: b.scope != "org"),
+    )

@@ -1,0 +1,55 @@
+"""Wire models for orgs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from aistrale_userorg.schemas import Email, Limit, Name, RoleField, UtcDatetime
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "acme", "owner_email": "ada@example.com"}]}
+    )
+    name: Name
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
+    owner_email: Email | None = None
+
+
+class OrgUpdate(BaseModel):
+    """Only the fields sent change (a null name is ignored); send null to remove a limit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rpm_limit": 600, "tpm_limit": 200000}]}
+    )
+    name: Name | None = None
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
+
+
+class OrgPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "object": "organization",
+                    "id": "7d7c2a52-5a2e-4bd0-9d7e-0b8f0f6c1c11",
+                    "name": "acme",
+                    "created_at": "2026-11-22T10:00:00Z",
+                    "rpm_limit": 600,
+                    "tpm_limit": 200000,
+                    "role": "owner",
+                }
+            ]
+        }
+    )
+    object: Literal["organization"] = "organization"
+    id: str
+    name: str
+    created_at: UtcDatetime
+    rpm_limit: int | None
+    tpm_limit: int | None
+    role: RoleField | None = None  # the caller's role in the org
