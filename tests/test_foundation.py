@@ -67,6 +67,7 @@ def test_service_process_reports_its_dependencies(
         "AISTRALE_REDIS_URL": _via(proxies["redis"], infra.redis_url),
         "AISTRALE_REDIS_PREFIX": infra.redis_prefix,
         "AISTRALE_AMQP_URL": _via(proxies["amqp"], infra.amqp_url),
+        "AISTRALE_QUEUE_PREFIX": infra.queue_prefix(service),
         "AISTRALE_DATA_DIR": str(tmp_path / "data"),
     }
     argv = python_module_argv(f"aistrale-{service}", "serve", "--port", str(port))
@@ -97,6 +98,7 @@ def test_router_ready_reports_redis(
         "AISTRALE_API_ROUTER_DATABASE_URL": create_pg_database("router_redis"),
         "AISTRALE_REDIS_URL": _via(proxies["redis"], infra.redis_url),
         "AISTRALE_AMQP_URL": infra.amqp_url,
+        "AISTRALE_QUEUE_PREFIX": infra.queue_prefix("router-redis"),
         "AISTRALE_DATA_DIR": str(tmp_path / "data"),
     }
     argv = python_module_argv("aistrale-api-router", "serve", "--port", str(port))

@@ -16,6 +16,7 @@ from aistrale_common.events import (
     Subscription,
 )
 from aistrale_common.testing.fixtures import Infra
+from aistrale_common.testing.rabbit import delete_queues
 
 WAIT_S = 10.0
 
@@ -32,9 +33,11 @@ async def bus(request: pytest.FixtureRequest, infra: Infra) -> AsyncIterator[Eve
 
 
 @pytest.fixture
-def names(infra: Infra, request: pytest.FixtureRequest) -> dict[str, str]:
+async def names(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
     test = request.node.name.replace("[", ".").replace("]", "")
-    return {"exchange": infra.name(f"{test}.ex"), "queue": infra.name(f"{test}.q")}
+    made = {"exchange": infra.name(f"{test}.ex"), "queue": infra.name(f"{test}.q")}
+    yield made
+    await delete_queues(infra.amqp_url, made["queue"], f"{made['queue']}.dead")
 
 
 class Inbox:

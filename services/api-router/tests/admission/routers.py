@@ -53,7 +53,12 @@ class Fleet:
             redis_url = f"redis://127.0.0.1:{self.proxy.port}/0"
         # Without AMQP a router uses its in-process bus: only the control-event test needs
         # RabbitMQ, so the others do not depend on it.
-        bus = {"AISTRALE_AMQP_URL": self.infra.amqp_url} if amqp else {}
+        bus = {}
+        if amqp:
+            bus = {
+                "AISTRALE_AMQP_URL": self.infra.amqp_url,
+                "AISTRALE_QUEUE_PREFIX": self.infra.queue_prefix(f"adm-{name}"),
+            }
         return {
             **bus,
             "AISTRALE_DATA_DIR": str(self.tmp / name),

@@ -52,11 +52,22 @@ async def test_events_are_published_in_confirmed_batches_and_wait_for_their_cons
         for item in sent:
             sink.submit(item)
         await sink.stop()
-        assert await backlog(outbox_db) == 0
-        assert await bus.queue_depth(names["queue"]) == len(sent)
+        # stop() publishes for a bounded time and persists the rest: on a loaded machine some
+        # may wait in the outbox, but every event is in exactly one of the two places.
+        queued = await bus.queue_depth(names["queue"])
+        assert queued + await backlog(outbox_db) == len(sent)
+        assert queued > 0
+        replay = publisher(bus, names, outbox_db)
         collector = await collect(bus, names["exchange"], names["queue"])
-        await collector.wait_for(len(sent), timeout_s=20)
-        assert collector.ids == {str(e.event_id) for e in sent}
+        await replay.start()
+        try:
+            await collector.wait_for(len(sent), timeout_s=20)
+            assert collector.ids == {str(e.event_id) for e in sent}
+            async with asyncio.timeout(15):
+                while await backlog(outbox_db):
+                    await asyncio.sleep(0.05)
+        finally:
+            await replay.stop()
     finally:
         await bus.close()
 
@@ -123,6 +134,10 @@ async def test_stop_during_outage_persists_everything_in_flight(
     try:
         await collector.wait_for(len(sent), timeout_s=30)
         assert collector.ids == {str(e.event_id) for e in sent}
+        # Rows leave the outbox only after the broker's confirm, a moment after delivery.
+        async with asyncio.timeout(15):
+            while await backlog(outbox_db):
+                await asyncio.sleep(0.05)
     finally:
         await restarted.stop()
         await direct.close()

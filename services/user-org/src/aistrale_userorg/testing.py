@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from aistrale_common.testing.fixtures import Infra
+from aistrale_common.testing.rabbit import delete_queues as common_delete_queues
 from aistrale_userorg.context import Context
 from aistrale_userorg.settings import Settings
 
@@ -108,16 +109,7 @@ StartApp = Callable[..., Awaitable[Running]]
 
 
 async def delete_queues(amqp_url: str, names: list[str]) -> None:
-    """Tests remove the durable queues they made: the shared broker keeps every one."""
-    import aio_pika
-
-    connection = await aio_pika.connect(amqp_url, timeout=10)
-    try:
-        channel = await connection.channel()
-        for name in names:
-            await channel.queue_delete(name)
-    finally:
-        await connection.close()
+    await common_delete_queues(amqp_url, *names)
 
 
 def last_used_queues(settings: Settings) -> list[str]:

@@ -39,7 +39,7 @@ def server(
         "AISTRALE_AMQP_URL": infra.amqp_url,
         "AISTRALE_CONTROL_EXCHANGE": infra.name("control"),
         "AISTRALE_USAGE_EXCHANGE": infra.name("usage"),
-        "AISTRALE_QUEUE_PREFIX": infra.name("proc."),
+        "AISTRALE_QUEUE_PREFIX": infra.queue_prefix("proc"),
         "AISTRALE_JWT_SECRET": secrets.token_urlsafe(32),
         "AISTRALE_SERVICE_TOKEN": secrets.token_urlsafe(32),
         "AISTRALE_ADMIN_EMAIL": ADMIN_EMAIL,

@@ -99,9 +99,11 @@ def router_process(
 ) -> Iterator[str]:
     """The router as a real process on the run's exchanges and Redis prefix; yields its URL."""
     port = free_port()
+    queue_prefix = infra.queue_prefix(f"router-{secrets.token_hex(3)}")
     env = {
         "AISTRALE_DATA_DIR": str(tmp),
         "AISTRALE_AMQP_URL": infra.amqp_url,
+        "AISTRALE_QUEUE_PREFIX": queue_prefix,
         "AISTRALE_REDIS_URL": infra.redis_url,
         "AISTRALE_REDIS_PREFIX": f"{infra.redis_prefix}router-{secrets.token_hex(3)}:",
         "AISTRALE_CONTROL_EXCHANGE": infra.name("control"),

@@ -36,18 +36,32 @@ class AdminClaims(BaseModel):
 
 def issue_admin_token(claims: AdminClaims, secret: str, ttl: timedelta) -> str:
     now = datetime.now(UTC)
-    payload = {**claims.model_dump(exclude_none=True), "iss": ISSUER, "aud": AUDIENCE,
-               "iat": now, "nbf": now, "exp": now + ttl, "typ": "access"}
+    payload = {
+        **claims.model_dump(exclude_none=True),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "typ": "access",
+    }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
 def verify_admin_token(token: str, secret: str) -> AdminClaims:
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                             issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]},
+        )
     except jwt.PyJWTError as exc:
-        raise AuthenticationFailed(f"Invalid or expired access token ({exc})",
-                                   code="invalid_token") from exc
+        raise AuthenticationFailed(
+            f"Invalid or expired access token ({exc})", code="invalid_token"
+        ) from exc
     if payload.get("typ") != "access":
         raise AuthenticationFailed("Not an access token", code="invalid_token")
     try:

@@ -26,6 +26,7 @@ from aistrale_common.logging import get_logger
 
 log = get_logger(__name__)
 PING_TIMEOUT_S = 2.0
+CLOSE_TIMEOUT_S = 5.0
 
 
 class _RabbitConsumer:
@@ -139,12 +140,17 @@ class RabbitEventBus:
         await channel.close()
 
     async def close(self) -> None:
+        # Bounded: with the broker unreachable, a close handshake would wait forever and a
+        # SIGTERM'd process must still exit. The broker requeues whatever was unacked.
         for consumer in self._consumers:
             try:
-                await consumer.stop()
-            except Exception:  # closing anyway; the broker requeues unacked messages
+                await asyncio.wait_for(consumer.stop(), CLOSE_TIMEOUT_S)
+            except Exception:
                 log.warning("consumer_stop_failed", exc_info=True)
-        await self._connection.close()
+        try:
+            await asyncio.wait_for(self._connection.close(), CLOSE_TIMEOUT_S)
+        except Exception:
+            log.warning("connection_close_failed", exc_info=True)
 
 
 def _to_amqp(message: OutgoingMessage) -> aio_pika.Message:

@@ -14,7 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -25,6 +25,14 @@ class Infra:
     postgres_url: str  # server URL with the asyncpg driver, no database
     redis_url: str
     amqp_url: str
+    queue_prefixes: list[str] = field(default_factory=list)
+
+    def queue_prefix(self, label: str) -> str:
+        """A queue-name prefix for a service process; its durable queues are deleted when
+        the session ends (quorum queues left behind exhaust the broker's file handles)."""
+        prefix = self.name(f"{label}.")
+        self.queue_prefixes.append(prefix)
+        return prefix
 
     @property
     def redis_prefix(self) -> str:
@@ -95,7 +103,7 @@ def infra() -> Iterator[Infra]:
         return f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
 
     with stack:
-        yield Infra(
+        made = Infra(
             run_id=uuid.uuid4().hex[:10],
             postgres_url=_local_or_container(
                 5432, start_postgres, "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -103,6 +111,11 @@ def infra() -> Iterator[Infra]:
             redis_url=_local_or_container(6379, start_redis, "redis://127.0.0.1:6379/0"),
             amqp_url=_local_or_container(5672, start_rabbit, "amqp://guest:guest@127.0.0.1:5672/"),
         )
+        yield made
+        from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
+
+        for prefix in made.queue_prefixes:
+            delete_queues_sync(made.amqp_url, *queues_for_prefix(prefix))
 
 
 @pytest.fixture(scope="session")
