@@ -116,6 +116,20 @@ def infra() -> Iterator[Infra]:
 
         for prefix in made.queue_prefixes:
             delete_queues_sync(made.amqp_url, *queues_for_prefix(prefix))
+        _delete_redis_keys(made.redis_url, made.redis_prefix)
+
+
+def _delete_redis_keys(url: str, prefix: str) -> None:
+    """Budget counters of the `total` period never expire: a run removes what it wrote."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        batch = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(batch), 500):
+            client.delete(*batch[start : start + 500])
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")
