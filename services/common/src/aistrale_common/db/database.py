@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,13 +24,29 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
-    # busy_timeout first: switching to WAL takes a lock that a concurrent connection may hold.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _ensure_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _ensure_wal(cursor: Any) -> None:
+    # WAL is stored in the file, so only the first connection switches it. The switch can
+    # answer SQLITE_BUSY without calling the busy handler while another connection is open,
+    # hence the check first and a short retry.
+    for attempt in range(50):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
