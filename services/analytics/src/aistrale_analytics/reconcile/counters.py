@@ -1,35 +1,26 @@
 """The router's budget spend counters in Redis, read and corrected from analytics.
 
-The layout is the router's (docs/budgets.md "Redis layout", admission/plan.py), repeated
-here because services never import each other: `{prefix}{<org>}:b:<scope>:<id>:s:<label>`
-with scope `org` or `key` and label `d20261118` (day), `m202611` (month) or `t` (total).
-Counters are integer micro-USD, kept 3 days / 63 days / forever.
+The layout is the shared contract in aistrale_common.budget_counters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from redis.asyncio import Redis
 
-Period = Literal["day", "month", "total"]
-Scope = Literal["org", "key"]
-DAY_S = 86_400
-TTL_S: dict[Period, int] = {"day": 3 * DAY_S, "month": 63 * DAY_S, "total": 0}
+from aistrale_common.budget_counters import (
+    DAY_S,
+    SPEND_TTL_S,
+    Period,
+    Scope,
+    period_label,
+    spend_key,
+)
 
-
-def period_label(period: Period, moment: datetime) -> str:
-    if period == "day":
-        return moment.strftime("d%Y%m%d")
-    if period == "month":
-        return moment.strftime("m%Y%m")
-    return "t"
-
-
-def spend_key(prefix: str, org_id: str, scope: Scope, scope_id: str, label: str) -> str:
-    return f"{prefix}{{{org_id}}}:b:{scope}:{scope_id}:s:{label}"
+__all__ = ["DAY_S", "TTL_S", "Period", "Scope", "SpendCounters", "period_label", "spend_key"]
+TTL_S = SPEND_TTL_S
 
 
 class SpendCounters(Protocol):

@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
+from aistrale_common.budget_counters import DAY_LABEL, DAY_S, MONTH_LABEL, SPEND_TTL_S, TOTAL_LABEL
 from aistrale_router.keys.record import Period
 
-DAY_S = 86_400
+__all__ = ["DAY_S", "SPEND_PERIODS", "period_label", "period_reset_s"]
+
 # Every spend counter a settlement writes, with how long it is kept (0: forever).
-SPEND_PERIODS: tuple[tuple[Period, int], ...] = (
-    ("day", 3 * DAY_S),
-    ("month", 63 * DAY_S),
-    ("total", 0),
-)
+SPEND_PERIODS: tuple[tuple[Period, int], ...] = tuple(SPEND_TTL_S.items())
 
 
 class _Day(NamedTuple):
@@ -27,7 +25,7 @@ class _Day(NamedTuple):
 
 def period_label(period: Period, now: float) -> str:
     if period == "total":
-        return "t"
+        return TOTAL_LABEL
     day = _calendar(math.floor(now / DAY_S))
     return day.day_label if period == "day" else day.month_label
 
@@ -46,8 +44,8 @@ def _calendar(day_index: int) -> _Day:
     start = datetime.fromtimestamp(day_index * DAY_S, UTC)
     following_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
     return _Day(
-        day_label=start.strftime("d%Y%m%d"),
-        month_label=start.strftime("m%Y%m"),
+        day_label=start.strftime(DAY_LABEL),
+        month_label=start.strftime(MONTH_LABEL),
         day_end=float((day_index + 1) * DAY_S),
         month_end=following_month.timestamp(),
     )

@@ -7,6 +7,8 @@ The Lua scripts repeat these two functions; the contract tests hold both to the 
 from __future__ import annotations
 
 from aistrale_router.catalog.schema import Pricing
+from aistrale_router.providers.base import Usage
+from aistrale_router.providers.pricing import cost_micro_usd as shared_cost
 
 MTOK = 1_000_000
 
@@ -18,9 +20,8 @@ def prices(pricing: Pricing | None) -> tuple[int, int]:
 
 
 def cost_micro_usd(pricing: Pricing | None, prompt_tokens: int, completion_tokens: int) -> int:
-    """What a request costs; the router reports this in Settlement and usage events."""
-    price_in, price_out = prices(pricing)
-    return request_cost(price_in, price_out, prompt_tokens, completion_tokens)
+    """What a request costs, by the one formula in providers.pricing (no cached tokens here)."""
+    return shared_cost(Usage(prompt_tokens, completion_tokens, 0), pricing)
 
 
 def request_cost(price_in: int, price_out: int, prompt: int, completion: int) -> int:

@@ -18,6 +18,8 @@ from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.request import ClientRequest
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.sink import UsageSink
+from aistrale_router.providers.base import Usage
+from aistrale_router.providers.pricing import cost_micro_usd as pricing_cost
 from aistrale_router.routing.picker import Target
 
 log = get_logger(__name__)
@@ -45,19 +47,9 @@ def tokens_from_usage(usage: Any) -> Tokens | None:
 
 
 def cost_micro_usd(pricing: Pricing | None, tokens: Tokens) -> int:
-    """Integer micro-USD, rounded up: prices are per million tokens."""
-    if pricing is None:
-        return 0
-    cached_price = pricing.cached_input_micro_usd_per_mtok
-    if cached_price is None:
-        cached_price = pricing.input_micro_usd_per_mtok
-    cached = min(tokens.cached, tokens.prompt)
-    total = (
-        (tokens.prompt - cached) * pricing.input_micro_usd_per_mtok
-        + cached * cached_price
-        + tokens.completion * pricing.output_micro_usd_per_mtok
-    )
-    return -(-total // 1_000_000)
+    """Integer micro-USD, rounded up: the one formula in providers.pricing."""
+    usage = Usage(tokens.prompt, tokens.completion, tokens.cached)
+    return pricing_cost(usage, pricing)
 
 
 @dataclass(slots=True)
