@@ -34,7 +34,9 @@ class Settings(ServiceSettings):
     upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
     upstream_first_byte_timeout_s: float = Field(default=120.0, gt=0)
     upstream_chunk_timeout_s: float = Field(default=60.0, gt=0)
-    upstream_max_connections: int = Field(default=512, gt=0)
+    upstream_max_connections: int = Field(default=512, gt=0)  # per upstream origin
+    upstream_client: Literal["lean", "aiohttp"] = "lean"
+    upstream_ca_file: str | None = None  # extra CA bundle for TLS upstreams (private CAs)
     upstream_max_attempts: int = Field(default=3, ge=1)
     upstream_backoff_s: float = Field(default=0.05, ge=0)
     breaker_failures: int = Field(default=5, ge=1)

@@ -12,6 +12,7 @@ import contextlib
 from aistrale_analytics.exports.repository import ExportRepository
 from aistrale_analytics.exports.service import ExportService
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
 
@@ -34,9 +35,7 @@ class ExportWorker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def _loop(self) -> None:
         while True:

@@ -10,7 +10,6 @@ never corrected downwards, which could let an org overspend (docs/usage-pipeline
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from aistrale_analytics.usage.service import period_start
 from aistrale_common.db import Database
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
@@ -136,9 +136,7 @@ class ReconcileLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def _loop(self) -> None:
         while True:

@@ -12,6 +12,7 @@ import httpx
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
+from aistrale_common.tasks import stop_tasks
 from aistrale_router.admission import ManagedGatekeeper
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.metering import Metering
@@ -92,9 +93,7 @@ async def open_gateway(
     try:
         yield gateway
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         with contextlib.suppress(Exception):
             await consumer.stop()
         await gateway.metering.drain()

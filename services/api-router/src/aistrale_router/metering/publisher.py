@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from aistrale_common.events import EventBus, OutgoingMessage, Subscription
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import stop_task
 from aistrale_router.metering.metrics import PublisherMetrics
 from aistrale_router.metering.outbox import UsageOutbox
 
@@ -95,7 +96,7 @@ class UsagePublisher:
         self._wake.set()
         flusher, replayer = self._tasks or (None, None)
         if replayer is not None:
-            await _cancel(replayer)
+            await stop_task(replayer, self._config.shutdown_publish_timeout_s + 1.0)
         if self._spill is not None:
             await self._spill
         if flusher is not None:
@@ -185,7 +186,7 @@ class UsagePublisher:
             self._spill = None
 
     async def _replay_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 drained = await self._replay_some()
             except Exception:  # the outbox database itself failed: retry on the next tick
@@ -210,9 +211,3 @@ class UsagePublisher:
         stats = await self._outbox.stats()
         self._metrics.backlog.set(stats.events)
         self._metrics.backlog_age.set(stats.age_seconds(datetime.now(UTC)))
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

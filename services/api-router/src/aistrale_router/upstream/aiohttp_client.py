@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
@@ -53,7 +54,9 @@ class AiohttpUpstream:
     def _open(self) -> aiohttp.ClientSession:
         # Created lazily: an aiohttp session must be made inside the running loop.
         if self._session is None:
+            ca_file = self._settings.upstream_ca_file
             connector = aiohttp.TCPConnector(
+                ssl=ssl.create_default_context(cafile=ca_file) if ca_file else True,
                 limit=self._settings.upstream_max_connections,
                 keepalive_timeout=60,
                 ttl_dns_cache=300,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +15,7 @@ from aistrale_common.events.port import (
     topic_matches,
 )
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
 
@@ -33,9 +33,7 @@ class _MemoryConsumer:
         self._on_stop = on_stop
 
     async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_task(self._task)
 
 
 class MemoryEventBus:

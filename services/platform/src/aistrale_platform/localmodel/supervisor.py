@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import stop_task
 from aistrale_platform.localmodel.installer import Installed, ensure_installed
 from aistrale_platform.localmodel.processes import LocalModelError, stop, stop_leftover
 from aistrale_platform.localmodel.status import LocalModelStatus, State
@@ -71,9 +72,7 @@ async def supervise(settings: Settings, status: LocalModelStatus) -> AsyncIterat
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
         if status.state is not State.FAILED:
             status.move(State.STOPPED)
 

@@ -16,6 +16,7 @@ from prometheus_client import Gauge
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import stop_task
 from aistrale_userorg.outbox import repository
 
 log = get_logger(__name__)
@@ -52,9 +53,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     async def relay_once(self) -> int:
         """Publishes one batch; returns how many events went out."""
