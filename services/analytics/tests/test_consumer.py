@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
+
+import pytest
 
 from aistrale_analytics.app import consumer_config
-from aistrale_analytics.ingest.consumer import UsageConsumer
+from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
 from aistrale_analytics.ingest.rollup import BUCKETS
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.settings import Settings
 from aistrale_analytics.testing.factories import random_events
 from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
-from aistrale_common.events import OutgoingMessage, RabbitEventBus
+from aistrale_common.events import MemoryEventBus, OutgoingMessage, RabbitEventBus
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.testing.fixtures import Infra
 
@@ -22,6 +25,10 @@ N = 3000
 
 def as_message(event_json: bytes, event_id: str, org_id: str) -> OutgoingMessage:
     return OutgoingMessage(f"usage.v1.{org_id}", event_json, event_id)
+
+
+def sample(metrics: ServiceMetrics, name: str) -> float | None:
+    return metrics.registry.get_sample_value(f"aistrale_analytics_{name}")
 
 
 async def wait_for_rows(db: Database, org_id: str, count: int, timeout_s: float) -> None:
@@ -48,7 +55,8 @@ async def test_consumer_stores_each_event_once_and_dead_letters_poison(
         ]
         await bus.publish_batch(config.exchange, poison)
 
-        consumer = UsageConsumer(bus, UsageStore(pg_db), ServiceMetrics("analytics"), config)
+        metrics = ServiceMetrics("analytics")
+        consumer = UsageConsumer(bus, UsageStore(pg_db), metrics, config)
         started = time.perf_counter()
         await consumer.start()
         await wait_for_rows(pg_db, org, N, timeout_s=60)
@@ -64,9 +72,76 @@ async def test_consumer_stores_each_event_once_and_dead_letters_poison(
             assert await rollup_totals(pg_db, org, bucket) == expected_totals(events)
         assert await bus.queue_depth(config.queue) == 0
         assert await bus.queue_depth(f"{config.queue}.dead") == 2
+        # Each poison was delivered max_deliveries times and dead-lettered once; duplicates
+        # are committed but not ingested again.
+        assert sample(metrics, "dead_letters_total") == 2
+        assert sample(metrics, "events_ingested_total") == N
         samples = next(iter(consumer._metrics.batch_size.collect())).samples
         sizes = {s.name.rsplit("_", 1)[1]: s.value for s in samples}
         print(f"\nbatches: {sizes['count']:.0f}, mean size {sizes['sum'] / sizes['count']:.0f}")
         print(f"\nconsumer throughput: {(N + 500) / elapsed:.0f} messages/s ({N} events)")
     finally:
+        await bus.close()
+
+
+async def test_lag_shows_the_backlog_and_drains_to_zero(
+    infra: Infra, pg_db: Database, analytics_settings: Settings
+) -> None:
+    # Prefetch 1: the backlog stays in the queue (not in the consumer's window) while it drains.
+    config = replace(consumer_config(analytics_settings), prefetch=1, lag_interval_s=0.02)
+    org, count = "org-lag", 300
+    events = random_events(count, org)
+    messages = [as_message(e.model_dump_json().encode(), str(e.event_id), org) for e in events]
+    bus = await RabbitEventBus.connect(infra.amqp_url)
+    metrics = ServiceMetrics("analytics")
+    consumer = UsageConsumer(bus, UsageStore(pg_db), metrics, config)
+    try:
+        await bus.declare(config.subscription())
+        await bus.publish_batch(config.exchange, messages)
+        assert await consumer.sample_lag() == count  # nothing consumed yet: all waiting
+        assert sample(metrics, "consumer_lag") == count
+        seen: list[float] = []
+        await consumer.start()
+        async with asyncio.timeout(60):
+            while len(await stored_ids(pg_db, org)) < count:
+                seen.append(sample(metrics, "consumer_lag") or 0.0)
+                await asyncio.sleep(0.01)
+            while sample(metrics, "consumer_lag") != 0:
+                await asyncio.sleep(0.01)
+        assert any(0 < lag < count for lag in seen)  # sampled while draining
+        assert sample(metrics, "events_ingested_total") == count
+    finally:
+        await consumer.stop()
+        await bus.close()
+
+
+async def test_lag_keeps_its_last_value_while_the_broker_cannot_answer(pg_db: Database) -> None:
+    class FlakyBus(MemoryEventBus):
+        def __init__(self) -> None:
+            super().__init__()
+            self.answers = [7]
+
+        async def queue_depth(self, queue: str) -> int:
+            if self.answers:
+                return self.answers.pop()
+            raise ConnectionError("broker away")
+
+    bus = FlakyBus()
+    config = ConsumerConfig("usage", "analytics.usage", lag_interval_s=0.01)
+    metrics = ServiceMetrics("analytics")
+    consumer = UsageConsumer(bus, UsageStore(pg_db), metrics, config)
+    await consumer.start()
+    try:
+        await asyncio.sleep(0.1)  # one answer, then several failed samples
+        assert sample(metrics, "consumer_lag") == 7
+        with pytest.raises(ConnectionError):
+            await consumer.sample_lag()
+        # The consumer itself still works: one event ingested through the same bus.
+        [event] = random_events(1, "org-flaky")
+        message = as_message(event.model_dump_json().encode(), str(event.event_id), "org-flaky")
+        await bus.publish(config.exchange, message)
+        await wait_for_rows(pg_db, "org-flaky", 1, timeout_s=10)
+        assert sample(metrics, "events_ingested_total") == 1
+    finally:
+        await consumer.stop()
         await bus.close()

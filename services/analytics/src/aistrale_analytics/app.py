@@ -33,6 +33,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         prefetch=settings.usage_prefetch,
         max_deliveries=settings.usage_max_deliveries,
         batch_size=settings.usage_batch_size,
+        lag_interval_s=settings.usage_lag_interval_s,
     )
 
 

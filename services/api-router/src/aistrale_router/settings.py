@@ -29,6 +29,10 @@ class Settings(ServiceSettings):
     key_stale_grace_s: float = Field(default=300.0, ge=0)  # user-org down: seen keys still work
     key_cache_size: int = Field(default=100_000, gt=0)
     key_lookup_timeout_s: float = Field(default=2.0, gt=0)
+    # Org provider keys (BYOK), memory only: dropped at once by `credential.updated` control
+    # events; the TTL bounds how long a missed event can leave an old key in use.
+    org_credentials_ttl_s: float = Field(default=60.0, ge=0)
+
 
     # Upstream forwarding.
     upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
@@ -49,8 +53,8 @@ class Settings(ServiceSettings):
     budget_min_output_tokens: int = Field(default=16, ge=1)  # below this: insufficient_quota
     budget_stream_extension_tokens: int = Field(default=64, ge=1)
     budget_redis_timeout_s: float = Field(default=1.0, gt=0)
-    budget_redis_retry_s: float = Field(default=1.0, gt=0)  # how long a failure is trusted
     budget_redis_max_connections: int = Field(default=128, gt=0)
+    budget_redis_retry_s: float = Field(default=1.0, gt=0)  # how long a failure is trusted
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

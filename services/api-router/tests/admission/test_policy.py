@@ -105,6 +105,12 @@ async def test_fail_open_still_enforces_budgets_locally(infra: Infra, proxy: Tcp
         assert (await gk.admit(small)).max_tokens == 200
         with pytest.raises(QuotaExceeded):
             await gk.admit(small)
+        assert gauge(metrics, "budget_rejections_total", org_id="o1") == 1
+        limited = AdmissionRequest(key(key_id="k2", rpm_limit=1), model(), 100, 200)
+        await gk.admit(limited)
+        with pytest.raises(RateLimited):
+            await gk.admit(limited)
+        assert gauge(metrics, "budget_rejections_total", org_id="o1") == 1  # not a budget
     finally:
         await gk.close()
 

@@ -1,9 +1,10 @@
-"""`aistrale-<service> serve|migrate`: the same two commands for every service."""
+"""`aistrale-<service> serve|migrate`: the same two commands for every service, plus any
+maintenance commands a service adds (each runs with the loaded settings)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import uvicorn
@@ -20,7 +21,9 @@ def run_service_cli(
     create_app: Callable[[S], FastAPI],
     migrate: Callable[[S], None],
     argv: list[str] | None = None,
+    extra: Mapping[str, tuple[str, Callable[[S], None]]] | None = None,
 ) -> None:
+    """`extra`: command name -> (help, run(settings))."""
     parser = argparse.ArgumentParser(prog=f"aistrale-{service}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP service")
@@ -30,11 +33,16 @@ def run_service_cli(
         "--no-migrate", action="store_true", help="do not apply migrations before serving"
     )
     commands.add_parser("migrate", help="apply database migrations and exit")
+    for name, (help_text, _) in (extra or {}).items():
+        commands.add_parser(name, help=help_text)
     args = parser.parse_args(argv)
 
     settings = load_settings()
     if args.command == "migrate":
         migrate(settings)
+        return
+    if extra and args.command in extra:
+        extra[args.command][1](settings)
         return
     if not args.no_migrate:
         migrate(settings)

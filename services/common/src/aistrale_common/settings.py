@@ -58,10 +58,10 @@ class ServiceSettings(BaseSettings):
         value: str | None = getattr(self, name)
         if value:
             return value
-        return _local_secret(self.data_dir, name)
+        return local_secret(self.data_dir, name)
 
 
-def _local_secret(data_dir: Path, name: str) -> str:
+def local_secret(data_dir: Path, name: str) -> str:
     # Development only: the validator refuses missing secrets in staging/production.
     # Persisted so that separate processes (`make up`) and restarts agree.
     data_dir.mkdir(parents=True, exist_ok=True)

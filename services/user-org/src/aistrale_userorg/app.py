@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,6 +14,7 @@ from aistrale_common.health import Check
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.tasks import stop_task
 from aistrale_userorg.audit.api import router as audit_router
 from aistrale_userorg.auth.api import router as auth_router
 from aistrale_userorg.authz.engine import Authorizer, Policy
@@ -25,6 +27,9 @@ from aistrale_userorg.keys.last_used import consume_usage
 from aistrale_userorg.members.api import router as members_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
+from aistrale_userorg.provider_credentials.api import rotation_router
+from aistrale_userorg.provider_credentials.api import router as credentials_router
+from aistrale_userorg.provider_credentials.rotation import run_periodically
 from aistrale_userorg.settings import SERVICE, Settings
 from aistrale_userorg.uow import UnitOfWork
 from aistrale_userorg.users import service as users_service
@@ -38,9 +43,21 @@ ROUTERS = (
     members_router,
     keys_router,
     budgets_router,
+    credentials_router,
+    rotation_router,
     audit_router,
     internal_router,
 )
+
+
+def _start_rotation_job(context: Context) -> asyncio.Task[None] | None:
+    """Only while a previous KEK is configured: that is when rows may need re-wrapping."""
+    if context.settings.credentials_kek_previous is None:
+        return None
+    job = run_periodically(
+        context.uow, context.keyring, context.settings.credentials_rotation_interval_s
+    )
+    return asyncio.create_task(job, name="credentials-kek-rotation")
 
 
 async def _stop_quietly(consumer: Consumer) -> None:
@@ -85,10 +102,14 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 jwt_secret=settings.secret("jwt_secret"),
                 service_token=settings.secret("service_token"),
                 lookup_engine=lookup_engine,
+                keyring=settings.keyring(),
             )
             await users_service.ensure_first_admin(context)
             relay.start()
             stack.push_async_callback(relay.stop)
+            rotation_job = _start_rotation_job(context)
+            if rotation_job is not None:
+                stack.push_async_callback(stop_task, rotation_job)
             if settings.last_used_consumer:
                 consumer = await consume_usage(
                     opened.db, opened.bus, settings.usage_exchange, settings.queue_prefix
@@ -109,7 +130,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         checks,
         docs_prefix="/admin/v1",
         validation_status=422,
-        description="Admin API: orgs, users, keys, budgets, audit",
+        description="Admin API: orgs, users, keys, budgets, provider credentials, audit",
     )
     for router in ROUTERS:
         app.include_router(router)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
 from aistrale_userorg.authz.engine import Authorizer
@@ -23,3 +24,4 @@ class Context:
     jwt_secret: str
     service_token: str
     lookup_engine: AsyncEngine
+    keyring: KeyRing  # seals and opens provider credentials

@@ -70,6 +70,7 @@ class ErrorBody(BaseModel):
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the error statuses a route can answer."""
     text = {
+        400: "Invalid value (OpenAI's invalid_request_error)",
         401: "Missing, invalid or expired credentials",
         403: "Your role does not allow this",
         404: "Not found (also for ids in orgs you do not belong to)",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from aistrale_common.settings import ServiceSettings
+from aistrale_common.crypto import CredentialsSettings, KeyRing, keyring_from_settings
+from aistrale_common.settings import ServiceSettings, local_secret
 
 SERVICE = "user-org"
 
 
 class Settings(ServiceSettings):
+    # A refused value must not be echoed in the startup error: it may be a secret.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     port: int = 8081
     database_url: str | None = Field(
         default=None,
@@ -34,6 +39,31 @@ class Settings(ServiceSettings):
     outbox_publish_timeout_s: float = Field(default=5.0, gt=0)
     # Keys' last-used time comes from the usage events (durable queue on the usage exchange).
     last_used_consumer: bool = True
+
+    # Provider credentials (BYOK) are sealed under this KEK (32 bytes, base64); previous KEKs
+    # (comma-separated) are read while a rotation re-wraps rows (docs/providers.md).
+    credentials_kek: SecretStr | None = Field(default=None, repr=False)
+    credentials_kek_previous: SecretStr | None = Field(default=None, repr=False)
+    # How often the rotation job looks for rows under a previous KEK (only when one is set).
+    credentials_rotation_interval_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _require_real_kek(self) -> Settings:
+        if self.environment in ("staging", "production") and self.credentials_kek is None:
+            raise ValueError(f"AISTRALE_CREDENTIALS_KEK must be set in {self.environment}")
+        if self.credentials_kek is not None:
+            self.keyring()  # a malformed KEK fails at startup, not at the first credential
+        return self
+
+    def keyring(self) -> KeyRing:
+        """The KEKs; in development and test a generated one, persisted under data_dir."""
+        kek = self.credentials_kek
+        if kek is None:
+            kek = SecretStr(local_secret(self.data_dir, "credentials_kek"))
+        previous = self.credentials_kek_previous
+        return keyring_from_settings(
+            CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
+        )
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

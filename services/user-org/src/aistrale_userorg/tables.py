@@ -71,6 +71,24 @@ budgets = sa.Table(
     sa.Index("ix_budgets_org_id", "org_id"),
 )
 
+# Org-owned provider keys (BYOK): only the envelope-sealed value is stored, never plaintext.
+provider_credentials = sa.Table(
+    "provider_credentials",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("sealed", sa.Text, nullable=False),  # v1.<kek id>.<wrapped DEK>.<nonce>.<ct>
+    sa.Column("kek_id", sa.String(32), nullable=False),  # the rotation job's filter
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(36), nullable=True),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("rotated_at", TS, nullable=True),
+    sa.UniqueConstraint("org_id", "provider", name="uq_provider_credentials_org_provider"),
+    sa.Index("ix_provider_credentials_kek_id", "kek_id"),
+)
+
 refresh_tokens = sa.Table(
     "refresh_tokens",
     metadata,

@@ -49,8 +49,11 @@ class Tx:
         org_id: str | None,
         key_id: str | None = None,
         key_hash: str | None = None,
+        provider: str | None = None,
     ) -> None:
-        event = ControlEvent(type=type_, org_id=org_id, key_id=key_id, key_hash=key_hash)
+        event = ControlEvent(
+            type=type_, org_id=org_id, key_id=key_id, key_hash=key_hash, provider=provider
+        )
         self.events.append(event)
 
 

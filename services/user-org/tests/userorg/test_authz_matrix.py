@@ -153,6 +153,24 @@ async def _key_budget_put(w: World, o: str, r: str) -> tuple[str, Any]:
     return f"/admin/v1/orgs/{o}/keys/{await root_key(w, o)}/budget", body
 
 
+async def _stored_credential(w: World, o: str, r: str) -> tuple[str, Any]:
+    path = f"/admin/v1/orgs/{o}/provider-credentials/openai"
+    body = {"api_key": "sk-matrix-provider-key"}
+    response = await w.app.client.put(path, json=body, headers=await w.app.root())
+    assert response.status_code in (200, 201)
+    return path, None
+
+
+async def _credentials(w: World, o: str, r: str) -> tuple[str, Any]:
+    await _stored_credential(w, o, r)
+    return f"/admin/v1/orgs/{o}/provider-credentials", None
+
+
+async def _credential_put(w: World, o: str, r: str) -> tuple[str, Any]:
+    path, _ = await _stored_credential(w, o, r)  # stored already: a success is 200, not 201
+    return path, {"api_key": f"sk-matrix-{r}-replacement"}
+
+
 async def _org_audit(w: World, o: str, r: str) -> tuple[str, Any]:
     return f"/admin/v1/audit?org_id={o}", None
 
@@ -181,6 +199,9 @@ ORG_ROUTES = (
     Route("key_budget.get", "GET", _key_budget, ALL),
     Route("key_budget.put", "PUT", _key_budget_put, MONEY),
     Route("key_budget.delete", "DELETE", _key_budget, MONEY, 204),
+    Route("credentials.list", "GET", _credentials, MANAGERS),
+    Route("credentials.put", "PUT", _credential_put, MANAGERS),
+    Route("credentials.delete", "DELETE", _stored_credential, MANAGERS, 204),
     Route("audit.org", "GET", _org_audit, frozenset({"owner"})),
 )
 
@@ -196,6 +217,14 @@ GLOBAL_ROUTES: tuple[tuple[str, str, str, Any, int, int | None], ...] = (
     ("admin_keys.list", "GET", "/admin/v1/users/me/admin-keys", None, 200, 200),
     ("audit.all", "GET", "/admin/v1/audit", None, 200, None),
     ("audit.verify", "GET", "/admin/v1/audit/verify", None, 200, None),
+    (
+        "credentials.rotate_kek",
+        "POST",
+        "/admin/v1/provider-credentials/rotate-kek",
+        None,
+        200,
+        None,
+    ),
 )
 PRINCIPALS = ("platform_admin", *ROLES)
 
@@ -291,10 +320,18 @@ async def test_global_route(
         assert world.own in listed and world.other not in listed
 
 
+INTERNAL = ("/internal/v1/keys/" + "0" * 64, "/internal/v1/orgs/{org}/provider-credentials/openai")
+
+
+@pytest.mark.parametrize("path", INTERNAL)
 @pytest.mark.parametrize("principal", PRINCIPALS)
-async def test_admin_tokens_cannot_use_the_internal_api(world: World, principal: str) -> None:
-    response = await call(world, "GET", f"/internal/v1/keys/{'0' * 64}", None, principal)
+async def test_admin_tokens_cannot_use_the_internal_api(
+    world: World, principal: str, path: str
+) -> None:
+    await _stored_credential(world, world.own, principal)
+    response = await call(world, "GET", path.format(org=world.own), None, principal)
     assert response.status_code == 401
+    assert "sk-matrix" not in response.text
 
 
 async def test_a_member_manages_only_its_own_keys(world: World) -> None:
@@ -325,8 +362,8 @@ async def test_the_last_owner_stays(world: World) -> None:
 
 def test_matrix_size() -> None:
     # Reported in the closing note; changes here mean the note needs updating.
-    assert len(ORG_CASES) == 24 * 11
-    assert len(GLOBAL_CASES) == 9 * 6
+    assert len(ORG_CASES) == 27 * 11
+    assert len(GLOBAL_CASES) == 10 * 6
 
 
 def test_deny_by_default() -> None:
@@ -337,4 +374,8 @@ def test_deny_by_default() -> None:
     assert not authz.allows(Principal(kind="anonymous"), "org.read", "org")
     assert not authz.allows(Principal(kind="service"), "org.read", "org")
     assert not authz.allows(root, "internal.keys.read")  # not even platform admins
+    assert not authz.allows(root, "internal.credentials.read")
+    assert not authz.allows(Principal(kind="service"), "credential.read", "org")
+    assert not authz.allows(owner, "credential.rotate_kek")  # platform admins only
+    assert authz.allows(root, "credential.rotate_kek")
     assert authz.allows(root, "no.such.action")  # platform admins: everything admin-side

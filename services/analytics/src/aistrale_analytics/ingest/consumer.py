@@ -6,6 +6,12 @@ transaction and only then lets the handlers return, so every ack follows the com
 load a batch is one event (no added latency); under load batches fill up on their own.
 A batch that fails is retried event by event, so one bad event cannot take good ones with
 it to the dead-letter queue.
+
+Lag is sampled, not derived: every `lag_interval_s` a passive declare of the queue (one
+channel round trip) reads how many messages are ready and not yet delivered; what sits in
+the prefetch window unacked is not counted (at most `prefetch`). Dead letters are counted
+here, where the handler fails on the delivery the bus dead-letters (the same
+`max_deliveries` rule); the broker's own delivery limit is a higher safety net only.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from aistrale_analytics.ingest.decode import decode_event
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events.port import max_deliveries
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
 _Pending = tuple[UsageEventV1, asyncio.Future[None]]
@@ -40,6 +48,15 @@ class IngestMetrics:
             "Events per committed batch",
             buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
         )
+        self.ingested: Counter = metrics.counter(
+            "events_ingested_total", "Usage events newly stored by a committed transaction"
+        )
+        self.dead_letters: Counter = metrics.counter(
+            "dead_letters_total", "Usage messages the consumer sent to the dead-letter queue"
+        )
+        self.lag: Gauge = metrics.gauge(
+            "consumer_lag", "Usage messages waiting in the queue, not yet delivered (sampled)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +66,7 @@ class ConsumerConfig:
     prefetch: int = 256
     max_deliveries: int = 5
     batch_size: int = 500
+    lag_interval_s: float = 5.0
 
     def subscription(self) -> Subscription:
         return Subscription(
@@ -90,6 +108,7 @@ class BatchWriter:
         self._metrics.batch_size.observe(len(batch))
         self._metrics.events.labels("stored").inc(new)
         self._metrics.events.labels("duplicate").inc(len(batch) - new)
+        self._metrics.ingested.inc(new)
         for _, done in batch:
             _resolve(done, None)
 
@@ -101,6 +120,7 @@ class BatchWriter:
                 _resolve(done, exc)
                 continue
             self._metrics.events.labels("stored" if new else "duplicate").inc()
+            self._metrics.ingested.inc(new)
             _resolve(done, None)
 
 
@@ -121,9 +141,19 @@ class UsageConsumer:
         self._config = config
         self._metrics = IngestMetrics(metrics)
         self._writer = BatchWriter(store, self._metrics, config.batch_size)
+        self._last_delivery = max_deliveries(config.subscription())
         self._consumer: Consumer | None = None
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def handle(self, message: Message) -> None:
+        try:
+            await self._handle(message)
+        except Exception:
+            if message.delivery_count >= self._last_delivery:  # the bus dead-letters it now
+                self._metrics.dead_letters.inc()
+            raise
+
+    async def _handle(self, message: Message) -> None:
         try:
             event = decode_event(message.body)
         except ValueError:
@@ -132,10 +162,31 @@ class UsageConsumer:
             raise
         await self._writer.write(event)
 
+    async def sample_lag(self) -> int:
+        waiting = await self._bus.queue_depth(self._config.queue)
+        self._metrics.lag.set(waiting)
+        return waiting
+
+    async def _watch_lag(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.sample_lag()
+                failing = False
+            except Exception as exc:  # the broker away: /ready reports it; keep the last value
+                if not failing:
+                    log.warning("usage_lag_sample_failed", error=f"{type(exc).__name__}: {exc}")
+                failing = True
+            await asyncio.sleep(self._config.lag_interval_s)
+
     async def start(self) -> None:
         self._consumer = await self._bus.subscribe(self._config.subscription(), self.handle)
+        self._lag_task = asyncio.create_task(self._watch_lag(), name="usage-consumer-lag")
 
     async def stop(self) -> None:
+        if self._lag_task is not None:
+            await stop_task(self._lag_task)
+            self._lag_task = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None

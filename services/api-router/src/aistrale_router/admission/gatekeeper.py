@@ -69,7 +69,7 @@ class StoreGatekeeper:
         rid = os.urandom(12).hex()
         verdict = await self.store.admit(plan, rid)
         if self._metrics is not None:
-            self._metrics.decided(verdict.status, shared=self._shared)
+            self._metrics.decided(verdict.status, shared=self._shared, org_id=request.key.org_id)
         return Decision(plan, verdict, rid)
 
     def conclude(self, decision: Decision) -> Admission:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from prometheus_client import Counter
+
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_router.admission.verdict import NO_QUOTA
 
 # By verdict status (verdict.py: ADMITTED, RATE_LIMITED, NO_QUOTA); and "store_unavailable".
 OUTCOMES = ("admitted", "rate_limited", "insufficient_quota")
@@ -30,8 +33,20 @@ class AdmissionMetrics:
             "admission_pending_settlements",
             "Settlements waiting for Redis to come back, to be replayed",
         )
+        # By org: what AistraleBudgetExhaustion names; bounded by the number of orgs.
+        self.budget_rejections = metrics.counter(
+            "budget_rejections_total",
+            "Admissions refused because a budget cannot pay (insufficient_quota)",
+            ("org_id",),
+        )
+        self._budget_rejections: dict[str, Counter] = {}
         self.store_up.set(1)
         self.policy.labels(policy).set(1)
 
-    def decided(self, status: int, *, shared: bool) -> None:
+    def decided(self, status: int, *, shared: bool, org_id: str) -> None:
         self.decisions.labels(OUTCOMES[status], "shared" if shared else "local").inc()
+        if status == NO_QUOTA:
+            rejected = self._budget_rejections.get(org_id)
+            if rejected is None:
+                rejected = self._budget_rejections[org_id] = self.budget_rejections.labels(org_id)
+            rejected.inc()

@@ -1,13 +1,14 @@
 """The live catalog: read from AISTRALE_MODELS_FILE and reloaded when the file changes.
 
 A file that fails to parse is logged and ignored: the last good catalog keeps serving.
+The platform keys its deployments name (`api_key_env`) are read with each load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from aistrale_common.logging import get_logger
 from aistrale_router.catalog.schema import Catalog, Deployment
+from aistrale_router.providers.credentials import platform_keys
 
 log = get_logger(__name__)
 
@@ -27,17 +29,27 @@ def read_catalog(path: Path) -> Catalog:
     return Catalog.model_validate(loaded)
 
 
-def deployment_api_key(deployment: Deployment) -> str | None:
-    # The catalog names the variable, never the secret itself (secrets stay out of git).
-    return os.environ.get(deployment.api_key_env) if deployment.api_key_env else None
-
-
 class CatalogStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str] | None = None) -> None:
+        """`environ` (the lifespan hands over os.environ) holds the platform keys; the
+        catalog names the variables, never the secrets (secrets stay out of git)."""
         self.path = path
+        self._environ: Mapping[str, str] = environ or {}
         self._stamp = self._file_stamp()
         self.catalog = read_catalog(path)
         self.version = 0
+        # One dict for the process, refreshed in place: CredentialResolver holds it.
+        self.platform_keys: dict[str, str] = {}
+        self._read_platform_keys()
+
+    def _read_platform_keys(self) -> None:
+        names = (d.api_key_env for m in self.catalog.models for d in m.deployments)
+        found = platform_keys(names, self._environ)
+        self.platform_keys.clear()
+        self.platform_keys.update(found)
+
+    def platform_key(self, deployment: Deployment) -> str | None:
+        return self.platform_keys.get(deployment.api_key_env) if deployment.api_key_env else None
 
     def _file_stamp(self) -> tuple[int, int] | None:
         with contextlib.suppress(OSError):
@@ -55,6 +67,7 @@ class CatalogStore:
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             log.error("catalog_reload_failed", path=str(self.path), error=str(exc)[:500])
             return False
+        self._read_platform_keys()
         self.version += 1
         log.info("catalog_reloaded", path=str(self.path), models=len(self.catalog.models))
         return True

@@ -15,7 +15,8 @@ from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
 from aistrale_router.catalog.schema import Pricing
-from aistrale_router.gateway.request import ClientRequest
+from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
+from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.sink import UsageSink
 from aistrale_router.providers.base import Usage
@@ -96,9 +97,12 @@ class Meter:
 
 
 class Metering:
-    def __init__(self, sink: UsageSink, gatekeeper: Gatekeeper) -> None:
+    def __init__(
+        self, sink: UsageSink, gatekeeper: Gatekeeper, metrics: GatewayMetrics | None = None
+    ) -> None:
         self._sink = sink
         self._gatekeeper = gatekeeper
+        self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
 
     def finish(
@@ -110,11 +114,24 @@ class Metering:
         tokens = tokens or Tokens()
         event = meter.event(status, error_type, tokens)
         self._sink.submit(event)
+        if self._metrics is not None:
+            request, ttft = meter.request, event.ttft_ms
+            first_s = ttft / 1000 if request.stream and ttft is not None else None
+            self._metrics.finished(
+                request.endpoint, request.model, status, event.latency_ms / 1000, first_s
+            )
         if meter.admission is not None:
             settlement = Settlement(tokens.prompt, tokens.completion, event.cost_micro_usd)
             task = asyncio.create_task(self._settle(meter.admission, settlement))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def unmetered(self, endpoint: Endpoint, status: int, started: float) -> None:
+        """A request refused before it had a key and a body (401, 400, user-org away): no
+        usage event, but still a request the error-rate alert must see."""
+        if self._metrics is not None:
+            seconds = time.perf_counter() - started
+            self._metrics.finished(endpoint, UNKNOWN, status, seconds, None)
 
     async def _settle(self, admission: Admission, settlement: Settlement) -> None:
         try:

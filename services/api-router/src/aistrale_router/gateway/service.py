@@ -106,8 +106,13 @@ class Gateway:
         self, endpoint: Endpoint, raw: bytes, authorization: str | None, request_id: str
     ) -> Complete | Streaming:
         started = time.perf_counter()
-        key = await self.keys.authenticate(authorization)
-        request = parse_request(raw, endpoint)
+        try:
+            key = await self.keys.authenticate(authorization)
+            request = parse_request(raw, endpoint)
+        except Exception as exc:
+            status = exc.status if isinstance(exc, AistraleError) else 500
+            self.metering.unmetered(endpoint, status, started)
+            raise
         meter = Meter(key, request, request_id, started)
         try:
             return await self._forward(meter, endpoint)
@@ -125,8 +130,9 @@ class Gateway:
             AdmissionRequest(meter.key, model, request.prompt_estimate, request.max_tokens)
         )
         targets = self.picker.plan(catalog, model, endpoint)
+        keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
-            bound = BoundRequest(self.preparer, request, admission.max_tokens)
+            bound = BoundRequest(self.preparer, request, admission.max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
             meter.attempts, meter.target = failed.attempts, failed.target

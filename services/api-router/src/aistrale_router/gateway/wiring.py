@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from aistrale_common.tasks import stop_tasks
 from aistrale_router.admission import ManagedGatekeeper
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.metering import Metering
+from aistrale_router.gateway.metrics import GatewayMetrics, in_catalog
 from aistrale_router.gateway.prepare import RequestPreparer
 from aistrale_router.gateway.service import Gateway
 from aistrale_router.keys.cache import KeyCache
@@ -24,6 +26,8 @@ from aistrale_router.keys.lookup import UserOrgKeyLookup
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.metering import build_usage_sink
 from aistrale_router.providers import default_registry
+from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
+from aistrale_router.providers.plan_keys import UpstreamKeys
 from aistrale_router.routing.health import HealthProber
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -72,18 +76,26 @@ async def open_gateway(
     upstream = build_upstream_client(settings, upstream_transport)
     sink = build_usage_sink(settings, core.bus, core.db, metrics)
     states = DeploymentStates(settings.breaker_failures, settings.breaker_open_s)
-    store = CatalogStore(settings.models_file)
+    store = CatalogStore(settings.models_file, os.environ)
     cache = key_cache(settings)
+    token = settings.secret("service_token")
+    org_credentials = HttpOrgCredentials(
+        userorg, settings.user_org_url, token, settings.org_credentials_ttl_s
+    )
+    adapters = default_registry()
+    resolver = CredentialResolver(store.platform_keys, org_credentials)
     gateway = Gateway(
-        keys=KeyResolver(cache, UserOrgKeyLookup(userorg, settings.secret("service_token"))),
+        keys=KeyResolver(cache, UserOrgKeyLookup(userorg, token)),
         catalog=store,
         picker=DeploymentPicker(states),
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
         gatekeeper=gatekeeper,
-        metering=Metering(sink, gatekeeper),
-        preparer=RequestPreparer(default_registry()),
+        metering=Metering(sink, gatekeeper, GatewayMetrics(metrics, in_catalog(store))),
+        preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
     )
-    consumer = await listen_for_control_events(core.bus, settings.control_exchange, cache)
+    consumer = await listen_for_control_events(
+        core.bus, settings.control_exchange, cache, org_credentials.invalidate
+    )
     await sink.start()
     prober = HealthProber(upstream, store, states)
     tasks = [

@@ -1,6 +1,9 @@
-"""Control events from user-org drop cached keys at once (every replica has its own queue)."""
+"""Control events from user-org drop cached keys, and cached org provider credentials, at
+once (every replica has its own queue)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -10,10 +13,17 @@ from aistrale_common.logging import get_logger
 from aistrale_router.keys.cache import KeyCache
 
 log = get_logger(__name__)
-BINDINGS = ("key.*", "org.*", "budget.*")
+BINDINGS = ("key.*", "org.*", "budget.*", "credential.*")
+# HttpOrgCredentials.invalidate: drops an org's cached provider keys (all orgs for None).
+InvalidateCredentials = Callable[[str | None], None]
 
 
-async def listen_for_control_events(bus: EventBus, exchange: str, cache: KeyCache) -> Consumer:
+async def listen_for_control_events(
+    bus: EventBus,
+    exchange: str,
+    cache: KeyCache,
+    credentials: InvalidateCredentials | None = None,
+) -> Consumer:
     async def on_event(message: Message) -> None:
         try:
             event = ControlEvent.model_validate_json(message.body)
@@ -21,17 +31,24 @@ async def listen_for_control_events(bus: EventBus, exchange: str, cache: KeyCach
             # Unknown event types are not ours to act on; a future user-org may add some.
             log.info("control_event_ignored", routing_key=message.routing_key)
             return
-        apply_control_event(cache, event)
+        apply_control_event(cache, event, credentials)
 
     # queue=None: an exclusive queue per replica, so every replica sees every event.
     subscription = Subscription(exchange, BINDINGS, queue=None, prefetch=256)
     return await bus.subscribe(subscription, on_event)
 
 
-def apply_control_event(cache: KeyCache, event: ControlEvent) -> int:
-    if event.type in ("key.revoked", "key.updated"):
+def apply_control_event(
+    cache: KeyCache, event: ControlEvent, credentials: InvalidateCredentials | None = None
+) -> int:
+    """Returns how many cached keys were dropped."""
+    if event.type == "credential.updated":
+        dropped = 0  # the org's API keys did not change, only what it pays upstream with
+    elif event.type in ("key.revoked", "key.updated"):
         dropped = cache.drop(key_hash=event.key_hash, key_id=event.key_id)
     else:  # org.updated, budget.updated: every key of the org may have changed
         dropped = cache.drop(org_id=event.org_id)
+    if credentials is not None and event.type in ("credential.updated", "org.updated"):
+        credentials(event.org_id)  # org.updated: a deleted org's credentials went with it
     log.info("control_event", type=event.type, dropped=dropped)
     return dropped

@@ -3,11 +3,13 @@ platform's, named by the deployment's `api_key_env`.
 
 Org credentials come from user-org's internal API (`HttpOrgCredentials`) and live only
 in this process's memory, for `ttl_s` seconds, dropped at once by `invalidate` (wired to
-the control events). Nothing here logs a key; `ResolvedCredential` hides it from repr.
+the `credential.updated` control events). Nothing here logs a key; `ResolvedCredential`
+hides it from repr.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from aistrale_common.errors import UpstreamFailed
+from aistrale_common.errors import ServiceUnavailable
 
 Origin = Literal["org", "platform", "none"]
 
@@ -46,8 +48,13 @@ class CredentialResolver:
     def __init__(
         self, platform: Mapping[str, str], org_source: OrgCredentialSource | None = None
     ) -> None:
-        self._platform = dict(platform)
+        # Held, not copied: the catalog store refreshes it in place when the catalog reloads.
+        self._platform = platform
         self._org_source = org_source
+
+    def platform_key(self, api_key_env: str | None) -> str | None:
+        """The platform's key alone: for deployments no org brings a key for (vLLM...)."""
+        return self._platform.get(api_key_env) if api_key_env else None
 
     async def resolve(
         self, org_id: str | None, provider: str, api_key_env: str | None
@@ -56,7 +63,7 @@ class CredentialResolver:
             key = await self._org_source.get(org_id, provider)
             if key:
                 return ResolvedCredential(key, "org")
-        platform = self._platform.get(api_key_env) if api_key_env else None
+        platform = self.platform_key(api_key_env)
         if platform:
             return ResolvedCredential(platform, "platform")
         return ResolvedCredential(None, "none")
@@ -64,7 +71,8 @@ class CredentialResolver:
 
 class HttpOrgCredentials:
     """`GET {base}/internal/v1/orgs/{org}/provider-credentials/{provider}` with the service
-    token; 200 `{"api_key": ...}`, 404 none stored. Answers (found or not) are cached."""
+    token; 200 `{"api_key": ...}`, 404 none stored. Answers (found or not) are cached;
+    concurrent misses for the same pair share one lookup."""
 
     def __init__(
         self, client: httpx.AsyncClient, base_url: str, service_token: str, ttl_s: float = 60.0
@@ -74,26 +82,54 @@ class HttpOrgCredentials:
         self._headers = {"authorization": f"Bearer {service_token}"}
         self._ttl_s = ttl_s
         self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[str | None]] = {}
+        # Bumped by invalidate: a lookup that was already under way when a credential
+        # changed may carry the old key, so its answer is used once but not cached.
+        self._epoch = 0
 
     async def get(self, org_id: str, provider: str) -> str | None:
-        cached = self._cache.get((org_id, provider))
+        pair = (org_id, provider)
+        cached = self._cache.get(pair)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        pending = self._inflight.get(pair)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._inflight[pair] = future
         try:
-            key = await self._fetch(org_id, provider)
-        except UpstreamFailed:
-            if cached is None:
+            key = await self._answer(pair, cached)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        else:
+            future.set_result(key)
+            return key
+        finally:
+            del self._inflight[pair]
+
+    def invalidate(self, org_id: str | None = None) -> None:
+        """Drops one org's entries (credential changed), or all of them."""
+        self._epoch += 1
+        for entry in [k for k in self._cache if org_id is None or k[0] == org_id]:
+            del self._cache[entry]
+
+    async def _answer(
+        self, pair: tuple[str, str], cached: tuple[float, str | None] | None
+    ) -> str | None:
+        epoch = self._epoch
+        try:
+            key = await self._fetch(*pair)
+        except ServiceUnavailable:
+            if cached is None or pair not in self._cache:
                 raise
             # user-org briefly down: the last answer beats failing every request.
             # Never fall back to the platform key: that would bill the platform for a BYOK org.
             return cached[1]
-        self._cache[(org_id, provider)] = (time.monotonic() + self._ttl_s, key)
+        if epoch == self._epoch:
+            self._cache[pair] = (time.monotonic() + self._ttl_s, key)
         return key
-
-    def invalidate(self, org_id: str | None = None) -> None:
-        """Drops one org's entries (credential changed), or all of them."""
-        for entry in [k for k in self._cache if org_id is None or k[0] == org_id]:
-            del self._cache[entry]
 
     async def _fetch(self, org_id: str, provider: str) -> str | None:
         url = (
@@ -102,10 +138,17 @@ class HttpOrgCredentials:
         try:
             response = await self._client.get(url, headers=self._headers)
         except httpx.HTTPError as exc:
-            raise UpstreamFailed("user-org did not answer the credential lookup") from exc
+            raise _unavailable(f"user-org did not answer ({type(exc).__name__})") from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise UpstreamFailed(f"user-org credential lookup failed ({response.status_code})")
+            raise _unavailable(f"user-org answered {response.status_code}")
         key = response.json().get("api_key")
         return str(key) if key else None
+
+
+def _unavailable(why: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"The organization's provider credentials could not be looked up ({why}); retry shortly.",
+        code="credentials_unavailable",
+    )

@@ -8,7 +8,7 @@ import asyncio
 
 from aistrale_common.logging import get_logger
 from aistrale_router.catalog.schema import Deployment
-from aistrale_router.catalog.store import CatalogStore, deployment_api_key
+from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.upstream.client import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
 
@@ -33,7 +33,7 @@ class HealthProber:
     async def _probe(self, deployment: Deployment) -> bool:
         if deployment.provider not in ("vllm", "openai-compatible"):
             return True  # external providers: their availability shows in the breaker
-        key = deployment_api_key(deployment)
+        key = self._store.platform_key(deployment)
         headers = {"authorization": f"Bearer {key}"} if key else {}
         url = deployment.base_url.rstrip("/") + "/models"
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,9 +95,15 @@ class Router:
 
 @contextlib.contextmanager
 def router_process(
-    infra: Infra, tmp: Path, userorg_url: str, service_token: str, models_file: Path
+    infra: Infra,
+    tmp: Path,
+    userorg_url: str,
+    service_token: str,
+    models_file: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """The router as a real process on the run's exchanges and Redis prefix; yields its URL."""
+    """The router as a real process on the run's exchanges and Redis prefix; yields its URL.
+    `extra_env`: more variables (platform provider keys, say)."""
     port = free_port()
     queue_prefix = infra.queue_prefix(f"router-{secrets.token_hex(3)}")
     env = {
@@ -120,6 +126,7 @@ def router_process(
         "AISTRALE_CATALOG_POLL_S": "0.2",
         "AISTRALE_BREAKER_FAILURES": "1000",
         "AISTRALE_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     argv = python_module_argv("aistrale-api-router", "serve", "--port", str(port))
     with service_process(argv, port, env, log_path=tmp / "router.log") as url:

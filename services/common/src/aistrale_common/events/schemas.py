@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 USAGE_SCHEMA_VERSION = 1
-ControlEventType = Literal["key.revoked", "key.updated", "org.updated", "budget.updated"]
+ControlEventType = Literal[
+    "key.revoked", "key.updated", "org.updated", "budget.updated", "credential.updated"
+]
 
 
 class UsageEventV1(BaseModel):
@@ -60,6 +62,7 @@ class ControlEvent(BaseModel):
     org_id: str | None = None
     key_id: str | None = None
     key_hash: str | None = None
+    provider: str | None = None  # credential.updated: whose provider key changed
 
     def routing_key(self) -> str:
         return self.type

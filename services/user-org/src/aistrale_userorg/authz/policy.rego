@@ -13,20 +13,24 @@ default allow := false
 # Routes that authenticate by their own means (password, refresh token, admin key).
 public_actions := {"auth.token", "auth.logout"}
 
-# The router's service token may look keys up, nothing else.
-service_actions := {"internal.keys.read"}
+# The router's service token may look keys and org provider credentials up, nothing else.
+service_actions := {"internal.keys.read", "internal.credentials.read"}
 
 # Any signed-in user, about themselves.
 self_actions := {"self.read", "self.password", "self.admin_keys", "org.list"}
 
 readers := {"org.read", "member.read", "key.read", "budget.read"}
 
-owner_actions := readers | {
+# Provider credentials (BYOK) are the org's upstream bill: owners and admins only, even to
+# list them. Rotating the KEK is in no role: platform admins only.
+credential_actions := {"credential.read", "credential.write"}
+
+owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "audit.read",
 }
 
-admin_actions := readers | {
+admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write",
 }

@@ -11,7 +11,9 @@ from aistrale_userorg.deps import ContextDep, Credentials
 from aistrale_userorg.internal import service
 from aistrale_userorg.internal.schemas import KeyLookup
 from aistrale_userorg.principal import SERVICE, Principal
-from aistrale_userorg.schemas import errors
+from aistrale_userorg.provider_credentials import service as credentials
+from aistrale_userorg.provider_credentials.schemas import CredentialSecret, ProviderPath
+from aistrale_userorg.schemas import PathId, errors
 from aistrale_userorg.security import same_secret
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
@@ -38,3 +40,21 @@ async def lookup_key(ctx: ContextDep, actor: ServiceDep, key_hash: KeyHash) -> R
     record = await service.lookup(ctx, actor, key_hash)
     # Serialised once by pydantic-core, skipping FastAPI's second validation pass.
     return Response(record.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/orgs/{org_id}/provider-credentials/{provider}",
+    summary="An org's provider key, in plaintext (router only)",
+    response_model=CredentialSecret,
+    responses=errors(401, 404, 422),
+)
+async def reveal_credential(
+    ctx: ContextDep, actor: ServiceDep, org_id: PathId, provider: ProviderPath
+) -> Response:
+    secret = await credentials.reveal(ctx, actor, org_id, provider)
+    # no-store: nothing between the router and us may keep a copy of the key.
+    return Response(
+        secret.model_dump_json(),
+        media_type="application/json",
+        headers={"cache-control": "no-store"},
+    )

@@ -1,0 +1,1 @@
+"""provider credentials (bring your own key)."""
