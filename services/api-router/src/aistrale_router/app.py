@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 from aistrale_common.app import build_app
 from aistrale_common.events import EventBus
@@ -16,8 +15,8 @@ from aistrale_common.limits import LimiterStore, open_limiter_store
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
 from aistrale_router.admission import build_gatekeeper
-from aistrale_router.gateway.api import routes
-from aistrale_router.gateway.hot_lane import HotLane
+from aistrale_router.gateway.api import endpoints
+from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.settings import SERVICE, Settings
 
@@ -77,9 +76,10 @@ def create_app(
         docs_prefix="/v1",
         validation_status=400,
         description="OpenAI-compatible gateway",
+        app_class=GatewayApp,
     )
-    hot = routes(gateway)
-    app.router.routes[0:0] = hot  # still listed (and reachable) the usual way
-    # Innermost user middleware: inside ObservabilityMiddleware, before Starlette's own.
-    app.user_middleware.append(Middleware(HotLane, routes=hot))
+    assert isinstance(app, GatewayApp)
+    front = FrontDoor(endpoints(gateway), metrics, settings.max_request_bytes, app_tracer(app))
+    app.router.routes[0:0] = front.routes
+    app.front = front
     return app

@@ -33,6 +33,8 @@ class Settings(ServiceSettings):
     # events; the TTL bounds how long a missed event can leave an old key in use.
     org_credentials_ttl_s: float = Field(default=60.0, ge=0)
 
+    # A request body past this size is refused with 413 before it is parsed.
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
     # Upstream forwarding.
     upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
@@ -53,7 +55,6 @@ class Settings(ServiceSettings):
     budget_min_output_tokens: int = Field(default=16, ge=1)  # below this: insufficient_quota
     budget_stream_extension_tokens: int = Field(default=64, ge=1)
     budget_redis_timeout_s: float = Field(default=1.0, gt=0)
-    budget_redis_max_connections: int = Field(default=128, gt=0)
     budget_redis_retry_s: float = Field(default=1.0, gt=0)  # how long a failure is trusted
 
     def database_url_or_embedded(self) -> str:

@@ -29,11 +29,14 @@ CHAT = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, upstream: httpx.AsyncBaseTransport, events: list[dict[str, Any]]
+    tmp_path: Path,
+    upstream: httpx.AsyncBaseTransport,
+    events: list[dict[str, Any]],
+    **overrides: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
     models = tmp_path / "models.yaml"
     models.write_text(yaml.safe_dump(catalog_for("http://vllm.test")))
-    settings = Settings(data_dir=tmp_path, models_file=models, service_token="t" * 20)
+    settings = Settings(data_dir=tmp_path, models_file=models, service_token="t" * 20, **overrides)
     await migrate_async(settings)
     userorg = FakeUserOrg(service_token="t" * 20)
     userorg.add_key("sk-in-process", KeyRecord(key_id="k", org_id="o", status="active"))
@@ -92,3 +95,41 @@ async def test_a_json_answer_to_a_streamed_request_is_502_and_metered(tmp_path: 
         assert answer.status_code == 502
         assert answer.json()["error"]["code"] == "upstream_error"
     assert [(e["status"], e["error_type"]) for e in events] == [(502, "upstream_error")]
+
+
+async def test_a_body_past_the_limit_is_413_in_openai_shape(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    upstream = httpx.ASGITransport(FakeVllm().app)
+    async with running(tmp_path, upstream, events, max_request_bytes=1000) as client:
+        big = {**CHAT, "messages": [{"role": "user", "content": "x" * 2000}]}
+        response = await client.post("/v1/chat/completions", json=big, headers=AUTH)
+        fits = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert response.headers["x-request-id"]
+    assert fits.status_code == 200
+
+
+async def test_other_methods_on_hot_routes_are_405(tmp_path: Path) -> None:
+    upstream = httpx.ASGITransport(FakeVllm().app)
+    async with running(tmp_path, upstream, []) as client:
+        response = await client.get("/v1/chat/completions", headers=AUTH)
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_an_unexpected_failure_is_a_500_in_openai_shape(tmp_path: Path) -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("a bug, not an upstream failure")
+
+    async with running(tmp_path, httpx.MockTransport(explode), []) as client:
+        response = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "message": "Internal server error",
+        "type": "server_error",
+        "param": None,
+        "code": "internal_error",
+    }
+    assert response.headers["x-request-id"]

@@ -53,9 +53,11 @@ async def test_events_are_published_in_confirmed_batches_and_wait_for_their_cons
             sink.submit(item)
         await sink.stop()
         # stop() publishes for a bounded time and persists the rest: on a loaded machine some
-        # may wait in the outbox, but every event is in exactly one of the two places.
+        # may wait in the outbox. A batch whose confirm timed out after part of it reached the
+        # queue is in both places (at-least-once; the consumer dedupes by event_id), so the
+        # two together hold every event at least once; the replay below checks the ids.
         queued = await bus.queue_depth(names["queue"])
-        assert queued + await backlog(outbox_db) == len(sent)
+        assert queued + await backlog(outbox_db) >= len(sent)
         assert queued > 0
         replay = publisher(bus, names, outbox_db)
         collector = await collect(bus, names["exchange"], names["queue"])

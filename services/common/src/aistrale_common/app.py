@@ -29,6 +29,7 @@ def build_app(
     title: str | None = None,
     description: str = "",
     docs_prefix: str = "",
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     tracing = open_tracer(service, settings.otlp_endpoint)
@@ -43,7 +44,7 @@ def build_app(
                 tracing[1].shutdown()
 
     # Docs live under the service's public prefix so one host can serve every service.
-    app = FastAPI(
+    app = app_class(
         title=title or f"AISTRALE {service}",
         description=description,
         version="0.1.0",
@@ -51,10 +52,14 @@ def build_app(
         docs_url=f"{docs_prefix}/docs",
         redoc_url=None,
         openapi_url=f"{docs_prefix}/openapi.json",
+        # Ours: ObservabilityMiddleware traces every request once; FastAPI's own hook would
+        # add a second span and look up the global OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.checks = checks
+    app.state.tracer = tracing[0] if tracing else None
     install_error_handlers(app, validation_status=validation_status)
     app.include_router(ops_router(service, metrics, checks))
     app.add_middleware(

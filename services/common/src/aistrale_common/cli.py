@@ -10,6 +10,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from aistrale_common.http_server import CoalescingHttpToolsProtocol
 from aistrale_common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -53,4 +54,5 @@ def run_service_cli(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        http=CoalescingHttpToolsProtocol,
     )

@@ -6,6 +6,7 @@
     ├── PermissionDenied        403 permission_denied / model_not_allowed
     ├── NotFound                404 not_found / model_not_found
     ├── Conflict                409 conflict
+    ├── PayloadTooLarge         413 request_too_large
     ├── RateLimited             429 rate_limit_exceeded (Retry-After)
     ├── QuotaExceeded           429 insufficient_quota (Retry-After)
     ├── UpstreamFailed          502 upstream_error
@@ -86,6 +87,13 @@ class Conflict(AistraleError):
     status = 409
     type = "invalid_request_error"
     code = "conflict"
+    log_level = logging.INFO
+
+
+class PayloadTooLarge(AistraleError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
     log_level = logging.INFO
 
 

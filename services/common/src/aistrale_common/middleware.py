@@ -6,8 +6,8 @@ and streams pass through untouched.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -23,7 +23,7 @@ def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER and 0 < len(value) <= 128:
             return str(value.decode("latin-1"))
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # uuid4's randomness, without building a UUID object
 
 
 def route_template(scope: Scope) -> str:
@@ -37,6 +37,8 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracer = tracer
+        # Label children by (method, route, status): .labels() costs more than inc/observe.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,6 +77,15 @@ class ObservabilityMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)
-        method: Any = scope.get("method", "GET")
-        self.metrics.http_requests.labels(method, route, str(status)).inc()
-        self.metrics.http_seconds.labels(method, route).observe(seconds)
+        method: str = scope.get("method", "GET")
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.metrics.http_requests.labels(method, route, str(status)),
+                self.metrics.http_seconds.labels(method, route),
+            )
+            if route != "unmatched":  # bounded: route templates x methods x statuses
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)

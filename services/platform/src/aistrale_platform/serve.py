@@ -10,6 +10,7 @@ import uvicorn
 from aistrale_analytics.migrate import migrate as migrate_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.events import open_event_bus
+from aistrale_common.http_server import CoalescingHttpToolsProtocol
 from aistrale_platform.admin import AdminCredentials, first_admin
 from aistrale_platform.app import create_platform
 from aistrale_platform.banner import announce
@@ -54,6 +55,7 @@ async def _serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        http=CoalescingHttpToolsProtocol,
     )
     server = uvicorn.Server(config)
     announcing = asyncio.create_task(announce(server, settings, admin, app.components, sys.stderr))

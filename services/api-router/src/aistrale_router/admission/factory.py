@@ -38,8 +38,8 @@ def build_gatekeeper(
     metrics: ServiceMetrics | None = None,
     clock: Clock = system_clock,
 ) -> ManagedGatekeeper:
-    """Nothing connects here: redis-py connects on the first call (STYLE.md: no I/O at
-    construction). Close it in the lifespan."""
+    """Nothing connects here: the Redis connection opens on the first call (STYLE.md: no
+    I/O at construction). Close it in the lifespan."""
     config = AdmissionConfig(
         prefix=prefix,
         reservation_ttl_s=settings.reservation_ttl_s,
@@ -51,11 +51,7 @@ def build_gatekeeper(
     )
     if redis_url is None:
         return LocalGatekeeper(config, clock, counted)
-    store = RedisStore(
-        redis_url,
-        timeout_s=settings.budget_redis_timeout_s,
-        max_connections=settings.budget_redis_max_connections,
-    )
+    store = RedisStore(redis_url, timeout_s=settings.budget_redis_timeout_s)
     return ResilientGatekeeper(
         store,
         StoreGatekeeper(store, config, clock, shared=True, metrics=counted),

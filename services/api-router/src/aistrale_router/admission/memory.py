@@ -21,6 +21,16 @@ class _Scope:
     held: dict[str, int] = field(default_factory=dict)  # reservation id -> micro-USD
     deadlines: dict[str, int] = field(default_factory=dict)  # reservation id -> ms
     total: int = 0
+    # No deadline is earlier than this (0: none held), so admit skips the scan until then;
+    # it may be too early after a settle, never too late.
+    earliest: int = 0
+
+    def hold(self, rid: str, amount: int, deadline_ms: int) -> None:
+        self.held[rid] = self.held.get(rid, 0) + amount
+        self.total += amount
+        self.deadlines[rid] = deadline_ms
+        if not self.earliest or deadline_ms < self.earliest:
+            self.earliest = deadline_ms
 
 
 class MemoryStore:
@@ -71,9 +81,7 @@ class MemoryStore:
             return -1
         amount = max(0, min(extra, left))
         for scope in scopes:
-            scope.held[rid] = scope.held.get(rid, 0) + amount
-            scope.total += amount
-            scope.deadlines[rid] = deadline_ms
+            scope.hold(rid, amount, deadline_ms)
         return amount
 
     def _budget_grant(self, plan: Plan, scopes: list[_Scope]) -> tuple[int, int]:
@@ -95,9 +103,7 @@ class MemoryStore:
             counts.append(self._incr(window.key, amount, window.ttl_ms, plan.now_ms))
         if held > 0:
             for scope in scopes:
-                scope.held[rid] = held
-                scope.total += held
-                scope.deadlines[rid] = plan.deadline_ms
+                scope.hold(rid, held, plan.deadline_ms)
         return tuple(counts)
 
     def _left(self, plan: Plan, scopes: list[_Scope], now_ms: int) -> tuple[int, int]:
@@ -111,10 +117,15 @@ class MemoryStore:
 
     def _reclaimed(self, name: str, now_ms: int) -> _Scope:
         """The scope with the reservations whose routers never settled them released."""
-        scope = self._scopes.setdefault(name, _Scope())
+        scope = self._scopes.get(name)
+        if scope is None:
+            scope = self._scopes[name] = _Scope()
+        if not scope.earliest or now_ms <= scope.earliest:
+            return scope
         for rid in [r for r, deadline in scope.deadlines.items() if deadline < now_ms]:
             scope.total -= scope.held.pop(rid, 0)
             del scope.deadlines[rid]
+        scope.earliest = min(scope.deadlines.values(), default=0)
         return scope
 
     async def read(self, key: str, now_ms: int) -> int:

@@ -1,34 +1,27 @@
-"""The Redis store: each operation is one Lua script call, atomic across router replicas."""
+"""The Redis store: each operation is one Lua script call, atomic across router replicas.
+
+The calls go over one pipelined connection (`aistrale_common.resp`): every request makes
+two of them, and at 64 requests in flight a connection pool's checkout and one-call-at-a-
+time connections cost more than the scripts themselves (docs/decisions/router-hot-path-
+routes.md has the measurement).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import redis.asyncio as aioredis
-
+from aistrale_common.resp import PipelinedRedis
 from aistrale_router.admission.lua import ADMIT, EXTEND, SETTLE
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.verdict import Verdict
 
 SCOPE_GRACE_MS = 60_000  # a scope's holds outlive its last reservation by this much
-POOL_WAIT_S = 2.0  # a burst queues for a connection; that is load, not Redis being away
 
 
 class RedisStore:
-    def __init__(self, url: str, *, timeout_s: float, max_connections: int = 64) -> None:
-        # A blocking pool: a burst of requests waits for a free connection (up to the
-        # timeout) instead of failing with "Too many connections".
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=max(POOL_WAIT_S, timeout_s),
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-        )
-        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
-        self._admit: Any = self.redis.register_script(ADMIT)
-        self._settle: Any = self.redis.register_script(SETTLE)
-        self._extend: Any = self.redis.register_script(EXTEND)
+    def __init__(self, url: str, *, timeout_s: float) -> None:
+        self.redis = PipelinedRedis(url, timeout_s=timeout_s)
+        self._admit = self.redis.script(ADMIT)
+        self._settle = self.redis.script(SETTLE)
+        self._extend = self.redis.script(EXTEND)
 
     async def admit(self, plan: Plan, rid: str) -> Verdict:
         scope_ttl = plan.deadline_ms - plan.now_ms + SCOPE_GRACE_MS
@@ -37,7 +30,7 @@ class RedisStore:
         header += [len(plan.windows), len(plan.scopes), len(plan.lines), scope_ttl]
         args = header + _window_args(plan) + _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan) + [x.spent_key for x in plan.lines]
-        reply = await self._admit(keys=keys, args=args)
+        reply = await self.redis.run_script(self._admit, keys, args)
         status, grant, held, blocking, *counts = (int(x) for x in reply)
         return Verdict(status, grant, held, blocking, tuple(counts))
 
@@ -47,7 +40,7 @@ class RedisStore:
         keys = _scope_keys(plan) + tpm_keys + [s.key for s in plan.spend]
         args = [rid, len(plan.scopes), len(tpm_keys), len(plan.spend), token_delta, cost]
         args += [s.ttl_s for s in plan.spend]
-        await self._settle(keys=keys, args=args)
+        await self.redis.run_script(self._settle, keys, args)
 
     async def extend(
         self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int
@@ -55,17 +48,19 @@ class RedisStore:
         scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
         args = [now_ms, rid, deadline_ms, need, extra, len(plan.scopes), len(plan.lines)]
         keys = _scope_keys(plan) + [x.spent_key for x in plan.lines]
-        return int(await self._extend(keys=keys, args=[*args, scope_ttl, *_line_args(plan)]))
+        reply = await self.redis.run_script(
+            self._extend, keys, [*args, scope_ttl, *_line_args(plan)]
+        )
+        return int(reply)
 
     async def read(self, key: str, now_ms: int) -> int:
-        return int(await self.redis.get(key) or 0)
+        return int(await self.redis.call("GET", key) or 0)
 
     async def ping(self) -> None:
-        await self.redis.ping()
+        await self.redis.call("PING")
 
     async def close(self) -> None:
-        await self.redis.aclose()
-        await self.redis.connection_pool.disconnect()
+        await self.redis.close()
 
 
 def _scope_keys(plan: Plan) -> list[str]:

@@ -1,7 +1,8 @@
-"""The OpenAI-compatible routes, thin: plain Starlette endpoints (no dependency solving or
-body validation on the hot path; the gateway reads the few fields it needs itself).
+"""The OpenAI-compatible endpoints, thin: raw ASGI handlers served by the front door (no
+dependency solving or body validation on the hot path; the gateway reads the few fields it
+needs itself).
 
-Every route the router exposes is listed in `routes()`.
+Every route the router exposes is listed in `endpoints()`.
 """
 
 from __future__ import annotations
@@ -9,49 +10,58 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from aistrale_common.logging import get_logger
-from aistrale_router.gateway.request import Endpoint
+from aistrale_router.gateway.front_door import Endpoint, Handler
+from aistrale_router.gateway.request import Endpoint as Kind
 from aistrale_router.gateway.service import Complete, Streaming
 from aistrale_router.gateway.wiring import GatewayRef
 
 log = get_logger(__name__)
+JSON_TYPE = (b"content-type", b"application/json")
 
 
-def routes(gateway: GatewayRef) -> list[Route]:
-    def forwarding(endpoint: Endpoint) -> Route:
-        async def endpoint_fn(request: Request) -> Response:
-            raw = await request.body()
+def endpoints(gateway: GatewayRef) -> list[Endpoint]:
+    def forwarding(kind: Kind) -> Handler:
+        async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
             result = await gateway.get().handle(
-                endpoint, raw, request.headers.get("authorization"), _request_id(request)
+                kind, body, _header(scope, b"authorization"), scope["state"]["request_id"]
             )
             if isinstance(result, Complete):
-                return Response(result.body, result.status, result.headers)
-            return RelayResponse(result)
+                await _send_complete(result, send)
+            else:
+                await RelayResponse(result)(scope, receive, send)
 
-        path = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}.get(
-            endpoint, "/v1/embeddings"
-        )
-        return Route(path, endpoint_fn, methods=["POST"], name=endpoint)
+        return handle
 
-    async def models(request: Request) -> Response:
-        listed = await gateway.get().list_models(request.headers.get("authorization"))
-        return Response(orjson.dumps(listed), media_type="application/json")
+    async def models(scope: Scope, _: bytes, receive: Receive, send: Send) -> None:
+        listed = await gateway.get().list_models(_header(scope, b"authorization"))
+        await _send_complete(Complete(200, orjson.dumps(listed), {}), send)
 
     return [
-        forwarding("chat"),
-        forwarding("completions"),
-        forwarding("embeddings"),
-        Route("/v1/models", models, methods=["GET"], name="models"),
+        Endpoint("POST", "/v1/chat/completions", "chat", forwarding("chat")),
+        Endpoint("POST", "/v1/completions", "completions", forwarding("completions")),
+        Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
+        Endpoint("GET", "/v1/models", "models", models),
     ]
 
 
-def _request_id(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send_complete(result: Complete, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in result.headers.items()]
+    if "content-type" not in result.headers:
+        headers.append(JSON_TYPE)
+    headers.append((b"content-length", b"%d" % len(result.body)))
+    await send({"type": "http.response.start", "status": result.status, "headers": headers})
+    await send({"type": "http.response.body", "body": result.body})
 
 
 class RelayResponse(Response):
