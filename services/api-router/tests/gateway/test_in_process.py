@@ -133,3 +133,15 @@ async def test_an_unexpected_failure_is_a_500_in_openai_shape(tmp_path: Path) ->
         "code": "internal_error",
     }
     assert response.headers["x-request-id"]
+
+
+async def test_an_unreachable_upstream_is_a_503_with_a_plain_message(tmp_path: Path) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    async with running(tmp_path, httpx.MockTransport(refuse), []) as client:
+        response = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["message"] == "The model's server could not be reached."
+    assert error["code"] == "service_unavailable"

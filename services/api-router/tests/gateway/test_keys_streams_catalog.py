@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 
 import httpx
 import openai
+import pytest
 import yaml
 from openai.types.chat import ChatCompletionMessageParam
 
@@ -104,3 +106,25 @@ async def test_the_catalog_is_reloaded_when_the_file_changes(router: Router) -> 
         await asyncio.sleep(0.1)
     answer = await client.chat.completions.create(model="added-model", messages=MESSAGES)
     assert answer.choices[0].message.content
+
+
+async def test_a_client_leaving_a_non_streamed_request_stops_upstream_and_is_metered(
+    router: Router,
+) -> None:
+    key = router.new_key(allowed_models=None)
+    body = {"model": "slow-model", "messages": [{"role": "user", "content": "hi"}]}
+    abandoned_before = router.vllm.log.requests_abandoned
+    request_id = f"leaving-{secrets.token_hex(4)}"
+    headers = {**_headers(key), "x-request-id": request_id}
+    async with httpx.AsyncClient(timeout=0.5) as client:  # the upstream takes 3 s
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"{router.url}/v1/chat/completions", json=body, headers=headers)
+    event = await router.usage.wait_for(request_id)
+    assert event.status == 499 and event.error_type == "client_disconnected"
+    assert event.latency_ms < 2500  # metered when the client left, not when upstream answered
+    assert event.tokens_estimated and event.completion_tokens == 0
+    for _ in range(60):
+        if router.vllm.log.requests_abandoned > abandoned_before:
+            break
+        await asyncio.sleep(0.05)
+    assert router.vllm.log.requests_abandoned == abandoned_before + 1

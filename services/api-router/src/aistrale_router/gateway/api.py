@@ -8,6 +8,8 @@ Every route the router exposes is listed in `endpoints()`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import orjson
 from starlette.responses import Response
@@ -26,9 +28,12 @@ JSON_TYPE = (b"content-type", b"application/json")
 def endpoints(gateway: GatewayRef) -> list[Endpoint]:
     def forwarding(kind: Kind) -> Handler:
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
-            result = await gateway.get().handle(
-                kind, body, _header(scope, b"authorization"), scope["state"]["request_id"]
+            auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
+            result = await _unless_client_leaves(
+                gateway.get().handle(kind, body, auth, rid), receive
             )
+            if result is None:
+                return  # nobody to answer; the gateway metered the request as 499
             if isinstance(result, Complete):
                 await _send_complete(result, send)
             else:
@@ -46,6 +51,33 @@ def endpoints(gateway: GatewayRef) -> list[Endpoint]:
         Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
         Endpoint("GET", "/v1/models", "models", models),
     ]
+
+
+async def _unless_client_leaves(
+    work: Coroutine[Any, Any, Complete | Streaming], receive: Receive
+) -> Complete | Streaming | None:
+    """Runs `work` in this task while a watcher waits for `http.disconnect`: a client that
+    leaves before the answer is ready cancels the work, which closes the upstream
+    connection (upstream stops generating). One task per request, no extra hop for the
+    work itself. Streams get their own watcher once the relay starts (RelayResponse)."""
+    this = asyncio.current_task()
+    assert this is not None
+    watcher = asyncio.get_running_loop().create_task(_cancel_when_gone(receive, this))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not watcher.done() or watcher.cancelled() or not watcher.result():
+            raise  # cancelled from outside (shutdown), not by the watcher
+        this.uncancel()
+        return None
+    finally:
+        watcher.cancel()
+
+
+async def _cancel_when_gone(receive: Receive, task: asyncio.Task[Any]) -> bool:
+    await _wait_for_disconnect(receive)
+    task.cancel()
+    return True
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -6,6 +6,7 @@ calls once the client has it all, or has gone away.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -116,6 +117,12 @@ class Gateway:
         meter = Meter(key, request, request_id, started)
         try:
             return await self._forward(meter, endpoint)
+        except asyncio.CancelledError:
+            # The client went away (the front door cancels us) or the server is stopping:
+            # the upstream connection is closed by the cancellation; the prompt was sent.
+            gone = Tokens(prompt=request.prompt_estimate, estimated=True)
+            self.metering.finish(meter, CLIENT_CLOSED, "client_disconnected", gone)
+            raise
         except AistraleError as exc:
             self.metering.finish(meter, exc.status, exc.instance_code or exc.type, None)
             raise
@@ -173,9 +180,9 @@ class Gateway:
         except UpstreamTimedOut:
             self.forwarder.finished(opened, ok=False)
             raise UpstreamTimeout("The model stopped sending mid-answer.") from None
-        except UpstreamBroken as exc:
+        except UpstreamBroken:
             self.forwarder.finished(opened, ok=False)
-            raise UpstreamFailed(f"Upstream answer broke: {exc}") from None
+            raise UpstreamFailed("The model's server broke off its answer.") from None
         finally:
             await opened.response.close()
         meter.first_byte_at = time.perf_counter()

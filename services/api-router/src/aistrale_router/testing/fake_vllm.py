@@ -36,6 +36,7 @@ class FakeVllmLog:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     streams_cancelled: int = 0
+    requests_abandoned: int = 0  # non-streamed requests whose caller hung up while waiting
     words_streamed: list[int] = field(default_factory=list)
     running: int = 0
 
@@ -105,11 +106,21 @@ class FakeVllm:
         model = body.get("model")
         if model == "fake-500":
             return _error(500, "CUDA error: an illegal memory access", "InternalServerError")
-        if model == "fake-slow":
-            await asyncio.sleep(self.slow_s)
+        if model == "fake-slow" and await self._abandoned_while_waiting(request):
+            return _error(499, "client disconnected", "ClientDisconnected")
         if not isinstance(body.get("max_tokens", 1), int):
             return _error(400, "max_tokens must be an integer", "BadRequestError")
         return dict(body)
+
+    async def _abandoned_while_waiting(self, request: Request) -> bool:
+        """Waits `slow_s` unless the caller hangs up first (vLLM aborts such requests)."""
+        deadline = asyncio.get_running_loop().time() + self.slow_s
+        while asyncio.get_running_loop().time() < deadline:
+            if await request.is_disconnected():
+                self.log.requests_abandoned += 1
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     async def chat(self, request: Request) -> Response:
         body = await self._accept(request)

@@ -92,9 +92,10 @@ class Forwarder:
         except (TimeoutError, UpstreamTimedOut):
             self._states.finished(deployment_id, ok=False)
             return UpstreamTimeout("The model did not answer in time."), True
-        except UpstreamUnreachable as exc:
+        except UpstreamUnreachable:
             self._states.finished(deployment_id, ok=False)
-            return ServiceUnavailable(f"Upstream unreachable: {exc}"), True
+            # A fixed phrase: the client library's wording is not the API's.
+            return ServiceUnavailable("The model's server could not be reached."), True
         if response.status < 400:
             return response  # the caller reports `finished` once the body is through
         content = await _read_error_body(response)
