@@ -125,16 +125,34 @@ def _lines(key: KeyRecord, base: str, scopes: list[str], now: float) -> tuple[Bu
     return tuple(lines)
 
 
+# Spend keys only change with the period labels: cached per key record (held here, so its
+# id cannot be reused while cached) and labels. Bounded by the key cache's own size.
+_SPEND_CACHE: dict[int, tuple[KeyRecord, str, tuple[str, ...], tuple[SpendKey, ...]]] = {}
+_SPEND_CACHE_MAX = 50_000
+
+
 def _spend_keys(key: KeyRecord, base: str, now: float) -> tuple[SpendKey, ...]:
+    labels = tuple(period_label(period, now) for period, _ in SPEND_PERIODS)
+    cached = _SPEND_CACHE.get(id(key))
+    if cached is not None and cached[0] is key and cached[1] == base and cached[2] == labels:
+        return cached[3]
+    made = _make_spend_keys(key, base, labels)
+    if len(_SPEND_CACHE) >= _SPEND_CACHE_MAX:
+        _SPEND_CACHE.clear()
+    _SPEND_CACHE[id(key)] = (key, base, labels, made)
+    return made
+
+
+def _make_spend_keys(key: KeyRecord, base: str, labels: tuple[str, ...]) -> tuple[SpendKey, ...]:
     # Spend is counted for the org and the key in every period, budget or not, so a budget
     # created or switched mid-period starts from what was really spent in that period.
     owners = {("org", key.org_id), ("key", key.key_id)}
     owners.update((r.scope, r.scope_id) for r in key.budgets)
-    labels = [(period_label(period, now), ttl) for period, ttl in SPEND_PERIODS]
+    ttls = [ttl for _, ttl in SPEND_PERIODS]
     return tuple(
         SpendKey(f"{scope_key(base, scope, sid)}:s:{label}", ttl)
         for scope, sid in sorted(owners)
-        for label, ttl in labels
+        for label, ttl in zip(labels, ttls, strict=True)
     )
 
 

@@ -35,7 +35,12 @@ def endpoints(gateway: GatewayRef) -> list[Endpoint]:
             if result is None:
                 return  # nobody to answer; the gateway metered the request as 499
             if isinstance(result, Complete):
-                await _send_complete(result, send)
+                try:
+                    await _send_complete(result, send)
+                finally:
+                    if result.after is not None:
+                        # After the coalesced write (call_soon is FIFO): off the latency path.
+                        asyncio.get_running_loop().call_soon(result.after)
             else:
                 await RelayResponse(result)(scope, receive, send)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -52,6 +53,9 @@ class Complete:
     status: int
     body: bytes
     headers: dict[str, str]
+    # Metering, run by the caller once the answer is on its way (or failed to go): it is
+    # off the client's critical path, and it must run whatever happens to the send.
+    after: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -193,9 +197,11 @@ class Gateway:
             headers["content-type"] = "application/json"
         else:
             headers["content-type"] = opened.response.headers.get("content-type", JSON)
-        tokens = _tokens_of_body(body, meter)
-        self.metering.finish(meter, opened.response.status, None, tokens)
-        return Complete(opened.response.status, body, headers)
+        status = opened.response.status
+        return Complete(status, body, headers, partial(self._meter_complete, meter, status, body))
+
+    def _meter_complete(self, meter: Meter, status: int, body: bytes) -> None:
+        self.metering.finish(meter, status, None, _tokens_of_body(body, meter))
 
     def _translated(
         self, adapter: ProviderAdapter, opened: Opened, meter: Meter, body: bytes
