@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.headers import duration
+from aistrale_router.admission.memory import MemoryStore
 from aistrale_router.admission.periods import period_label, period_reset_s
+from aistrale_router.admission.plan import Plan
+from aistrale_router.admission.port import AdmissionRequest, Settlement
 from aistrale_router.admission.pricing import cost_micro_usd, request_cost
+from aistrale_router.admission.testing import FakeClock, key, model
+from aistrale_router.admission.verdict import Verdict
 from aistrale_router.catalog.schema import Pricing
 
 
@@ -47,3 +53,30 @@ def test_cost_rounds_up_to_the_micro_usd_and_free_is_free() -> None:
     assert cost_micro_usd(pricing, 1_000_000, 1_000_000) == 750_000
     assert cost_micro_usd(None, 10**6, 10**6) == 0
     assert request_cost(3, 7, 0, 0) == 0
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.admits = 0
+
+    async def admit(self, plan: Plan, rid: str) -> Verdict:
+        self.admits += 1
+        return await super().admit(plan, rid)
+
+
+async def test_a_key_without_limits_or_budgets_is_admitted_without_a_store_round_trip() -> None:
+    store = CountingStore()
+    gatekeeper = StoreGatekeeper(store, AdmissionConfig(prefix="t:"), FakeClock(), shared=True)
+    request = AdmissionRequest(key(), model(), 10, None)
+    admission = await gatekeeper.admit(request)
+    assert store.admits == 0
+    assert admission.max_tokens is None  # nothing lowers what the client asked for
+    await gatekeeper.settle(admission, Settlement(10, 5, 20))
+    plan = admission.plan
+    assert plan is not None
+    spent = await store.read(plan.spend[0].key, plan.now_ms)
+    assert spent == 20  # spend is still counted for a key with no budget
+    limited = AdmissionRequest(key(rpm_limit=5), model(), 10, None)
+    await gatekeeper.admit(limited)
+    assert store.admits == 1

@@ -12,7 +12,7 @@ from aistrale_router.admission.plan import Plan, make_plan
 from aistrale_router.admission.port import Admission, AdmissionRequest, Settlement
 from aistrale_router.admission.pricing import prices, request_cost
 from aistrale_router.admission.store import Store
-from aistrale_router.admission.verdict import Verdict, to_admission
+from aistrale_router.admission.verdict import ADMITTED, Verdict, to_admission
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,12 @@ class StoreGatekeeper:
         """The store's round trip alone (what the Redis-down policy times and guards)."""
         plan = self.plan(request)
         rid = os.urandom(12).hex()
-        verdict = await self.store.admit(plan, rid)
+        if plan.windows or plan.lines:
+            verdict = await self.store.admit(plan, rid)
+        else:
+            # No limit and no budget: the script would grant `want` and change nothing, so
+            # the round trip is skipped (spend is still counted when the request settles).
+            verdict = Verdict(ADMITTED, plan.want, 0, 0, ())
         if self._metrics is not None:
             self._metrics.decided(verdict.status, shared=self._shared, org_id=request.key.org_id)
         return Decision(plan, verdict, rid)

@@ -58,25 +58,37 @@ def endpoints(gateway: GatewayRef) -> list[Endpoint]:
     ]
 
 
+# A fast answer needs no watcher: it is started only for work still running after this.
+WATCH_AFTER_S = 0.05
+
+
 async def _unless_client_leaves(
     work: Coroutine[Any, Any, Complete | Streaming], receive: Receive
 ) -> Complete | Streaming | None:
-    """Runs `work` in this task while a watcher waits for `http.disconnect`: a client that
-    leaves before the answer is ready cancels the work, which closes the upstream
-    connection (upstream stops generating). One task per request, no extra hop for the
-    work itself. Streams get their own watcher once the relay starts (RelayResponse)."""
+    """Runs `work` in this task; if it is still running after WATCH_AFTER_S, a watcher task
+    waits for `http.disconnect`, and a client that leaves before the answer is ready
+    cancels the work, which closes the upstream connection (upstream stops generating).
+    Streams get their own watcher once the relay starts (RelayResponse)."""
     this = asyncio.current_task()
     assert this is not None
-    watcher = asyncio.get_running_loop().create_task(_cancel_when_gone(receive, this))
+    watchers: list[asyncio.Task[bool]] = []
+
+    def watch() -> None:
+        watchers.append(asyncio.ensure_future(_cancel_when_gone(receive, this)))
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, watch)
     try:
         return await work
     except asyncio.CancelledError:
-        if not watcher.done() or watcher.cancelled() or not watcher.result():
+        watcher = watchers[0] if watchers else None
+        if watcher is None or not watcher.done() or watcher.cancelled() or not watcher.result():
             raise  # cancelled from outside (shutdown), not by the watcher
         this.uncancel()
         return None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        for watcher in watchers:
+            watcher.cancel()
 
 
 async def _cancel_when_gone(receive: Receive, task: asyncio.Task[Any]) -> bool:

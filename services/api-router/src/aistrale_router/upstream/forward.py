@@ -65,7 +65,7 @@ class Forwarder:
         self._policy = policy
 
     async def open(self, targets: list[Target], prepare: Preparer, rid: str) -> Opened:
-        error: AistraleError = ServiceUnavailable("No deployment is available for this model.")
+        error: AistraleError | None = None  # built only when needed: this is the hot path
         target: Target | None = None
         # Every deployment and fallback gets its chance, and at least max_attempts tries.
         attempts = max(self._policy.max_attempts, len(targets)) if targets else 0
@@ -79,6 +79,8 @@ class Forwarder:
             error, retry = result
             if not retry:
                 raise AttemptsFailed(error, attempt + 1, target)
+        if error is None:
+            error = ServiceUnavailable("No deployment is available for this model.")
         raise AttemptsFailed(error, attempts, target)
 
     async def _try(
