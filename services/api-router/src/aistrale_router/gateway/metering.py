@@ -25,6 +25,7 @@ from aistrale_router.routing.picker import Target
 
 log = get_logger(__name__)
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the response ended
+SETTLE_AFTER_S = 0.02
 
 
 @dataclass(slots=True)
@@ -104,6 +105,8 @@ class Metering:
         self._gatekeeper = gatekeeper
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
+        self._due: list[tuple[Admission, Settlement]] = []
+        self._timer: asyncio.TimerHandle | None = None
 
     def finish(
         self, meter: Meter, status: int, error_type: str | None, tokens: Tokens | None
@@ -122,9 +125,10 @@ class Metering:
             )
         if meter.admission is not None:
             settlement = Settlement(tokens.prompt, tokens.completion, event.cost_micro_usd)
-            task = asyncio.create_task(self._settle(meter.admission, settlement))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._due.append((meter.admission, settlement))
+            if self._timer is None:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(SETTLE_AFTER_S, self._settle_due)
 
     def unmetered(self, endpoint: Endpoint, status: int, started: float) -> None:
         """A request refused before it had a key and a body (401, 400, user-org away): no
@@ -133,6 +137,17 @@ class Metering:
             seconds = time.perf_counter() - started
             self._metrics.finished(endpoint, UNKNOWN, status, seconds, None)
 
+    def _settle_due(self) -> None:
+        """Settlements wait up to SETTLE_AFTER_S and go together: their Redis calls then
+        leave in one write instead of one syscall (and one wake-up of Redis) each. Waiting
+        only keeps a reservation held a little longer, which errs on the safe side."""
+        self._timer = None
+        due, self._due = self._due, []
+        for admission, settlement in due:
+            task = asyncio.create_task(self._settle(admission, settlement))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def _settle(self, admission: Admission, settlement: Settlement) -> None:
         try:
             await self._gatekeeper.settle(admission, settlement)
@@ -140,6 +155,9 @@ class Metering:
             log.warning("settle_failed", reservation=admission.reservation_id, exc_info=True)
 
     async def drain(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._settle_due()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
