@@ -21,7 +21,16 @@ class ModelPrice:
     as_of: date  # the day the list price was read from the provider's pricing page
 
 
-_READ = date(2025, 10, 1)
+_READ = date(2025, 10, 1)  # read from memory of the providers' pages: re-check these first
+# Cross-checked on 2026-11-22 against stored copies of public price tables (no live fetch
+# here): OpenAI, Anthropic and Gemini 2.5 against tables dated 2026-03-21 (deploybase.ai,
+# "data from the providers' pricing pages") and Anthropic's own pricing page for Opus 4/4.1,
+# Sonnet 4/3.7 and Haiku 3.5 (cache hits at a tenth of the input price); Gemini 3.x against
+# a table quoting ai.google.dev (morphllm.com, undated). Input and output prices were
+# checked; cached-input prices were not (None: cached input is charged as input, which can
+# over-charge, never under-charge). Groq and HuggingFace: not checked.
+_MAR26 = date(2026, 3, 21)
+_NOV26 = date(2026, 11, 22)
 
 
 def _usd(inp: float, out: float, cached: float | None, as_of: date = _READ) -> ModelPrice:
@@ -34,34 +43,41 @@ def _usd(inp: float, out: float, cached: float | None, as_of: date = _READ) -> M
 
 PRICES: dict[str, dict[str, ModelPrice]] = {
     "openai": {
-        "gpt-5": _usd(1.25, 10.00, 0.125),
-        "gpt-5-mini": _usd(0.25, 2.00, 0.025),
-        "gpt-5-nano": _usd(0.05, 0.40, 0.005),
-        "gpt-4.1": _usd(2.00, 8.00, 0.50),
-        "gpt-4.1-mini": _usd(0.40, 1.60, 0.10),
-        "gpt-4.1-nano": _usd(0.10, 0.40, 0.025),
-        "gpt-4o": _usd(2.50, 10.00, 1.25),
-        "gpt-4o-mini": _usd(0.15, 0.60, 0.075),
-        "o3": _usd(2.00, 8.00, 0.50),
-        "o4-mini": _usd(1.10, 4.40, 0.275),
-        "text-embedding-3-small": _usd(0.02, 0.0, None),
-        "text-embedding-3-large": _usd(0.13, 0.0, None),
+        "gpt-5.4": _usd(2.50, 15.00, None, _MAR26),
+        "gpt-5.1": _usd(1.25, 10.00, None, _MAR26),
+        "gpt-5": _usd(1.25, 10.00, 0.125, _MAR26),
+        "gpt-5-mini": _usd(0.25, 2.00, 0.025, _MAR26),
+        "gpt-5-nano": _usd(0.05, 0.40, 0.005, _MAR26),
+        "gpt-4.1": _usd(2.00, 8.00, 0.50, _MAR26),
+        "gpt-4.1-mini": _usd(0.40, 1.60, 0.10, _MAR26),
+        "gpt-4.1-nano": _usd(0.10, 0.40, 0.025, _MAR26),
+        "gpt-4o": _usd(2.50, 10.00, 1.25, _MAR26),
+        "gpt-4o-mini": _usd(0.15, 0.60, 0.075, _MAR26),
+        "o3": _usd(2.00, 8.00, 0.50, _MAR26),
+        "o4-mini": _usd(1.10, 4.40, 0.275, _MAR26),
+        "text-embedding-3-small": _usd(0.02, 0.0, None, _MAR26),
+        "text-embedding-3-large": _usd(0.13, 0.0, None, _MAR26),
     },
     "anthropic": {
-        "claude-opus-4-5": _usd(5.00, 25.00, 0.50, date(2025, 11, 24)),
-        "claude-opus-4-1": _usd(15.00, 75.00, 1.50),
-        "claude-opus-4": _usd(15.00, 75.00, 1.50),
-        "claude-sonnet-4-5": _usd(3.00, 15.00, 0.30),
-        "claude-sonnet-4": _usd(3.00, 15.00, 0.30),
-        "claude-3-7-sonnet": _usd(3.00, 15.00, 0.30),
-        "claude-haiku-4-5": _usd(1.00, 5.00, 0.10),
-        "claude-3-5-haiku": _usd(0.80, 4.00, 0.08),
+        "claude-opus-4-6": _usd(5.00, 25.00, 0.50, _MAR26),
+        "claude-sonnet-4-6": _usd(3.00, 15.00, 0.30, _MAR26),
+        "claude-opus-4-5": _usd(5.00, 25.00, 0.50, _MAR26),
+        "claude-opus-4-1": _usd(15.00, 75.00, 1.50, _MAR26),
+        "claude-opus-4": _usd(15.00, 75.00, 1.50, _MAR26),
+        "claude-sonnet-4-5": _usd(3.00, 15.00, 0.30, _MAR26),
+        "claude-sonnet-4": _usd(3.00, 15.00, 0.30, _MAR26),
+        "claude-3-7-sonnet": _usd(3.00, 15.00, 0.30, _MAR26),
+        "claude-haiku-4-5": _usd(1.00, 5.00, 0.10, _MAR26),
+        "claude-3-5-haiku": _usd(0.80, 4.00, 0.08, _MAR26),
     },
     "gemini": {
-        "gemini-2.5-pro": _usd(1.25, 10.00, 0.125),
-        "gemini-2.5-flash": _usd(0.30, 2.50, 0.03),
-        "gemini-2.5-flash-lite": _usd(0.10, 0.40, 0.01),
-        "gemini-2.0-flash": _usd(0.10, 0.40, 0.025),
+        "gemini-3.1-pro": _usd(2.00, 12.00, None, _NOV26),
+        "gemini-3-flash": _usd(0.50, 3.00, None, _NOV26),
+        "gemini-3.1-flash-lite": _usd(0.25, 1.50, None, _NOV26),
+        "gemini-2.5-pro": _usd(1.25, 10.00, 0.125, _MAR26),
+        "gemini-2.5-flash": _usd(0.30, 2.50, 0.03, _MAR26),
+        "gemini-2.5-flash-lite": _usd(0.10, 0.40, 0.01, _NOV26),
+        "gemini-2.0-flash": _usd(0.10, 0.40, 0.025, _NOV26),  # shut down 2026-06-01
         "gemini-embedding-001": _usd(0.15, 0.0, None),
     },
     "groq": {
