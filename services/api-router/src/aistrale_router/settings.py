@@ -48,6 +48,10 @@ class Settings(ServiceSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_open_s: float = Field(default=10.0, gt=0)
     health_probe_interval_s: float = Field(default=10.0, gt=0)
+    # vLLM load reports (docs/router.md "Routing"): /metrics scraped this often, trusted for
+    # three intervals; a deployment with more requests waiting is tried after the others.
+    vllm_load_interval_s: float = Field(default=2.0, gt=0)
+    vllm_waiting_limit: int = Field(default=8, ge=0)
 
     # Budgets and rate limits (admission/, docs/budgets.md).
     budget_redis_down_policy: Literal["fail_closed", "fail_open"] = "fail_closed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import ssl
 from dataclasses import dataclass, field
 
@@ -37,6 +38,11 @@ class _Request:
 
     def on_message_complete(self) -> None:
         self.done = True
+
+
+# What a vLLM /metrics answer looks like; sent gzipped to a client that offers gzip, as
+# prometheus_client's ASGI app does.
+METRICS = b"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 2.0\n" * 200
 
 
 def _response(status: int, body: bytes, extra: str = "") -> bytes:
@@ -107,6 +113,11 @@ class RawServer:
         elif path == "/echo":
             echo = {"method": method, "headers": request.headers, "body": request.body.decode()}
             writer.write(_response(200, orjson.dumps(echo), "X-Mixed-Case: yes\r\n"))
+        elif path == "/metrics":
+            if "gzip" in request.headers.get("accept-encoding", ""):
+                writer.write(_response(200, gzip.compress(METRICS), "content-encoding: gzip\r\n"))
+            else:
+                writer.write(_response(200, METRICS))
         elif path == "/close":
             writer.write(_response(200, b"{}", "connection: close\r\n"))
             await writer.drain()

@@ -32,7 +32,7 @@ from aistrale_router.upstream.client import (
 from aistrale_router.upstream.httpx_client import HttpxUpstream
 from aistrale_router.upstream.lean import LeanUpstream
 
-from .raw_server import RawServer
+from .raw_server import METRICS, RawServer
 
 Factory = Callable[[Settings], UpstreamClient]
 FACTORIES: dict[str, Factory] = {
@@ -207,6 +207,43 @@ async def test_get_status(client: UpstreamClient, server: RawServer) -> None:
     assert await client.get_status(server.url("/status/202"), {}, 1.0) == 202
     with pytest.raises(UpstreamTimedOut):
         await client.get_status(server.url("/hang"), {}, 0.2)
+
+
+async def test_get_reads_the_whole_body_uncompressed(
+    client: UpstreamClient, server: RawServer
+) -> None:
+    status, body = await client.get(server.url("/metrics"), {"authorization": "Bearer k"}, 1.0)
+    assert (status, body) == (200, METRICS)
+    method, path, headers, _ = server.seen.requests[-1]
+    assert (method, path, headers["authorization"]) == ("GET", "/metrics", "Bearer k")
+
+
+async def test_get_answers_error_statuses_and_reuses_its_connection(
+    client: UpstreamClient, server: RawServer
+) -> None:
+    assert await client.get(server.url("/status/503"), {}, 1.0) == (
+        503,
+        b'{"error":{"message":"no"}}',
+    )
+    chunked = await client.get(server.url("/chunked"), {}, 1.0)
+    assert chunked == (200, b"data: 1\n\ndata: 2\n\ndata: [DONE]\n\n")
+    assert (await client.get(server.url("/metrics"), {}, 1.0))[0] == 200
+    assert server.seen.connections == 1
+
+
+async def test_get_fails_only_as_timed_out_or_unreachable(
+    client: UpstreamClient, server: RawServer
+) -> None:
+    with pytest.raises(UpstreamTimedOut):
+        await client.get(server.url("/hang"), {}, 0.2)
+    with pytest.raises(UpstreamTimedOut):  # headers in time, the rest of the body not
+        await client.get(server.url("/slow-chunk"), {}, 0.3)
+    for path in ("/mid-body", "/garbage"):
+        with pytest.raises(UpstreamUnreachable):
+            await client.get(server.url(path), {}, 1.0)
+    with pytest.raises(UpstreamUnreachable):
+        await client.get(f"http://127.0.0.1:{free_port()}/metrics", {}, 1.0)
+    assert (await client.get(server.url("/metrics"), {}, 1.0))[0] == 200  # still usable
 
 
 async def test_lean_pool_never_opens_more_than_the_limit(server: RawServer) -> None:

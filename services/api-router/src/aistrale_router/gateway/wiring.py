@@ -29,6 +29,7 @@ from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
 from aistrale_router.routing.health import HealthProber
+from aistrale_router.routing.load import VllmLoadScraper
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
@@ -98,9 +99,17 @@ async def open_gateway(
     )
     await sink.start()
     prober = HealthProber(upstream, store, states)
+    scraper = VllmLoadScraper(
+        upstream,
+        store,
+        states,
+        interval_s=settings.vllm_load_interval_s,
+        waiting_limit=settings.vllm_waiting_limit,
+    )
     tasks = [
         asyncio.create_task(store.watch(settings.catalog_poll_s)),
         asyncio.create_task(prober.run(settings.health_probe_interval_s)),
+        asyncio.create_task(scraper.run()),
     ]
     try:
         yield gateway

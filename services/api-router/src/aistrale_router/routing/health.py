@@ -45,5 +45,8 @@ class HealthProber:
 
     async def run(self, interval_s: float) -> None:
         while True:
-            await self.probe_all()
+            try:
+                await self.probe_all()
+            except Exception:  # a bug in one round must not end readiness probing for good
+                log.exception("deployment_probe_round_failed")
             await asyncio.sleep(interval_s)

@@ -1,8 +1,14 @@
 """The order in which a request tries deployments: the model's own, then its fallbacks.
 
-Within a model: weighted random choice, load-aware by "two random choices" (of two
-weighted picks, the one with fewer requests in flight goes first), skipping deployments
-whose breaker is open or whose health probe failed — unless nothing else is left.
+Within a model: "power of two choices" over weighted random picks. Of two different
+deployments drawn by `weight`, the one with less load per unit of weight goes first (the
+first drawn on a tie), then the same again among the rest; with two deployments that is
+always the less loaded one. Load is `DeploymentStates.load`: this router's in-flight
+count, or what a vLLM deployment reported if that is higher (routing/load.py). Saturated
+deployments (KV cache full, queue too long) come after all the others. Deployments whose
+breaker is open or whose health probe failed are skipped, unless nothing else is left.
+
+This runs on every request: a few small lists, no sorting, one clock read.
 """
 
 from __future__ import annotations
@@ -44,16 +50,48 @@ class DeploymentPicker:
         pool = [d for d in deployments if d.weight > 0] or list(deployments)
         if len(pool) == 1:
             return pool
-        ordered: list[Deployment] = []
-        while pool:
-            first = self._weighted(pool)
-            second = self._weighted(pool)
-            best = min(first, second, key=lambda d: self.states.get(d.id).inflight)
-            ordered.append(best)
-            pool.remove(best)
-        return ordered
+        now = self.states.now()
+        ranks = [self.states.load(d.id, now) for d in pool]
+        if not any(saturated for saturated, _ in ranks):
+            return self._two_choices(pool, [load for _, load in ranks])
+        calm = self._two_choices(*_tier(pool, ranks, saturated=False))
+        return calm + self._two_choices(*_tier(pool, ranks, saturated=True))
 
-    def _weighted(self, pool: list[Deployment]) -> Deployment:
+    def _two_choices(self, pool: list[Deployment], loads: list[int]) -> list[Deployment]:
+        """Orders `pool` (consumed, like `loads`)."""
         # An all-zero pool (every deployment drained) still has to answer: equal weights.
         weights = [d.weight or 1 for d in pool]
-        return self._rng.choices(pool, weights=weights)[0]
+        ordered: list[Deployment] = []
+        while len(pool) > 1:
+            total = sum(weights)
+            first = self._weighted(weights, total, skip=-1)
+            second = self._weighted(weights, total - weights[first], skip=first)
+            # Less load per unit of weight, compared without division; a tie keeps `first`,
+            # so without load the weights alone decide.
+            if loads[first] * weights[second] <= loads[second] * weights[first]:
+                best = first
+            else:
+                best = second
+            ordered.append(pool.pop(best))
+            del loads[best], weights[best]
+        ordered.extend(pool)
+        return ordered
+
+    def _weighted(self, weights: list[int], total: int, *, skip: int) -> int:
+        left = self._rng.random() * total
+        chosen = -1
+        for i, weight in enumerate(weights):
+            if i != skip:
+                chosen = i
+                left -= weight
+                if left < 0:
+                    break
+        return chosen  # past the end only by rounding: the last one
+
+
+def _tier(
+    pool: list[Deployment], ranks: list[tuple[bool, int]], *, saturated: bool
+) -> tuple[list[Deployment], list[int]]:
+    """The deployments that are (or are not) saturated, and their loads."""
+    chosen = [i for i, (full, _) in enumerate(ranks) if full is saturated]
+    return [pool[i] for i in chosen], [ranks[i][1] for i in chosen]

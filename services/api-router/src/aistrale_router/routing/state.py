@@ -1,7 +1,13 @@
-"""Per-deployment state the picker reads: in-flight requests, circuit breaker, health.
+"""Per-deployment state the picker reads: in-flight requests, circuit breaker, health, and
+the load a vLLM deployment last reported (routing/load.py).
 
 Breaker: `failures` consecutive failures open it for `open_s`; then one trial request is
 let through (half-open) and its outcome closes or re-opens it.
+
+Load: `load()` is what the picker compares. Without a fresh report it is this router's own
+in-flight count. With one it is the larger of that and the reported running + waiting plus
+what this router added since the report (its in-flight growth since then): the report counts
+every router replica's requests, but not the ones this router sent after it was taken.
 """
 
 from __future__ import annotations
@@ -13,6 +19,17 @@ from dataclasses import dataclass
 Clock = Callable[[], float]
 
 
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    running: int
+    waiting: int
+    kv_usage: float | None  # 0..1; None when the server does not report it
+    at: float  # the states' clock when it arrived
+    expires_at: float  # older reports are ignored
+    saturated: bool  # KV cache full or queue too long: tried after the others
+    inflight_at: int  # this router's in-flight count when it arrived
+
+
 @dataclass(slots=True)
 class DeploymentState:
     inflight: int = 0
@@ -20,6 +37,7 @@ class DeploymentState:
     open_until: float = 0.0
     trial_running: bool = False
     healthy: bool | None = None  # None: not probed yet
+    report: LoadReport | None = None
 
 
 class DeploymentStates:
@@ -60,3 +78,32 @@ class DeploymentStates:
 
     def set_health(self, deployment_id: str, healthy: bool) -> None:
         self.get(deployment_id).healthy = healthy
+
+    def now(self) -> float:
+        return self._clock()
+
+    def report_load(
+        self,
+        deployment_id: str,
+        running: int,
+        waiting: int,
+        kv_usage: float | None,
+        *,
+        saturated: bool,
+        fresh_for_s: float,
+    ) -> None:
+        state = self.get(deployment_id)
+        now = self._clock()
+        state.report = LoadReport(
+            running, waiting, kv_usage, now, now + fresh_for_s, saturated, state.inflight
+        )
+
+    def load(self, deployment_id: str, now: float) -> tuple[bool, int]:
+        """(saturated, load) as the picker ranks deployments; see the module docstring."""
+        state = self.get(deployment_id)
+        report = state.report
+        if report is None or now >= report.expires_at:
+            return False, state.inflight
+        added = state.inflight - report.inflight_at
+        reported = report.running + report.waiting + (added if added > 0 else 0)
+        return report.saturated, reported if reported > state.inflight else state.inflight

@@ -4,7 +4,12 @@ It speaks what `vllm serve` speaks (v0.10-style): chat/completions/embeddings bo
 stream chunks with vLLM's extra fields (`stop_reason`, `reasoning_content`...), the final
 usage chunk with empty `choices` when `stream_options.include_usage` is set, `data: [DONE]`,
 errors as `{"error": {message, type, param, code}}`, GET /v1/models, /health, and the
-Prometheus gauges the router may read (`vllm:num_requests_running`...).
+Prometheus gauges the router reads (`vllm:num_requests_running`, `..._waiting`,
+`vllm:kv_cache_usage_perc`), written by prometheus_client as vLLM's are.
+
+Load is real: with `max_num_seqs` (vLLM's `--max-num-seqs`) at most that many requests
+generate at once and the others wait, counted in `num_requests_waiting`. `kv_cache_usage`
+is reported as set; `metrics_status` other than 200 makes /metrics fail.
 
 The upstream model name picks a behaviour: `fake-500` fails, `fake-slow` answers after
 `slow_s`; any other name answers "Hello from fake vLLM ..." word by word. A prompt that
@@ -14,6 +19,7 @@ contains SLOW_STREAM streams one word every 50 ms (for disconnect tests).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -39,6 +46,8 @@ class FakeVllmLog:
     requests_abandoned: int = 0  # non-streamed requests whose caller hung up while waiting
     words_streamed: list[int] = field(default_factory=list)
     running: int = 0
+    waiting: int = 0
+    metrics_scrapes: int = 0
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
@@ -80,11 +89,47 @@ def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+class _Gauges:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["model_name", "engine"]
+        self.running = Gauge(
+            "vllm:num_requests_running",
+            "Number of requests in model execution batches.",
+            labels,
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "vllm:num_requests_waiting",
+            "Number of requests waiting to be processed.",
+            labels,
+            registry=self.registry,
+        )
+        self.kv = Gauge(
+            "vllm:kv_cache_usage_perc",
+            "KV-cache usage. 1 means 100 percent usage.",
+            labels,
+            registry=self.registry,
+        )
+
+
 class FakeVllm:
-    def __init__(self, *, slow_s: float = 3.0, word_delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        slow_s: float = 3.0,
+        word_delay_s: float = 0.0,
+        max_num_seqs: int | None = None,
+        served_model_name: str = "fake-chat",
+    ) -> None:
         self.log = FakeVllmLog()
         self.slow_s = slow_s
         self.word_delay_s = word_delay_s
+        self.served_model_name = served_model_name
+        self.kv_cache_usage = 0.0
+        self.metrics_status = 200
+        self._seqs = asyncio.Semaphore(max_num_seqs) if max_num_seqs else None
+        self._gauges = _Gauges()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -122,12 +167,34 @@ class FakeVllm:
             await asyncio.sleep(0.05)
         return False
 
+    @contextlib.asynccontextmanager
+    async def _scheduled(self) -> AsyncIterator[None]:
+        """Waits for a free sequence slot, as vLLM's scheduler queues what it cannot run."""
+        log = self.log
+        log.waiting += 1
+        try:
+            if self._seqs is not None:
+                await self._seqs.acquire()
+        finally:
+            log.waiting -= 1
+        log.running += 1
+        try:
+            yield
+        finally:
+            log.running -= 1
+            if self._seqs is not None:
+                self._seqs.release()
+
     async def chat(self, request: Request) -> Response:
         body = await self._accept(request)
         if isinstance(body, Response):
             return body
         if body.get("stream"):
             return StreamingResponse(self._chat_stream(body), media_type="text/event-stream")
+        async with self._scheduled():
+            return self._chat_answer(body)
+
+    def _chat_answer(self, body: dict[str, Any]) -> Response:
         words = _words(body)
         tool = _tool_call(body)
         message = {
@@ -160,38 +227,41 @@ class FakeVllm:
         words = _words(body)
         delay = 0.05 if len(words) > 100 else self.word_delay_s
         sent = 0
-        self.log.running += 1
         try:
-            first = {"role": "assistant", "content": ""}
-            yield _chunk(
-                head, {"index": 0, "delta": first, "logprobs": None, "finish_reason": None}
-            )
-            for i, word in enumerate(words):
-                if delay:
-                    await asyncio.sleep(delay)
-                delta = {"content": word if i == 0 else " " + word}
-                last = i == len(words) - 1
-                choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-                if last:
-                    choice.update(finish_reason="stop", stop_reason=None)
-                yield _chunk(head, choice)
-                sent += 1
-            options = body.get("stream_options") or {}
-            if options.get("include_usage"):
-                usage = {**head, "choices": [], "usage": _usage(prompt_tokens(body), sent)}
-                yield b"data: " + orjson.dumps(usage) + b"\n\n"
-            yield b"data: [DONE]\n\n"
+            async with self._scheduled():
+                first = {"role": "assistant", "content": ""}
+                yield _chunk(
+                    head, {"index": 0, "delta": first, "logprobs": None, "finish_reason": None}
+                )
+                for i, word in enumerate(words):
+                    if delay:
+                        await asyncio.sleep(delay)
+                    delta = {"content": word if i == 0 else " " + word}
+                    last = i == len(words) - 1
+                    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
+                    if last:
+                        choice.update(finish_reason="stop", stop_reason=None)
+                    yield _chunk(head, choice)
+                    sent += 1
+                options = body.get("stream_options") or {}
+                if options.get("include_usage"):
+                    usage = {**head, "choices": [], "usage": _usage(prompt_tokens(body), sent)}
+                    yield b"data: " + orjson.dumps(usage) + b"\n\n"
+                yield b"data: [DONE]\n\n"
         except (asyncio.CancelledError, GeneratorExit):
             self.log.streams_cancelled += 1
             raise
         finally:
-            self.log.running -= 1
             self.log.words_streamed.append(sent)
 
     async def completions(self, request: Request) -> Response:
         body = await self._accept(request)
         if isinstance(body, Response):
             return body
+        async with self._scheduled():
+            return self._completion_answer(body)
+
+    def _completion_answer(self, body: dict[str, Any]) -> Response:
         words = _words(body)
         choice = {
             "index": 0,
@@ -213,6 +283,10 @@ class FakeVllm:
         body = await self._accept(request)
         if isinstance(body, Response):
             return body
+        async with self._scheduled():
+            return self._embedding_answer(body)
+
+    def _embedding_answer(self, body: dict[str, Any]) -> Response:
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [
             {"index": i, "object": "embedding", "embedding": [0.125, -0.5, float(i)]}
@@ -238,15 +312,14 @@ class FakeVllm:
         return Response(b"", 200)
 
     async def metrics(self, request: Request) -> Response:
-        lines = [
-            "# TYPE vllm:num_requests_running gauge",
-            f'vllm:num_requests_running{{model_name="fake-chat"}} {float(self.log.running)}',
-            "# TYPE vllm:num_requests_waiting gauge",
-            'vllm:num_requests_waiting{model_name="fake-chat"} 0.0',
-            "# TYPE vllm:kv_cache_usage_perc gauge",
-            'vllm:kv_cache_usage_perc{model_name="fake-chat"} 0.0',
-        ]
-        return Response(("\n".join(lines) + "\n").encode(), media_type="text/plain")
+        self.log.metrics_scrapes += 1
+        if self.metrics_status != 200:
+            return Response(b"Internal Server Error", self.metrics_status)
+        gauges, labels = self._gauges, (self.served_model_name, "0")
+        gauges.running.labels(*labels).set(self.log.running)
+        gauges.waiting.labels(*labels).set(self.log.waiting)
+        gauges.kv.labels(*labels).set(self.kv_cache_usage)
+        return Response(generate_latest(gauges.registry), media_type="text/plain; version=0.0.4")
 
 
 def _head(body: dict[str, Any], prefix: str, obj: str) -> dict[str, Any]:

@@ -95,6 +95,19 @@ class AiohttpUpstream:
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(type(exc).__name__) from exc
 
+    async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
+        # The session does not decompress (the relay forwards bytes as they are), so ask
+        # for an uncompressed body; aiohttp would otherwise offer gzip.
+        headers = {"accept-encoding": "identity", **headers}
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._open().get(url, headers=headers) as response:
+                    return response.status, await response.read()
+        except TimeoutError as exc:
+            raise UpstreamTimedOut(str(exc)) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(type(exc).__name__) from exc
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
