@@ -10,10 +10,10 @@ import os
 import time
 from typing import Any
 
-import structlog
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aistrale_common.logging import REQUEST_ID
 from aistrale_common.metrics import ServiceMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -59,11 +59,12 @@ class ObservabilityMiddleware:
             await send(message)
 
         start = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self._call_traced(scope, receive, send_with_id)
-            finally:
-                self._record(scope, status, time.perf_counter() - start)
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self._call_traced(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+            self._record(scope, status, time.perf_counter() - start)
 
     async def _call_traced(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.tracer is None:
