@@ -28,7 +28,8 @@ _READ = date(2025, 10, 1)  # read from memory of the providers' pages: re-check 
 # Sonnet 4/3.7 and Haiku 3.5 (cache hits at a tenth of the input price); Gemini 3.x against
 # a table quoting ai.google.dev (morphllm.com, undated). Input and output prices were
 # checked; cached-input prices were not (None: cached input is charged as input, which can
-# over-charge, never under-charge). Groq and HuggingFace: not checked.
+# over-charge, never under-charge). Groq: gpt-oss-120b against a table dated 2026-06-04
+# quoting Groq's pricing page (tokenmix.ai); the other Groq and HuggingFace prices: not checked.
 _MAR26 = date(2026, 3, 21)
 _NOV26 = date(2026, 11, 22)
 
@@ -83,7 +84,7 @@ PRICES: dict[str, dict[str, ModelPrice]] = {
     "groq": {
         "llama-3.3-70b-versatile": _usd(0.59, 0.79, None),
         "llama-3.1-8b-instant": _usd(0.05, 0.08, None),
-        "openai/gpt-oss-120b": _usd(0.15, 0.75, None),
+        "openai/gpt-oss-120b": _usd(0.15, 0.60, 0.075, date(2026, 6, 4)),  # was 0.75 out
         "openai/gpt-oss-20b": _usd(0.10, 0.50, None),
         "meta-llama/llama-4-scout-17b-16e-instruct": _usd(0.11, 0.34, None),
         "moonshotai/kimi-k2-instruct": _usd(1.00, 3.00, 0.50),
