@@ -22,7 +22,8 @@ from aistrale_router.testing.fake_vllm import FakeVllm
 from aistrale_router.testing.harness import router_process
 from aistrale_router.testing.server import serve_in_thread
 
-ADMIN = ("root@byok.test", "a-long-test-password-2")
+from .userorg_process import ADMIN, userorg_env
+
 PLATFORM_KEY = "sk-platform-" + secrets.token_hex(12)
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 
@@ -44,20 +45,8 @@ def stack(
     token = secrets.token_urlsafe(32)
     port = free_port()
     env = {
-        "AISTRALE_ENVIRONMENT": "test",
-        "AISTRALE_DATA_DIR": str(tmp),
-        "AISTRALE_USER_ORG_DATABASE_URL": create_pg_database("router_byok"),
-        "AISTRALE_AMQP_URL": infra.amqp_url,
-        "AISTRALE_CONTROL_EXCHANGE": infra.name("control"),
-        "AISTRALE_USAGE_EXCHANGE": infra.name("usage"),
-        "AISTRALE_QUEUE_PREFIX": infra.queue_prefix("router-byok"),
+        **userorg_env(infra, tmp, create_pg_database("router_byok"), token, "router-byok"),
         "AISTRALE_LAST_USED_CONSUMER": "false",
-        "AISTRALE_JWT_SECRET": secrets.token_urlsafe(32),
-        "AISTRALE_SERVICE_TOKEN": token,
-        "AISTRALE_ADMIN_EMAIL": ADMIN[0],
-        "AISTRALE_ADMIN_PASSWORD": ADMIN[1],
-        "AISTRALE_BCRYPT_ROUNDS": "4",
-        "AISTRALE_LOG_LEVEL": "WARNING",
     }
     argv = python_module_argv("aistrale-user-org", "serve", "--port", str(port))
     provider = FakeVllm()

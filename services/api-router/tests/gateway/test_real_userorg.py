@@ -21,7 +21,7 @@ from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
 from aistrale_router.testing.harness import catalog_for, router_process
 from aistrale_router.testing.server import serve_in_thread
 
-ADMIN = ("root@example.test", "a-long-test-password-1")
+from .userorg_process import ADMIN, userorg_env
 
 
 @pytest.fixture(scope="module")
@@ -32,21 +32,7 @@ def stack(
     tmp = tmp_path_factory.mktemp("real-userorg")
     token = secrets.token_urlsafe(32)
     port = free_port()
-    env = {
-        "AISTRALE_ENVIRONMENT": "test",
-        "AISTRALE_DATA_DIR": str(tmp),
-        "AISTRALE_USER_ORG_DATABASE_URL": create_pg_database("router_e2e"),
-        "AISTRALE_AMQP_URL": infra.amqp_url,
-        "AISTRALE_CONTROL_EXCHANGE": infra.name("control"),
-        "AISTRALE_USAGE_EXCHANGE": infra.name("usage"),
-        "AISTRALE_QUEUE_PREFIX": infra.queue_prefix("router-e2e"),
-        "AISTRALE_JWT_SECRET": secrets.token_urlsafe(32),
-        "AISTRALE_SERVICE_TOKEN": token,
-        "AISTRALE_ADMIN_EMAIL": ADMIN[0],
-        "AISTRALE_ADMIN_PASSWORD": ADMIN[1],
-        "AISTRALE_BCRYPT_ROUNDS": "4",
-        "AISTRALE_LOG_LEVEL": "WARNING",
-    }
+    env = userorg_env(infra, tmp, create_pg_database("router_e2e"), token, "router-e2e")
     argv = python_module_argv("aistrale-user-org", "serve", "--port", str(port))
     vllm = FakeVllm()
     with (

@@ -203,10 +203,13 @@ async def test_a_response_that_is_not_http_is_not_a_success(
         await response.read()
 
 
-async def test_get_status(client: UpstreamClient, server: RawServer) -> None:
-    assert await client.get_status(server.url("/status/202"), {}, 1.0) == 202
+async def test_get_answers_status_and_body(client: UpstreamClient, server: RawServer) -> None:
+    assert await client.get(server.url("/status/202"), {}, 1.0) == (
+        202,
+        b'{"error":{"message":"no"}}',
+    )
     with pytest.raises(UpstreamTimedOut):
-        await client.get_status(server.url("/hang"), {}, 0.2)
+        await client.get(server.url("/hang"), {}, 0.2)
 
 
 async def test_get_reads_the_whole_body_uncompressed(

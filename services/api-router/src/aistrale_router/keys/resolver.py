@@ -6,13 +6,13 @@ seen within the stale grace keeps working; an unknown key gets 503, not 401.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime
 from typing import Protocol
 
 from aistrale_common.errors import AuthenticationFailed, ServiceUnavailable
 from aistrale_common.logging import get_logger
+from aistrale_common.single_flight import SingleFlight
 from aistrale_router.keys.cache import KeyCache
 from aistrale_router.keys.lookup import LookupUnavailable
 from aistrale_router.keys.record import KeyRecord
@@ -42,7 +42,7 @@ class KeyResolver:
     def __init__(self, cache: KeyCache, lookup: KeyLookup) -> None:
         self.cache = cache
         self._lookup = lookup
-        self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
+        self._lookups: SingleFlight[str, KeyRecord | None] = SingleFlight()
 
     async def authenticate(self, authorization: str | None) -> KeyRecord:
         key_hash = hash_key(bearer_token(authorization))
@@ -51,22 +51,7 @@ class KeyResolver:
         return _usable(record)
 
     async def _fetch(self, key_hash: str) -> KeyRecord | None:
-        pending = self._inflight.get(key_hash)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[KeyRecord | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key_hash] = future
-        try:
-            record = await self._ask(key_hash)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            future.set_result(record)
-            return record
-        finally:
-            del self._inflight[key_hash]
+        return await self._lookups.run(key_hash, lambda: self._ask(key_hash))
 
     async def _ask(self, key_hash: str) -> KeyRecord | None:
         try:

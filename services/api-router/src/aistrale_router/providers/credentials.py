@@ -9,7 +9,6 @@ hides it from repr.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.single_flight import SingleFlight
 
 Origin = Literal["org", "platform", "none"]
 
@@ -82,7 +82,7 @@ class HttpOrgCredentials:
         self._headers = {"authorization": f"Bearer {service_token}"}
         self._ttl_s = ttl_s
         self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
-        self._inflight: dict[tuple[str, str], asyncio.Future[str | None]] = {}
+        self._lookups: SingleFlight[tuple[str, str], str | None] = SingleFlight()
         # Bumped by invalidate: a lookup that was already under way when a credential
         # changed may carry the old key, so its answer is used once but not cached.
         self._epoch = 0
@@ -92,22 +92,7 @@ class HttpOrgCredentials:
         cached = self._cache.get(pair)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        pending = self._inflight.get(pair)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._inflight[pair] = future
-        try:
-            key = await self._answer(pair, cached)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            future.set_result(key)
-            return key
-        finally:
-            del self._inflight[pair]
+        return await self._lookups.run(pair, lambda: self._answer(pair, cached))
 
     def invalidate(self, org_id: str | None = None) -> None:
         """Drops one org's entries (credential changed), or all of them."""

@@ -37,7 +37,7 @@ class HealthProber:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         url = deployment.base_url.rstrip("/") + "/models"
         try:
-            status = await self._client.get_status(url, headers, PROBE_TIMEOUT_S)
+            status, _ = await self._client.get(url, headers, PROBE_TIMEOUT_S)
         except (UpstreamTimedOut, UpstreamUnreachable) as exc:
             log.info("deployment_probe_failed", deployment=deployment.id, error=type(exc).__name__)
             return False

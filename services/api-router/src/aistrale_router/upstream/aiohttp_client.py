@@ -84,17 +84,6 @@ class AiohttpUpstream:
             raise UpstreamUnreachable(type(exc).__name__) from exc
         return _AiohttpResponse(response)
 
-    async def get_status(self, url: str, headers: dict[str, str], timeout_s: float) -> int:
-        try:
-            async with asyncio.timeout(timeout_s):
-                async with self._open().get(url, headers=headers) as response:
-                    await response.read()
-                    return response.status
-        except TimeoutError as exc:
-            raise UpstreamTimedOut(str(exc)) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(type(exc).__name__) from exc
-
     async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
         # The session does not decompress (the relay forwards bytes as they are), so ask
         # for an uncompressed body; aiohttp would otherwise offer gzip.

@@ -49,8 +49,6 @@ class UpstreamClient(Protocol):
         """Returns once the status and headers are in."""
         ...
 
-    async def get_status(self, url: str, headers: dict[str, str], timeout_s: float) -> int: ...
-
     async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
         """Status and whole body (never compressed) within `timeout_s`. Raises only
         UpstreamTimedOut or UpstreamUnreachable (a body cut short counts as no answer)."""

@@ -62,15 +62,6 @@ class HttpxUpstream:
             raise UpstreamUnreachable(type(exc).__name__) from exc
         return _HttpxResponse(response)
 
-    async def get_status(self, url: str, headers: dict[str, str], timeout_s: float) -> int:
-        try:
-            response = await self._client.get(url, headers=headers, timeout=timeout_s)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimedOut(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamUnreachable(type(exc).__name__) from exc
-        return response.status_code
-
     async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
         try:
             response = await self._client.get(url, headers=headers, timeout=timeout_s)

@@ -66,21 +66,6 @@ class LeanUpstream:
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> UpstreamResponse:
         return await self._exchange("POST", url, headers, body)
 
-    async def get_status(self, url: str, headers: dict[str, str], timeout_s: float) -> int:
-        response: _Response | None = None
-        try:
-            async with asyncio.timeout(timeout_s):
-                response = await self._exchange("GET", url, headers, b"")
-                await response.read()
-        except TimeoutError as exc:
-            raise UpstreamTimedOut("upstream did not answer in time") from exc
-        except UpstreamBroken as exc:
-            raise UpstreamUnreachable(str(exc)) from exc
-        finally:
-            if response is not None:
-                await response.close()
-        return response.status
-
     async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:
         # No accept-encoding is sent, so the body comes back as it is.
         response: _Response | None = None
