@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
@@ -163,3 +164,14 @@ async def test_an_unreachable_broker_is_a_publish_failure() -> None:
     publisher = LeanPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/")
     with pytest.raises(PublishFailed):
         await publisher.publish_batch("x", _messages(1))
+
+
+async def test_wrong_credentials_are_a_publish_failure(infra: Infra) -> None:
+    parts = urlsplit(infra.amqp_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    url = urlunsplit(parts._replace(netloc=f"{parts.username or 'guest'}:not-the-password@{host}"))
+    publisher = LeanPublisher(url)
+    for _ in range(2):
+        with pytest.raises(PublishFailed):
+            await publisher.publish_batch("x", _messages(1))
+    await publisher.close()

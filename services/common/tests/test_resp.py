@@ -180,3 +180,14 @@ def test_commands_encode_as_resp_arrays() -> None:
         encode(("SET", "k", 5, b"\x00"))
         == b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n5\r\n$1\r\n\x00\r\n"
     )
+
+
+async def test_a_refused_handshake_is_an_error_not_a_half_open_connection(infra: Infra) -> None:
+    url = infra.redis_url.replace("redis://", "redis://:not-the-password@", 1)
+    client = PipelinedRedis(url, timeout_s=2.0)
+    try:
+        for _ in range(2):  # the second call tries a new connection, not a half-open one
+            with pytest.raises(ResponseError):
+                await client.call("PING")
+    finally:
+        await client.close()

@@ -81,7 +81,11 @@ class PipelinedRedis:
                     self._port,
                     ssl=ssl.create_default_context() if self._tls else None,
                 )
-                await self._handshake(conn)
+                try:
+                    await self._handshake(conn)
+                except BaseException:
+                    conn.close()  # refused (AUTH, SELECT) or timed out: not half-open
+                    raise
         except TimeoutError as exc:
             raise RedisTimeoutError("could not connect to Redis in time") from exc
         except OSError as exc:

@@ -89,7 +89,11 @@ class LeanPublisher:
                     self._port,
                     ssl=ssl.create_default_context() if self._tls else None,
                 )
-                await conn.wait_open()
+                try:
+                    await conn.wait_open()
+                except BaseException:
+                    conn.abort("AMQP handshake did not complete")  # not left half-open
+                    raise
         except TimeoutError as exc:
             raise PublishFailed("AMQP connection not opened in time") from exc
         except OSError as exc:
