@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from aistrale_common.testing.fixtures import delete_redis_keys
 from aistrale_common.testing.processes import python_module_argv, service_process
 from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
 from aistrale_common.testing.tcp_proxy import free_port
@@ -80,13 +81,17 @@ def _router_env(
 
 
 @contextlib.contextmanager
-def _queues_deleted(env: dict[str, str]) -> Iterator[None]:
+def _leaves_nothing(env: dict[str, str]) -> Iterator[None]:
+    """The run's queues and Redis counters go after it (`total` spend counters never
+    expire; a queue left with 10^4 events slows every later publish)."""
     try:
         yield
     finally:
         if "AISTRALE_AMQP_URL" in env:
             queues = queues_for_prefix(env["AISTRALE_QUEUE_PREFIX"])
             delete_queues_sync(env["AISTRALE_AMQP_URL"], *queues)
+        if "AISTRALE_REDIS_URL" in env:
+            delete_redis_keys(env["AISTRALE_REDIS_URL"], env["AISTRALE_REDIS_PREFIX"])
 
 
 @contextlib.contextmanager
@@ -110,7 +115,7 @@ def bench_stack(
     ):
         env = _router_env(workdir, up, userorg_url, token, embedded)
         with (
-            _queues_deleted(env),  # after the router has stopped
+            _leaves_nothing(env),  # after the router has stopped
             service_process(router_argv, router_port, env, log_path=workdir / "router.log") as r,
         ):
             features = {

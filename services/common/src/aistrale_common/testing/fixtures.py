@@ -116,10 +116,10 @@ def infra() -> Iterator[Infra]:
 
         for prefix in made.queue_prefixes:
             delete_queues_sync(made.amqp_url, *queues_for_prefix(prefix))
-        _delete_redis_keys(made.redis_url, made.redis_prefix)
+        delete_redis_keys(made.redis_url, made.redis_prefix)
 
 
-def _delete_redis_keys(url: str, prefix: str) -> None:
+def delete_redis_keys(url: str, prefix: str) -> None:
     """Budget counters of the `total` period never expire: a run removes what it wrote."""
     import redis
 
