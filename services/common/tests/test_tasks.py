@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aistrale_common.tasks import stop_task
+from aistrale_common.tasks import every, stop_task
 
 
 async def _swallows_first_cancel(swallowed: asyncio.Event) -> None:
@@ -56,3 +56,20 @@ async def test_a_task_that_failed_is_reported_not_raised() -> None:
     await asyncio.sleep(0)
     assert await stop_task(task) is True
     assert isinstance(task.exception(), RuntimeError)
+
+
+async def test_every_goes_on_after_a_failing_step() -> None:
+    calls: list[float] = []
+
+    async def step() -> None:
+        calls.append(asyncio.get_running_loop().time())
+        if len(calls) == 1:
+            raise RuntimeError("one bad round")
+
+    began = asyncio.get_running_loop().time()
+    task = asyncio.create_task(every(0.02, step, failure_event="t", first_after_s=0.05))
+    async with asyncio.timeout(2):
+        while len(calls) < 3:
+            await asyncio.sleep(0.01)
+    assert await stop_task(task) is True
+    assert calls[0] - began >= 0.05  # the first run waits first_after_s

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aistrale_common.logging import get_logger
@@ -48,3 +49,22 @@ async def stop_task(task: asyncio.Task[Any], timeout_s: float = 10.0) -> bool:
 
 async def stop_tasks(tasks: list[asyncio.Task[Any]], timeout_s: float = 10.0) -> None:
     await asyncio.gather(*(stop_task(task, timeout_s) for task in tasks))
+
+
+async def every(
+    interval_s: float,
+    step: Callable[[], Awaitable[object]],
+    *,
+    failure_event: str,
+    first_after_s: float = 0.0,
+) -> None:
+    """Runs `step` every `interval_s` until cancelled (start it as a task, end it with
+    stop_task). A failing step is logged under `failure_event` and the loop goes on: one
+    bad round, a dependency away or a bug, must not end the job until the next restart."""
+    await asyncio.sleep(first_after_s)
+    while True:
+        try:
+            await step()
+        except Exception:
+            log.warning(failure_event, exc_info=True)
+        await asyncio.sleep(interval_s)

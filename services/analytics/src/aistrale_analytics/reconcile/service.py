@@ -31,7 +31,7 @@ from aistrale_analytics.usage.service import period_start
 from aistrale_common.db import Database
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.tasks import stop_task
+from aistrale_common.tasks import every, stop_task
 
 log = get_logger(__name__)
 PERIODS: tuple[Period, ...] = ("day", "month", "total")
@@ -139,11 +139,12 @@ class ReconcileLoop:
             await stop_task(self._task)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self._reconciler.run_once(datetime.now(UTC))
-                self._metrics.runs.labels("ok").inc()
-            except Exception:  # Redis or the database away: the next run catches up
-                self._metrics.runs.labels("error").inc()
-                log.warning("reconcile_failed", exc_info=True)
-            await asyncio.sleep(self._interval_s)
+        await every(self._interval_s, self._run_once, failure_event="reconcile_failed")
+
+    async def _run_once(self) -> None:
+        try:
+            await self._reconciler.run_once(datetime.now(UTC))
+        except Exception:  # Redis or the database away: the next run catches up
+            self._metrics.runs.labels("error").inc()
+            raise
+        self._metrics.runs.labels("ok").inc()

@@ -6,7 +6,6 @@ The platform keys its deployments name (`api_key_env`) are read with each load.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import every
 from aistrale_router.catalog.schema import Catalog, Deployment
 from aistrale_router.providers.credentials import platform_keys
 
@@ -74,6 +74,8 @@ class CatalogStore:
 
     async def watch(self, interval_s: float) -> None:
         """Polls the file's mtime and size; cheap, and works on every filesystem."""
-        while True:
-            await asyncio.sleep(interval_s)
+
+        async def poll() -> None:
             self.reload_if_changed()
+
+        await every(interval_s, poll, failure_event="catalog_poll_failed", first_after_s=interval_s)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import every
 from aistrale_router.catalog.schema import Deployment
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.state import DeploymentStates
@@ -44,9 +45,4 @@ class HealthProber:
         return status == 200
 
     async def run(self, interval_s: float) -> None:
-        while True:
-            try:
-                await self.probe_all()
-            except Exception:  # a bug in one round must not end readiness probing for good
-                log.exception("deployment_probe_round_failed")
-            await asyncio.sleep(interval_s)
+        await every(interval_s, self.probe_all, failure_event="deployment_probe_round_failed")

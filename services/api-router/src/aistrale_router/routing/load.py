@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import every
 from aistrale_router.catalog.schema import Deployment
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.state import DeploymentStates
@@ -102,9 +103,4 @@ class VllmLoadScraper:
         return gauges
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.scrape_all()
-            except Exception:  # a bug here must not end load reports until a restart
-                log.exception("vllm_load_scrape_crashed")
-            await asyncio.sleep(self._interval_s)
+        await every(self._interval_s, self.scrape_all, failure_event="vllm_load_scrape_crashed")

@@ -8,11 +8,10 @@ KEK is not configured is left as it is and counted in `remaining_old`.
 
 from __future__ import annotations
 
-import asyncio
-
 from aistrale_common.crypto import CredentialDecryptError, KeyRing
 from aistrale_common.db import Database
 from aistrale_common.logging import get_logger
+from aistrale_common.tasks import every
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.provider_credentials import repository as repo
 from aistrale_userorg.provider_credentials.schemas import KekRotation
@@ -68,9 +67,9 @@ async def run_periodically(uow: UnitOfWork, keyring: KeyRing, interval_s: float)
     """The scheduled job: every `interval_s` while an old KEK is set (the first run one
     interval after startup, so that a rolling deploy has every replica on the new KEK by
     then; the CLI and the admin endpoint rotate at once)."""
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await rotate(uow, keyring, ROTATION_JOB, audit_idle=False)
-        except Exception as exc:  # the database may be briefly away: try again next time
-            log.warning("credentials_rotation_failed", error=f"{type(exc).__name__}: {exc}")
+    await every(
+        interval_s,
+        lambda: rotate(uow, keyring, ROTATION_JOB, audit_idle=False),
+        failure_event="credentials_rotation_failed",  # the database may be briefly away
+        first_after_s=interval_s,
+    )
