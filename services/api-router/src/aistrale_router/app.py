@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from aistrale_common.app import build_app
 from aistrale_common.events import EventBus
 from aistrale_common.health import Check
-from aistrale_common.limits import LimiterStore, open_limiter_store
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
 from aistrale_router.admission import build_gatekeeper
@@ -31,7 +30,6 @@ def create_app(
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
-    limiter: LimiterStore | None = None
     gateway = GatewayRef()
     gatekeeper = build_gatekeeper(
         settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, metrics=metrics
@@ -39,11 +37,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal core, limiter
+        nonlocal core
         async with open_core(settings.database_url_or_embedded(), settings.amqp_url, bus) as opened:
-            limiter = app.state.limiter = open_limiter_store(
-                settings.redis_url, settings.redis_prefix
-            )
             core = app.state.core = opened
             try:
                 async with open_gateway(
@@ -60,12 +55,11 @@ def create_app(
                 gateway.current = None
                 core = None
                 await gatekeeper.close()
-                await limiter.close()
 
     def checks() -> Mapping[str, Check]:
-        if core is None or limiter is None:
+        if core is None:
             return NOT_STARTED
-        return {**core.checks(), "limits": limiter.ping, **gatekeeper.checks()}
+        return {**core.checks(), **gatekeeper.checks()}
 
     app = build_app(
         SERVICE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aistrale_common.clock import Clock, system_clock
 from aistrale_common.health import Check
-from aistrale_common.limits.port import Clock, system_clock
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.memory import MemoryStore
@@ -18,13 +18,13 @@ from aistrale_router.settings import SERVICE, Settings
 
 
 class LocalGatekeeper(StoreGatekeeper):
-    """The embedded adapter: one process, no dependency to report."""
+    """The embedded adapter: one process, no dependency; its store is always there."""
 
     def __init__(self, config: AdmissionConfig, clock: Clock, metrics: AdmissionMetrics) -> None:
         super().__init__(MemoryStore(), config, clock, shared=False, metrics=metrics)
 
     def checks(self) -> Mapping[str, Check]:
-        return {}
+        return {"limits": _always_ready}
 
     async def close(self) -> None:
         return None
@@ -60,3 +60,7 @@ def build_gatekeeper(
         retry_s=settings.budget_redis_retry_s,
         metrics=counted,
     )
+
+
+async def _always_ready() -> None:
+    return None

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from aistrale_common.limits.port import Clock
+from aistrale_common.clock import Clock
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.plan import Plan, make_plan
 from aistrale_router.admission.port import Admission, AdmissionRequest, Settlement
