@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.userorg_api import LookupUnavailable, internal_get
 
-
-class LookupUnavailable(Exception):
-    """user-org did not give an answer (down, timed out, or failed): not the same as 404."""
+__all__ = ["LookupUnavailable", "UserOrgKeyLookup"]
 
 
 class UserOrgKeyLookup:
@@ -18,14 +17,5 @@ class UserOrgKeyLookup:
 
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         """The key's record, None for an unknown key; LookupUnavailable when no answer."""
-        try:
-            response = await self._client.get(
-                f"/internal/v1/keys/{key_hash}", headers=self._headers
-            )
-        except httpx.HTTPError as exc:
-            raise LookupUnavailable(f"user-org unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise LookupUnavailable(f"user-org answered {response.status_code}")
-        return KeyRecord.model_validate_json(response.content)
+        body = await internal_get(self._client, f"/internal/v1/keys/{key_hash}", self._headers)
+        return None if body is None else KeyRecord.model_validate_json(body)

@@ -16,9 +16,11 @@ from typing import Literal, Protocol
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.single_flight import SingleFlight
+from aistrale_router.userorg_api import LookupUnavailable, internal_get
 
 Origin = Literal["org", "platform", "none"]
 
@@ -121,14 +123,10 @@ class HttpOrgCredentials:
             f"{self._base}/internal/v1/orgs/{quote(org_id)}/provider-credentials/{quote(provider)}"
         )
         try:
-            response = await self._client.get(url, headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise _unavailable(f"user-org did not answer ({type(exc).__name__})") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise _unavailable(f"user-org answered {response.status_code}")
-        key = response.json().get("api_key")
+            body = await internal_get(self._client, url, self._headers)
+        except LookupUnavailable as exc:
+            raise _unavailable(str(exc)) from exc
+        key = orjson.loads(body).get("api_key") if body is not None else None
         return str(key) if key else None
 
 
