@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from aistrale_common.testing.processes import service_process
 
 CONFIG = """
 worker_processes 1;
@@ -63,23 +62,6 @@ def run_nginx(workdir: Path, port: int, upstream_port: int) -> Iterator[str]:
     conf = prefix / "nginx.conf"
     conf.write_text(CONFIG.format(prefix=prefix, port=port, upstream_port=upstream_port))
     argv = [binary, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"]
-    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)  # noqa: S603
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url + "/health", proc)
+    # Ready when it relays the mock upstream's /health.
+    with service_process(argv, port, {}, log_path=prefix / "stderr.log", timeout_s=10) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited with {proc.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise TimeoutError("nginx did not start")
