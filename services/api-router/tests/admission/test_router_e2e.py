@@ -155,6 +155,26 @@ async def test_the_budget_lowers_max_tokens_sent_upstream(
     assert reply.usage is not None and reply.usage.completion_tokens == 15
 
 
+async def test_a_stream_the_budget_pays_exactly_runs_to_its_end(
+    fleet: Fleet, pair: tuple[str, str], infra: Infra
+) -> None:
+    """The budget pays for exactly one worst case and nothing more: the opening role chunk
+    must not count as a sixteenth token (it once cut such streams with 'budget ran out')."""
+    org = "org_" + secrets.token_hex(4)
+    key, _ = fleet.new_key(org_id=org, budgets=org_budget(org, WORST))
+    fleet.vllm.word_delay_s = 0.01  # one read per chunk, so the budget is checked on each
+    try:
+        chunks = await sdk(pair[0], key).chat.completions.create(
+            model="chat-model", messages=MESSAGES, max_tokens=MAX_TOKENS, stream=True
+        )
+        words = [c.choices[0].delta.content async for c in chunks if c.choices]
+    finally:
+        fleet.vllm.word_delay_s = 0.0
+    assert len([w for w in words if w]) == MAX_TOKENS
+    await asyncio.sleep(0.5)
+    assert await spent(infra, fleet, org) == PROMPT + 2 * MAX_TOKENS
+
+
 async def test_a_raised_budget_reaches_the_router_within_a_second(
     fleet: Fleet, infra: Infra
 ) -> None:

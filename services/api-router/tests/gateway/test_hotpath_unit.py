@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import orjson
@@ -61,7 +61,9 @@ def test_cost_is_integer_micro_usd_rounded_up() -> None:
     assert cost_micro_usd(None, Tokens(prompt=5)) == 0
 
 
-async def _relay(chunks: list[bytes], *, hide_usage: bool) -> tuple[bytes, StreamRelay]:
+async def _relay(
+    chunks: list[bytes], *, hide_usage: bool, budget: Callable[[int], Awaitable[bool]] | None = None
+) -> tuple[bytes, StreamRelay]:
     async def body() -> AsyncIterator[bytes]:
         for chunk in chunks:
             yield chunk
@@ -71,7 +73,7 @@ async def _relay(chunks: list[bytes], *, hide_usage: bool) -> tuple[bytes, Strea
 
     client = build_upstream_client(Settings(), httpx.MockTransport(handler))
     response = await client.post("http://up/v1/chat/completions", {}, b"{}")
-    relay = StreamRelay(response, hide_usage=hide_usage)
+    relay = StreamRelay(response, hide_usage=hide_usage, budget=budget)
     out = b"".join([part async for part in relay])
     await client.close()
     return out, relay
@@ -98,6 +100,29 @@ async def test_relay_hides_usage_from_clients_that_did_not_ask_in_any_split() ->
 async def test_relay_keeps_usage_for_clients_that_asked() -> None:
     out, _ = await _relay([SSE], hide_usage=False)
     assert out == SSE
+
+
+OPENAI_STREAM = [  # OpenAI's own framing: a role chunk first, a finish chunk with no delta
+    b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n',
+    b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n',
+    b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c"}]}}]}\n\n',
+    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+    b'data: {"choices":[{"index":0,"text":"","finish_reason":"stop"}]}\n\n',
+    b'data: {"choices":[{"index":0,"text":"x"}]}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+async def test_only_chunks_with_tokens_count_against_the_budget() -> None:
+    seen: list[int] = []
+
+    async def budget(tokens: int) -> bool:
+        seen.append(tokens)
+        return tokens <= 3  # pays for exactly the three chunks that carry tokens
+
+    out, relay = await _relay(OPENAI_STREAM, hide_usage=True, budget=budget)
+    assert b"error" not in out and relay.completed and relay.error is None
+    assert seen == [0, 1, 2, 2, 2, 3, 3] and relay.token_chunks == 3
 
 
 def catalog() -> Catalog:

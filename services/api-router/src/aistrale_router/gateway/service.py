@@ -243,7 +243,7 @@ class Gateway:
         self.forwarder.finished(stream.opened, ok=relay.error is None)
         meter.first_byte_at = relay.first_chunk_at
         tokens = tokens_from_usage(relay.usage) or Tokens(
-            prompt=meter.request.prompt_estimate, completion=relay.content_chunks, estimated=True
+            prompt=meter.request.prompt_estimate, completion=relay.token_chunks, estimated=True
         )
         if client_gone and not relay.completed:
             self.metering.finish(meter, CLIENT_CLOSED, "client_disconnected", tokens)

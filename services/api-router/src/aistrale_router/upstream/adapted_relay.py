@@ -9,7 +9,7 @@ import orjson
 
 from aistrale_router.providers.base import StreamTranslator
 from aistrale_router.upstream.client import UpstreamResponse
-from aistrale_router.upstream.relay import StreamRelay
+from aistrale_router.upstream.relay import StreamRelay, carries_tokens
 
 
 class AdaptedRelay(StreamRelay):
@@ -35,8 +35,8 @@ class AdaptedRelay(StreamRelay):
         return chunks + b"data: [DONE]\n\n"
 
     def _encode(self, chunk: dict[str, Any]) -> bytes:
-        if chunk.get("choices"):
-            self.content_chunks += 1
+        if carries_tokens(chunk):
+            self.token_chunks += 1
         elif chunk.get("usage") is not None and self._hide_usage:
             return b""
         if self._hide_usage and "usage" in chunk:

@@ -1,8 +1,9 @@
 """Relay an upstream SSE stream chunk by chunk, reading usage on the way.
 
 Upstream is always asked for `stream_options.include_usage`; the extra usage chunk (no
-choices) is dropped for clients that did not ask for it. Only events that mention "usage"
-are parsed; every other event is passed on as it came.
+choices) is dropped for clients that did not ask for it. Each event is parsed (orjson, under
+a microsecond) to count the chunks that carry tokens; it is passed on as it came unless its
+usage must be hidden.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class StreamRelay:
         self._hide_usage = hide_usage
         self._budget = budget  # completion tokens so far -> may the stream go on?
         self.usage: dict[str, Any] | None = None
-        self.content_chunks = 0  # OpenAI-format servers send about one token per chunk
+        self.token_chunks = 0  # OpenAI-format servers send about one token per chunk
         self.first_chunk_at: float | None = None
         self.error: AistraleError | None = None
         self.completed = False
@@ -46,7 +47,7 @@ class StreamRelay:
                     if self.first_chunk_at is None:
                         self.first_chunk_at = time.perf_counter()
                     yield out
-                if self._budget is not None and not await self._budget(self.content_chunks):
+                if self._budget is not None and not await self._budget(self.token_chunks):
                     self.error = QuotaExceeded("The budget ran out during this response.")
                     yield _error_event(self.error)
                     return
@@ -71,32 +72,40 @@ class StreamRelay:
         data = event.data
         if data == DONE:
             return b"data: [DONE]\n\n"
-        if '"usage"' in data:
-            kept = self._read_usage(data)
-            if kept is None:
-                return b""
-            data = kept
-        else:
-            self.content_chunks += 1
-        return b"data: " + data.encode() + b"\n\n"
-
-    def _read_usage(self, data: str) -> str | None:
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
-            return data
-        usage = chunk.get("usage") if isinstance(chunk, dict) else None
-        if not isinstance(usage, dict):
-            self.content_chunks += 1
-            return data
-        self.usage = usage
-        if not chunk.get("choices"):
-            return None if self._hide_usage else data
-        self.content_chunks += 1
-        if self._hide_usage:  # continuous usage stats on a content chunk: not for this client
-            chunk.pop("usage")
-            return orjson.dumps(chunk).decode()
-        return data
+            return b"data: " + data.encode() + b"\n\n"
+        if not isinstance(chunk, dict):
+            return b"data: " + data.encode() + b"\n\n"
+        if carries_tokens(chunk):
+            self.token_chunks += 1
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage
+            if self._hide_usage:  # the extra usage chunk, or continuous usage stats
+                if not chunk.get("choices"):
+                    return b""
+                chunk.pop("usage")
+                return b"data: " + orjson.dumps(chunk) + b"\n\n"
+        return b"data: " + data.encode() + b"\n\n"
+
+
+def carries_tokens(chunk: dict[str, Any]) -> bool:
+    """Whether a chunk holds generated tokens: not the opening role chunk (`content: ""`),
+    not a closing `delta: {}` with only a finish reason, not a usage chunk. Budgets and the
+    fallback token count rely on it, so the opening chunk must not pass for a token."""
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        return False
+    return any(isinstance(c, dict) and _choice_has_tokens(c) for c in choices)
+
+
+def _choice_has_tokens(choice: dict[str, Any]) -> bool:
+    delta = choice.get("delta")
+    if isinstance(delta, dict):  # chat: anything besides the role (content, tool calls, ...)
+        return any(value for name, value in delta.items() if name != "role")
+    return bool(choice.get("text"))  # completions
 
 
 def _error_event(error: AistraleError) -> bytes:
