@@ -60,6 +60,11 @@ class Settings(ServiceSettings):
     budget_stream_extension_tokens: int = Field(default=64, ge=1)
     budget_redis_timeout_s: float = Field(default=1.0, gt=0)
     budget_redis_retry_s: float = Field(default=1.0, gt=0)  # how long a failure is trusted
+    # Leases (admission/leases.py): a busy key is admitted in process from slices of its
+    # limits held in Redis, 1/divisor of each limit at most; 0 turns leases off.
+    budget_lease_divisor: int = Field(default=64, ge=0)
+    budget_lease_ttl_s: float = Field(default=60.0, gt=1)
+    budget_lease_idle_s: float = Field(default=10.0, gt=0)
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

@@ -109,6 +109,35 @@ async def test_200_concurrent_requests_half_streamed_cannot_overspend(
     assert 0 < total <= budget + bound
 
 
+async def test_two_routers_admit_a_busy_key_from_leases_and_give_them_back(
+    fleet: Fleet, infra: Infra
+) -> None:
+    """A budget big enough to lease: most requests are admitted without Redis, the spend is
+    still exact, and the leases are given back when the routers stop."""
+    org = "org_" + secrets.token_hex(4)
+    key, _ = fleet.new_key(org_id=org, budgets=org_budget(org, 10**9))
+    held = f"{fleet.prefix}{{{org}}}:b:org:{org}:held"
+    client: aioredis.Redis = aioredis.from_url(infra.redis_url)
+    try:
+        with routers(fleet, {"lease-a": {}, "lease-b": {}}) as running:
+            clients = [sdk(r.url, key) for r in running.values()]
+            for i in range(6):  # the first ones open the leases
+                assert await chat(clients[i % 2]) == "ok"
+            await asyncio.sleep(0.3)
+            fields = await client.hgetall(held)
+            leases = [k for k in fields if k != b"_total"]
+            assert len(leases) == 2 and int(fields[b"_total"]) > 100 * WORST
+            results = await asyncio.gather(
+                *(chat(clients[i % 2], stream=i % 3 == 0) for i in range(60))
+            )
+            assert results == ["ok"] * 60
+            await asyncio.sleep(0.5)  # the last settlements
+            assert await spent(infra, fleet, org) == 66 * (PROMPT + 2 * MAX_TOKENS)
+        assert int(await client.hget(held, "_total") or 0) == 0  # given back at shutdown
+    finally:
+        await client.aclose()
+
+
 async def test_rpm_is_global_across_two_router_processes(
     fleet: Fleet, pair: tuple[str, str]
 ) -> None:

@@ -9,6 +9,7 @@ from aistrale_common.clock import Clock, system_clock
 from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
+from aistrale_router.admission.leases import LeaseConfig, LeasingStore
 from aistrale_router.admission.memory import MemoryStore
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.port import ManagedGatekeeper
@@ -51,7 +52,15 @@ def build_gatekeeper(
     )
     if redis_url is None:
         return LocalGatekeeper(config, clock, counted)
-    store = RedisStore(redis_url, timeout_s=settings.budget_redis_timeout_s)
+    store = LeasingStore(
+        RedisStore(redis_url, timeout_s=settings.budget_redis_timeout_s),
+        LeaseConfig(
+            divisor=settings.budget_lease_divisor,
+            ttl_s=settings.budget_lease_ttl_s,
+            idle_s=settings.budget_lease_idle_s,
+        ),
+        clock,
+    )
     return ResilientGatekeeper(
         store,
         StoreGatekeeper(store, config, clock, shared=True, metrics=counted),

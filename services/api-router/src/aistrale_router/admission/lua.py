@@ -52,8 +52,10 @@ local function hold(nw, ns, rid, amount, deadline, ttl)
     redis.call('HINCRBY', held, rid, amount)
     redis.call('HINCRBY', held, '_total', amount)
     redis.call('ZADD', exp, deadline, rid)
-    redis.call('PEXPIRE', held, ttl)
-    redis.call('PEXPIRE', exp, ttl)
+    if redis.call('PTTL', held) < ttl then  -- a short lease must not cut a long hold's life
+      redis.call('PEXPIRE', held, ttl)
+      redis.call('PEXPIRE', exp, ttl)
+    end
   end
 end
 """
@@ -120,10 +122,13 @@ return {0, grant, held, 0, unpack(counts)}
 )
 
 # KEYS: per scope: held, exp (ns) | token windows (nt) | spend keys (nsp)
-# ARGV: rid, ns, nt, nsp, token_delta, cost, per spend key: ttl_s (0: keep)
+# ARGV: rid, ns, nt, nsp, token_delta, cost, lease, release, per spend key: ttl_s (0: keep)
+# Drops the reservation `rid` (if any) and, for a request admitted from a lease, takes its
+# part (`release`) out of the lease's hold; a lease already reclaimed gives back nothing.
 SETTLE = """
 local rid, ns, nt, nsp = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local delta, cost = tonumber(ARGV[5]), tonumber(ARGV[6])
+local lease, release = ARGV[7], tonumber(ARGV[8])
 for s = 1, ns do
   local held, exp = KEYS[2 * s - 1], KEYS[2 * s]
   local amount = redis.call('HGET', held, rid)
@@ -131,6 +136,13 @@ for s = 1, ns do
     redis.call('HDEL', held, rid)
     redis.call('HINCRBY', held, '_total', -tonumber(amount))
     redis.call('ZREM', exp, rid)
+  end
+  if release > 0 then
+    local part = math.min(release, tonumber(redis.call('HGET', held, lease) or '0'))
+    if part > 0 then
+      redis.call('HINCRBY', held, lease, -part)
+      redis.call('HINCRBY', held, '_total', -part)
+    end
   end
 end
 if delta ~= 0 then
@@ -144,7 +156,7 @@ if cost > 0 then
   for k = 1, nsp do
     local key = KEYS[2 * ns + nt + k]
     local value = redis.call('INCRBY', key, cost)
-    local ttl = tonumber(ARGV[6 + k])
+    local ttl = tonumber(ARGV[8 + k])
     if value == cost and ttl > 0 then redis.call('EXPIRE', key, ttl) end
   end
 end
@@ -167,5 +179,38 @@ if need > 0 and left < need then return -1 end
 local amount = math.max(0, math.min(extra, left))
 hold(0, ns, rid, amount, deadline, scope_ttl)
 return amount
+"""
+)
+
+# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key (nl)
+# ARGV: now, lease, deadline, amount, nw, ns, nl, scope_ttl,
+#       per window: want, limit, ttl_ms | per line: limit, scope
+# A lease (admission/leases.py): `want` more of each window and `amount` micro-USD more held
+# under the lease id, all or nothing; moves the lease's deadline. Returns {1 or 0, counts}.
+LEASE = (
+    _COMMON
+    + """
+local now, lease, deadline = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local amount, nw, ns, nl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
+  tonumber(ARGV[7])
+local scope_ttl, W, L = tonumber(ARGV[8]), 8, 8 + 3 * nw
+for s = 1, ns do reclaim(KEYS[nw + 2 * s - 1], KEYS[nw + 2 * s], now) end
+local counts = {}
+for i = 1, nw do
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if counts[i] + tonumber(ARGV[W + 3 * i - 2]) > tonumber(ARGV[W + 3 * i - 1]) then
+    return {0, unpack(counts)}
+  end
+end
+if amount > 0 and remaining(nw, ns, nl, L) < amount then return {0, unpack(counts)} end
+for i = 1, nw do
+  local want = tonumber(ARGV[W + 3 * i - 2])
+  if want > 0 then
+    counts[i] = redis.call('INCRBY', KEYS[i], want)
+    if counts[i] == want then redis.call('PEXPIRE', KEYS[i], ARGV[W + 3 * i]) end
+  end
+end
+hold(nw, ns, lease, amount, deadline, scope_ttl)
+return {1, unpack(counts)}
 """
 )

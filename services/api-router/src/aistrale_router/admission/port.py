@@ -1,9 +1,9 @@
 """The seam between the hot path and budgets/rate limits (issue 5 fills it in).
 
-The router calls `admit` once before forwarding (one Redis round trip) and `settle` once
-after the response (one more), whatever the outcome. While relaying a stream it calls
-`check_stream` with the usage so far; that call stays in process unless the request runs
-past what it reserved (docs/budgets.md).
+The router calls `admit` once before forwarding (one Redis round trip, none for a busy key
+admitted from its lease) and `settle` once after the response, whatever the outcome. While
+relaying a stream it calls `check_stream` with the usage so far; that call stays in process
+unless the request runs past what it reserved (docs/budgets.md).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ routes.md has the measurement).
 from __future__ import annotations
 
 from aistrale_common.resp import PipelinedRedis
-from aistrale_router.admission.lua import ADMIT, EXTEND, SETTLE
+from aistrale_router.admission.lua import ADMIT, EXTEND, LEASE, SETTLE
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.verdict import Verdict
 
@@ -22,6 +22,7 @@ class RedisStore:
         self._admit = self.redis.script(ADMIT)
         self._settle = self.redis.script(SETTLE)
         self._extend = self.redis.script(EXTEND)
+        self._lease = self.redis.script(LEASE)
 
     async def admit(self, plan: Plan, rid: str) -> Verdict:
         scope_ttl = plan.deadline_ms - plan.now_ms + SCOPE_GRACE_MS
@@ -35,12 +36,38 @@ class RedisStore:
         return Verdict(status, grant, held, blocking, tuple(counts))
 
     async def settle(
-        self, plan: Plan, rid: str, token_delta: int, cost: int, tpm_keys: list[str]
+        self,
+        plan: Plan,
+        rid: str,
+        token_delta: int,
+        cost: int,
+        tpm_keys: list[str],
+        *,
+        lease: str = "",
+        release: int = 0,
     ) -> None:
+        """As the Store does; `release`: the part of `lease`'s hold the request had."""
         keys = _scope_keys(plan) + tpm_keys + [s.key for s in plan.spend]
         args = [rid, len(plan.scopes), len(tpm_keys), len(plan.spend), token_delta, cost]
-        args += [s.ttl_s for s in plan.spend]
+        args += [lease, release, *(s.ttl_s for s in plan.spend)]
         await self.redis.run_script(self._settle, keys, args)
+
+    async def lease(
+        self, plan: Plan, lease: str, wants: list[int], amount: int, now_ms: int, deadline_ms: int
+    ) -> tuple[bool, tuple[int, ...]]:
+        """`wants[i]` more of window i and `amount` micro-USD more held under `lease`, all or
+        nothing, and the lease's deadline moved; with nothing wanted it only renews. Returns
+        whether it was granted and each window's count."""
+        scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
+        args = [now_ms, lease, deadline_ms, amount, len(plan.windows), len(plan.scopes)]
+        args += [len(plan.lines), scope_ttl]
+        for want, window in zip(wants, plan.windows, strict=True):
+            args += [want, window.limit, window.ttl_ms]
+        args += _line_args(plan)
+        keys = [w.key for w in plan.windows] + _scope_keys(plan)
+        keys += [x.spent_key for x in plan.lines]
+        granted, *counts = (int(x) for x in await self.redis.run_script(self._lease, keys, args))
+        return granted == 1, tuple(counts)
 
     async def extend(
         self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int

@@ -24,7 +24,7 @@ from aistrale_common.logging import get_logger
 from aistrale_router.admission.gatekeeper import StoreGatekeeper
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.port import Admission, AdmissionRequest, Settlement
-from aistrale_router.admission.redis_store import RedisStore
+from aistrale_router.admission.store import ManagedStore
 
 Policy = Literal["fail_closed", "fail_open"]
 STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
@@ -37,7 +37,7 @@ log = get_logger(__name__)
 class ResilientGatekeeper:
     def __init__(
         self,
-        redis: RedisStore,
+        redis: ManagedStore,
         shared: StoreGatekeeper,
         local: StoreGatekeeper,
         *,

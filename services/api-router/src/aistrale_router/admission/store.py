@@ -29,3 +29,11 @@ class Store(Protocol):
     async def read(self, key: str, now_ms: int) -> int:
         """A counter's value (spend, window), 0 when absent or expired."""
         ...
+
+
+class ManagedStore(Store, Protocol):
+    """A store with a connection: what the Redis-down policy pings and closes."""
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
