@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from aistrale_common.errors import install_error_handlers
 from aistrale_common.health import Check, ops_router
+from aistrale_common.heap import freeze_startup_heap
 from aistrale_common.logging import configure_logging
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
@@ -38,6 +39,7 @@ def build_app(
     async def with_tracing(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with lifespan(app):
+                freeze_startup_heap()
                 yield
         finally:
             if tracing is not None:
