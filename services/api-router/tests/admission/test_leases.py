@@ -281,6 +281,33 @@ async def admitted_until_refused(harness: Harness, req: AdmissionRequest) -> int
     raise AssertionError("never refused")
 
 
+async def test_a_lease_redis_no_longer_holds_is_not_spent_from(
+    routers: Open, clock: FakeClock, infra: Infra, prefix: str
+) -> None:
+    """Redis lost the lease (flushed, or it expired while the router stalled): the renewal
+    finds out, and the router stops admitting from it."""
+    harness, store = await routers(LeaseConfig(divisor=2, min_requests=2, ttl_s=60, idle_s=100))
+    inner = store.inner
+    assert isinstance(inner, CountingRedisStore)
+    whole = request(org_budget=10 * 500)
+    await harness.gatekeeper.admit(whole)
+    await leased(store)
+    (lease,) = store.leases()
+    assert lease.budget_free == 2500
+    client: aioredis.Redis = aioredis.from_url(infra.redis_url)
+    try:
+        await client.hdel(f"{prefix}{ORG_SCOPE}:held", lease.id)
+        await client.hincrby(f"{prefix}{ORG_SCOPE}:held", "_total", -2500)
+    finally:
+        await client.aclose()
+    clock.now += 31  # past half the lease's life: the upkeep renews it
+    await store.tend()
+    assert lease.budget_free == 0
+    before = inner.admits
+    await harness.gatekeeper.admit(whole)
+    assert inner.admits == before + 1  # decided in Redis, not from the lost slice
+
+
 async def test_an_idle_lease_is_given_back(
     routers: Open,
     clock: FakeClock,

@@ -291,17 +291,19 @@ class LeasingStore:
             amount = lease.budget_size if lease.budget_free * 2 < lease.budget_size else 0
             now_ms = int(self._clock() * 1000)
             deadline_ms = now_ms + int(self._config.ttl_s * 1000)
-            granted, counts = await self.inner.lease(
+            granted, held, counts = await self.inner.lease(
                 lease.plan, lease.id, wants, amount, now_ms, deadline_ms
             )
             if not granted:
                 lease.retry_at = self._clock() + RETRY_S
+                self._check_held(lease, held)
                 return
             for i, want in enumerate(wants):
                 lease.free[i] += want
             lease.counts = list(counts)
             lease.budget_free += amount
             lease.deadline_ms = deadline_ms
+            self._check_held(lease, held)
         except STORE_ERRORS as exc:
             lease.retry_at = self._clock() + RETRY_S
             log.info("lease_refill_failed", error=f"{type(exc).__name__}: {exc}")
@@ -322,8 +324,19 @@ class LeasingStore:
             if lease.holds() and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
                 deadline_ms = now_ms + int(self._config.ttl_s * 1000)
                 zeros = [0] * len(lease.sizes)
-                await self.inner.lease(lease.plan, lease.id, zeros, 0, now_ms, deadline_ms)
+                _, held, _ = await self.inner.lease(
+                    lease.plan, lease.id, zeros, 0, now_ms, deadline_ms
+                )
                 lease.deadline_ms = deadline_ms
+                self._check_held(lease, held)
+
+    def _check_held(self, lease: Lease, held: int) -> None:
+        """Redis holds less than this lease thinks (it expired while its router stalled, or
+        Redis lost it): only what Redis still holds may be spent from it."""
+        if lease.budget_size and held < lease.budget_free + lease.in_flight:
+            expected = lease.budget_free + lease.in_flight
+            log.warning("lease_lost", lease=lease.id, held=held, expected=expected)
+            lease.budget_free = max(0, held - lease.in_flight)
 
     async def _give_back(self, lease: Lease) -> None:
         amount, lease.budget_free = lease.budget_free, 0

@@ -186,7 +186,8 @@ return amount
 # ARGV: now, lease, deadline, amount, nw, ns, nl, scope_ttl,
 #       per window: want, limit, ttl_ms | per line: limit, scope
 # A lease (admission/leases.py): `want` more of each window and `amount` micro-USD more held
-# under the lease id, all or nothing; moves the lease's deadline. Returns {1 or 0, counts}.
+# under the lease id, all or nothing; moves the lease's deadline. Returns {1 or 0, what the
+# lease holds now in the first scope (less than the router thinks: it expired), counts}.
 LEASE = (
     _COMMON
     + """
@@ -199,10 +200,14 @@ local counts = {}
 for i = 1, nw do
   counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
   if counts[i] + tonumber(ARGV[W + 3 * i - 2]) > tonumber(ARGV[W + 3 * i - 1]) then
-    return {0, unpack(counts)}
+    return {0, mine(), unpack(counts)}
   end
 end
-if amount > 0 and remaining(nw, ns, nl, L) < amount then return {0, unpack(counts)} end
+local function mine()
+  if ns == 0 then return 0 end
+  return tonumber(redis.call('HGET', KEYS[nw + 1], lease) or '0')
+end
+if amount > 0 and remaining(nw, ns, nl, L) < amount then return {0, mine(), unpack(counts)} end
 for i = 1, nw do
   local want = tonumber(ARGV[W + 3 * i - 2])
   if want > 0 then
@@ -211,6 +216,6 @@ for i = 1, nw do
   end
 end
 hold(nw, ns, lease, amount, deadline, scope_ttl)
-return {1, unpack(counts)}
+return {1, mine(), unpack(counts)}
 """
 )

@@ -54,10 +54,10 @@ class RedisStore:
 
     async def lease(
         self, plan: Plan, lease: str, wants: list[int], amount: int, now_ms: int, deadline_ms: int
-    ) -> tuple[bool, tuple[int, ...]]:
+    ) -> tuple[bool, int, tuple[int, ...]]:
         """`wants[i]` more of window i and `amount` micro-USD more held under `lease`, all or
         nothing, and the lease's deadline moved; with nothing wanted it only renews. Returns
-        whether it was granted and each window's count."""
+        whether it was granted, what the lease holds now, and each window's count."""
         scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
         args = [now_ms, lease, deadline_ms, amount, len(plan.windows), len(plan.scopes)]
         args += [len(plan.lines), scope_ttl]
@@ -66,8 +66,9 @@ class RedisStore:
         args += _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan)
         keys += [x.spent_key for x in plan.lines]
-        granted, *counts = (int(x) for x in await self.redis.run_script(self._lease, keys, args))
-        return granted == 1, tuple(counts)
+        reply = await self.redis.run_script(self._lease, keys, args)
+        granted, held, *counts = (int(x) for x in reply)
+        return granted == 1, held, tuple(counts)
 
     async def extend(
         self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int
