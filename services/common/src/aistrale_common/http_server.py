@@ -4,7 +4,9 @@ uvicorn writes the status line and headers as soon as `http.response.start` is s
 body on `http.response.body`: two syscalls, and with TCP_NODELAY two packets, so the client
 wakes on the headers and again on the body. Writes made in the same event-loop turn are
 joined here and sent once at the end of the turn; a stream's chunks still leave as soon as
-they are sent, one turn later at most.
+they are sent, one turn later at most. A response that is complete leaves at once: what
+runs after it in that turn (the app's own bookkeeping, metrics, uvicorn's keep-alive
+timer) does not delay the client.
 """
 
 from __future__ import annotations
@@ -51,3 +53,9 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         real: Any = transport
         wrapped: Any = CoalescingTransport(real, self.loop)  # duck-typed: a Transport to uvicorn
         super().connection_made(wrapped)
+
+    def on_response_complete(self) -> None:
+        transport: Any = self.transport
+        if isinstance(transport, CoalescingTransport):
+            transport.flush()
+        super().on_response_complete()
