@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from aistrale_router.admission.plan import Window
 
 
-def rate_limit_headers(windows: Sequence[Window], counts: Sequence[int]) -> dict[str, str]:
+def rate_limit_headers(
+    windows: Sequence[Window], counts: Sequence[int], now_ms: int
+) -> dict[str, str]:
     headers: dict[str, str] = {}
     for kind in ("requests", "tokens"):
         pairs = [(w, c) for w, c in zip(windows, counts, strict=False) if w.kind == kind]
@@ -22,7 +24,7 @@ def rate_limit_headers(windows: Sequence[Window], counts: Sequence[int]) -> dict
         window, count = min(pairs, key=lambda pair: pair[0].limit - pair[1])
         headers[f"x-ratelimit-limit-{kind}"] = str(window.limit)
         headers[f"x-ratelimit-remaining-{kind}"] = str(max(window.limit - count, 0))
-        headers[f"x-ratelimit-reset-{kind}"] = duration(window.reset_s)
+        headers[f"x-ratelimit-reset-{kind}"] = duration(window.reset_s(now_ms))
     return headers
 
 

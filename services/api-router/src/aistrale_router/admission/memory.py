@@ -100,7 +100,8 @@ class MemoryStore:
         counts = []
         for window in plan.windows:
             amount = 1 if window.kind == "requests" else plan.prompt + grant
-            counts.append(self._incr(window.key, amount, window.ttl_ms, plan.now_ms))
+            ttl_ms = window.ttl_ms(plan.now_ms)
+            counts.append(self._incr(window.key, amount, ttl_ms, plan.now_ms))
         if held > 0:
             for scope in scopes:
                 scope.hold(rid, held, plan.deadline_ms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter
 
 from aistrale_common.metrics import ServiceMetrics
@@ -40,13 +42,26 @@ class AdmissionMetrics:
             ("org_id",),
         )
         self._budget_rejections: dict[str, Counter] = {}
+        # Children by label values: `.labels()` costs more than the inc or observe itself.
+        self._decided: dict[tuple[int, bool], Any] = {}
+        self._store_ops: dict[str, Any] = {}
         self.store_up.set(1)
         self.policy.labels(policy).set(1)
 
     def decided(self, status: int, *, shared: bool, org_id: str) -> None:
-        self.decisions.labels(OUTCOMES[status], "shared" if shared else "local").inc()
+        child = self._decided.get((status, shared))
+        if child is None:
+            store = "shared" if shared else "local"
+            child = self._decided[(status, shared)] = self.decisions.labels(OUTCOMES[status], store)
+        child.inc()
         if status == NO_QUOTA:
             rejected = self._budget_rejections.get(org_id)
             if rejected is None:
                 rejected = self._budget_rejections[org_id] = self.budget_rejections.labels(org_id)
             rejected.inc()
+
+    def store_call(self, op: str, seconds: float) -> None:
+        child = self._store_ops.get(op)
+        if child is None:
+            child = self._store_ops[op] = self.store_seconds.labels(op)
+        child.observe(seconds)

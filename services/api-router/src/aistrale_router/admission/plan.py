@@ -24,8 +24,14 @@ class Window:
     key: str
     limit: int
     kind: Kind
-    reset_s: float  # until the window ends
-    ttl_ms: int
+    ends_ms: int  # epoch ms at which the window ends
+
+    def reset_s(self, now_ms: int) -> float:
+        return (self.ends_ms - now_ms) / 1000
+
+    def ttl_ms(self, now_ms: int) -> int:
+        """How long a counter created now lives: past the window's end, by a second."""
+        return self.ends_ms - now_ms + 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +41,7 @@ class BudgetLine:
     scope: int  # index into Plan.scopes
     limit: int
     spent_key: str
-    reset_s: float | None  # until the period rolls over; None for "total"
+    resets_at: float | None  # epoch seconds at which the period rolls over; None: "total"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,17 +82,16 @@ def make_plan(
     ttl_s: int,
     min_tokens: int,
 ) -> Plan:
-    base = f"{prefix}{{{key.org_id}}}:"
-    scopes = _scopes(key, base)
+    limits = _limits(key, prefix, now)
     now_ms = int(now * 1000)
     want = max(1, min(max_tokens, model_max) if max_tokens is not None else model_max)
     return Plan(
         now_ms=now_ms,
         deadline_ms=now_ms + ttl_s * 1000,
-        windows=_windows(key, base, now),
-        scopes=tuple(scopes),
-        lines=_lines(key, base, scopes, now),
-        spend=_spend_keys(key, base, now),
+        windows=limits.windows,
+        scopes=limits.scopes,
+        lines=limits.lines,
+        spend=limits.spend,
         prompt=max(prompt, 0),
         want=want,
         explicit=max_tokens is not None,
@@ -94,6 +99,48 @@ def make_plan(
         price_in=price[0],
         price_out=price[1],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """What a plan takes from the key record: the same for a key within one UTC minute
+    (window keys change every minute; period labels only on minutes too)."""
+
+    key: KeyRecord  # held, so that its id cannot be reused while cached
+    prefix: str
+    minute: int
+    windows: tuple[Window, ...]
+    scopes: tuple[str, ...]
+    lines: tuple[BudgetLine, ...]
+    spend: tuple[SpendKey, ...]
+
+
+# Cached per key record and minute: building them costs more than the rest of an
+# admission from a lease. Bounded by the key cache's own size.
+_LIMITS_CACHE: dict[int, _Limits] = {}
+_LIMITS_CACHE_MAX = 50_000
+
+
+def _limits(key: KeyRecord, prefix: str, now: float) -> _Limits:
+    minute = math.floor(now / WINDOW_S)
+    cached = _LIMITS_CACHE.get(id(key))
+    if cached and cached.key is key and cached.prefix == prefix and cached.minute == minute:
+        return cached
+    base = f"{prefix}{{{key.org_id}}}:"
+    scopes = _scopes(key, base)
+    made = _Limits(
+        key,
+        prefix,
+        minute,
+        _windows(key, base, minute),
+        tuple(scopes),
+        _lines(key, base, scopes, now),
+        _spend_keys(key, base, now),
+    )
+    if len(_LIMITS_CACHE) >= _LIMITS_CACHE_MAX:
+        _LIMITS_CACHE.clear()
+    _LIMITS_CACHE[id(key)] = made
+    return made
 
 
 def scope_key(base: str, scope: str, scope_id: str) -> str:
@@ -114,33 +161,21 @@ def _lines(key: KeyRecord, base: str, scopes: list[str], now: float) -> tuple[Bu
     for rule in key.budgets:
         name = scope_key(base, rule.scope, rule.scope_id)
         label = period_label(rule.period, now)
+        reset = period_reset_s(rule.period, now)
         lines.append(
             BudgetLine(
                 scope=scopes.index(name),
                 limit=rule.limit_micro_usd,
                 spent_key=f"{name}:s:{label}",
-                reset_s=period_reset_s(rule.period, now),
+                resets_at=None if reset is None else now + reset,
             )
         )
     return tuple(lines)
 
 
-# Spend keys only change with the period labels: cached per key record (held here, so its
-# id cannot be reused while cached) and labels. Bounded by the key cache's own size.
-_SPEND_CACHE: dict[int, tuple[KeyRecord, str, tuple[str, ...], tuple[SpendKey, ...]]] = {}
-_SPEND_CACHE_MAX = 50_000
-
-
 def _spend_keys(key: KeyRecord, base: str, now: float) -> tuple[SpendKey, ...]:
     labels = tuple(period_label(period, now) for period, _ in SPEND_PERIODS)
-    cached = _SPEND_CACHE.get(id(key))
-    if cached is not None and cached[0] is key and cached[1] == base and cached[2] == labels:
-        return cached[3]
-    made = _make_spend_keys(key, base, labels)
-    if len(_SPEND_CACHE) >= _SPEND_CACHE_MAX:
-        _SPEND_CACHE.clear()
-    _SPEND_CACHE[id(key)] = (key, base, labels, made)
-    return made
+    return _make_spend_keys(key, base, labels)
 
 
 def _make_spend_keys(key: KeyRecord, base: str, labels: tuple[str, ...]) -> tuple[SpendKey, ...]:
@@ -156,10 +191,8 @@ def _make_spend_keys(key: KeyRecord, base: str, labels: tuple[str, ...]) -> tupl
     )
 
 
-def _windows(key: KeyRecord, base: str, now: float) -> tuple[Window, ...]:
-    index = math.floor(now / WINDOW_S)
-    reset = (index + 1) * WINDOW_S - now
-    ttl_ms = int(reset * 1000) + 1000
+def _windows(key: KeyRecord, base: str, minute: int) -> tuple[Window, ...]:
+    ends_ms = (minute + 1) * WINDOW_S * 1000
     wanted: list[tuple[str, int | None, Kind]] = [
         (f"rpm:k:{key.key_id}", key.rpm_limit, "requests"),
         ("rpm:o", key.org_rpm_limit, "requests"),
@@ -167,7 +200,7 @@ def _windows(key: KeyRecord, base: str, now: float) -> tuple[Window, ...]:
         ("tpm:o", key.org_tpm_limit, "tokens"),
     ]
     return tuple(
-        Window(f"{base}{name}:{index}", limit, kind, reset, ttl_ms)
+        Window(f"{base}{name}:{minute}", limit, kind, ends_ms)
         for name, limit, kind in wanted
         if limit is not None
     )

@@ -62,7 +62,7 @@ class RedisStore:
         args = [now_ms, lease, deadline_ms, amount, len(plan.windows), len(plan.scopes)]
         args += [len(plan.lines), scope_ttl]
         for want, window in zip(wants, plan.windows, strict=True):
-            args += [want, window.limit, window.ttl_ms]
+            args += [want, window.limit, window.ttl_ms(now_ms)]
         args += _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan)
         keys += [x.spent_key for x in plan.lines]
@@ -97,7 +97,7 @@ def _scope_keys(plan: Plan) -> list[str]:
 
 def _window_args(plan: Plan) -> list[int]:
     kinds = {"requests": 0, "tokens": 1}
-    return [x for w in plan.windows for x in (w.limit, kinds[w.kind], w.ttl_ms)]
+    return [x for w in plan.windows for x in (w.limit, kinds[w.kind], w.ttl_ms(plan.now_ms))]
 
 
 def _line_args(plan: Plan) -> list[int]:

@@ -119,7 +119,7 @@ class ResilientGatekeeper:
     async def _call(self, op: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
         result = await call
-        self._metrics.store_seconds.labels(op).observe(time.perf_counter() - started)
+        self._metrics.store_call(op, time.perf_counter() - started)
         self._mark_up()
         return result
 

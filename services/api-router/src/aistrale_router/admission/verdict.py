@@ -25,17 +25,18 @@ class Verdict:
 
 def to_admission(plan: Plan, verdict: Verdict, reservation_id: str, *, shared: bool) -> Admission:
     """The admission, or raises the 429 the verdict calls for."""
-    headers = rate_limit_headers(plan.windows, verdict.counts)
+    headers = rate_limit_headers(plan.windows, verdict.counts, plan.now_ms)
     if verdict.status == RATE_LIMITED:
         window = plan.windows[verdict.blocking - 1]
-        retry = str(max(1, math.ceil(window.reset_s)))
+        retry = str(max(1, math.ceil(window.reset_s(plan.now_ms))))
         raise RateLimited(
             f"Rate limit reached: {window.limit} {window.kind} per minute. Try again in {retry}s.",
             headers={**headers, "Retry-After": retry},
         )
     if verdict.status == NO_QUOTA:
         line = plan.lines[verdict.blocking - 1]
-        reset = line.reset_s if line.reset_s is not None else TOTAL_RETRY_AFTER_S
+        now = plan.now_ms / 1000
+        reset = line.resets_at - now if line.resets_at is not None else TOTAL_RETRY_AFTER_S
         raise QuotaExceeded(
             "You exceeded your current quota: the budget cannot pay for this request.",
             headers={**headers, "Retry-After": str(max(1, math.ceil(reset)))},
