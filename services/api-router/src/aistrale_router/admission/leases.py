@@ -217,11 +217,12 @@ class LeasingStore:
                 lease=lease.id,
                 release=batch.release,
             )
-        except BaseException as exc:  # each waiter gets it: the settlements are replayed alone
+        except asyncio.CancelledError:
+            batch.done.cancel()
+            raise
+        except Exception as exc:  # each waiter gets it: the settlements are replayed alone
             batch.done.set_exception(exc)
             batch.done.exception()  # retrieved here too: waiters may have been cancelled
-            if not isinstance(exc, Exception):
-                raise
             return
         for rid, part in batch.parts:
             self._release(lease, rid, part)
@@ -313,22 +314,28 @@ class LeasingStore:
     async def tend(self) -> None:
         """Gives back what idle leases hold, renews the others before they expire."""
         now = self._clock()
-        now_ms = int(now * 1000)
         for shape, lease in list(self._leases.items()):
-            if now - lease.used_at >= self._config.idle_s:
-                if lease.budget_free:
-                    await self._give_back(lease)
-                if not lease.in_flight and not lease.refilling:
+            try:
+                if not await self._tend_one(lease, now):
                     del self._leases[shape]
-                    continue
-            if lease.holds() and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
-                deadline_ms = now_ms + int(self._config.ttl_s * 1000)
-                zeros = [0] * len(lease.sizes)
-                _, held, _ = await self.inner.lease(
-                    lease.plan, lease.id, zeros, 0, now_ms, deadline_ms
-                )
-                lease.deadline_ms = deadline_ms
-                self._check_held(lease, held)
+            except STORE_ERRORS as exc:  # the next round tries again; the deadline is far
+                log.info("lease_upkeep_failed", lease=lease.id, error=repr(exc))
+
+    async def _tend_one(self, lease: Lease, now: float) -> bool:
+        """False: the lease is done with."""
+        if now - lease.used_at >= self._config.idle_s:
+            if lease.budget_free:
+                await self._give_back(lease)
+            if not lease.in_flight and not lease.refilling:
+                return False
+        now_ms = int(now * 1000)
+        if lease.holds() and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
+            deadline_ms = now_ms + int(self._config.ttl_s * 1000)
+            zeros = [0] * len(lease.sizes)
+            _, held, _ = await self.inner.lease(lease.plan, lease.id, zeros, 0, now_ms, deadline_ms)
+            lease.deadline_ms = deadline_ms
+            self._check_held(lease, held)
+        return True
 
     def _check_held(self, lease: Lease, held: int) -> None:
         """Redis holds less than this lease thinks (it expired while its router stalled, or
@@ -339,14 +346,15 @@ class LeasingStore:
             lease.budget_free = max(0, held - lease.in_flight)
 
     async def _give_back(self, lease: Lease) -> None:
+        # Not spent from again even if the call fails: it may have landed with its reply
+        # lost, and a hold Redis still has is only parked until the lease's deadline.
         amount, lease.budget_free = lease.budget_free, 0
-        try:
-            await self.inner.settle(lease.plan, "", 0, 0, [], lease=lease.id, release=amount)
-        except BaseException:
-            lease.budget_free += amount
-            raise
+        await self.inner.settle(lease.plan, "", 0, 0, [], lease=lease.id, release=amount)
 
     async def _give_back_all(self) -> None:
         for lease in self._leases.values():
             if lease.budget_free:
-                await self._give_back(lease)
+                try:
+                    await self._give_back(lease)
+                except STORE_ERRORS as exc:
+                    log.info("lease_not_returned", lease=lease.id, error=repr(exc))
