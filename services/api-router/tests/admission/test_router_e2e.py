@@ -86,6 +86,13 @@ async def spent(infra: Infra, fleet: Fleet, org_id: str) -> int:
         await client.aclose()
 
 
+def _sample(metrics_text: str, name: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not exported")
+
+
 def org_budget(org_id: str, limit: int) -> list[BudgetRule]:
     return [BudgetRule(scope="org", scope_id=org_id, limit_micro_usd=limit, period="day")]
 
@@ -136,6 +143,12 @@ async def test_two_routers_admit_a_busy_key_from_leases_and_give_them_back(
             assert results == ["ok"] * 60
             await asyncio.sleep(0.5)  # the last settlements
             assert await spent(infra, fleet, org) == 66 * (PROMPT + 2 * MAX_TOKENS)
+            async with httpx.AsyncClient() as http:
+                texts = [(await http.get(r.url + "/metrics")).text for r in running.values()]
+            leased = [
+                _sample(t, "aistrale_api_router_admission_lease_admissions_total") for t in texts
+            ]
+            assert sum(leased) >= 60  # the 60 at least; the first ones went to Redis
         assert int(await client.hget(held, "_total") or 0) == 0  # given back at shutdown
     finally:
         await client.aclose()

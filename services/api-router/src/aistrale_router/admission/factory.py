@@ -60,6 +60,7 @@ def build_gatekeeper(
             idle_s=settings.budget_lease_idle_s,
         ),
         clock,
+        counted,
     )
     return ResilientGatekeeper(
         store,

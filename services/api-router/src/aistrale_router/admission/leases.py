@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from aistrale_common.clock import Clock
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import every, stop_task
+from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.pricing import request_cost
 from aistrale_router.admission.redis_store import RedisStore
@@ -129,10 +130,17 @@ def _shape(plan: Plan) -> Shape:
 class LeasingStore:
     """The Store port over `RedisStore`, admitting from leases where it can."""
 
-    def __init__(self, inner: RedisStore, config: LeaseConfig, clock: Clock) -> None:
+    def __init__(
+        self,
+        inner: RedisStore,
+        config: LeaseConfig,
+        clock: Clock,
+        metrics: AdmissionMetrics | None = None,
+    ) -> None:
         self.inner = inner
         self._config = config
         self._clock = clock
+        self._metrics = metrics
         self._leases: dict[Shape, Lease] = {}
         self._held: dict[str, tuple[Lease, int]] = {}  # request id -> its lease, micro-USD
         self._extended: set[str] = set()  # leased requests that also hold under their own id
@@ -260,6 +268,8 @@ class LeasingStore:
         ):
             self._refill(lease)
         counts = tuple(c - f for c, f in zip(lease.counts, free, strict=True))
+        if self._metrics is not None:
+            self._metrics.lease_admissions.inc()
         return Verdict(ADMITTED, plan.want, cost, 0, counts)
 
     def _open(self, shape: Shape, plan: Plan) -> None:
@@ -320,6 +330,8 @@ class LeasingStore:
                     del self._leases[shape]
             except STORE_ERRORS as exc:  # the next round tries again; the deadline is far
                 log.info("lease_upkeep_failed", lease=lease.id, error=repr(exc))
+        if self._metrics is not None:
+            self._metrics.leased.set(sum(x.budget_free + x.in_flight for x in self.leases()))
 
     async def _tend_one(self, lease: Lease, now: float) -> bool:
         """False: the lease is done with."""

@@ -42,6 +42,14 @@ class AdmissionMetrics:
             ("org_id",),
         )
         self._budget_rejections: dict[str, Counter] = {}
+        self.lease_admissions = metrics.counter(
+            "admission_lease_admissions_total",
+            "Admissions decided in process from a lease (a subset of the shared ones)",
+        )
+        self.leased = metrics.gauge(
+            "admission_leased_micro_usd",
+            "Budget this replica's leases hold in Redis (not yet spent, in flight included)",
+        )
         # Children by label values: `.labels()` costs more than the inc or observe itself.
         self._decided: dict[tuple[int, bool], Any] = {}
         self._store_ops: dict[str, Any] = {}
