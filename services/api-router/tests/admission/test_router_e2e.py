@@ -25,6 +25,7 @@ from aistrale_router.admission.testing import drop_keys
 from aistrale_router.gateway.request import estimate_prompt_tokens
 from aistrale_router.keys.record import BudgetRule
 from aistrale_router.testing.fake_vllm import prompt_tokens
+from aistrale_router.testing.sdk import open_sdk
 
 from .routers import Fleet, open_fleet, routers
 
@@ -55,7 +56,7 @@ async def cleanup(fleet: Fleet, infra: Infra) -> AsyncIterator[None]:
 
 
 def sdk(url: str, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=60)
+    return open_sdk(url + "/v1", key, timeout=60)
 
 
 async def chat(client: openai.AsyncOpenAI, *, stream: bool = False, **extra: Any) -> str:

@@ -7,7 +7,6 @@ import secrets
 import time
 
 import httpx
-import openai
 import pytest
 import yaml
 from openai.types.chat import ChatCompletionMessageParam
@@ -15,6 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from aistrale_common.events import RabbitEventBus
 from aistrale_common.testing.fixtures import Infra
 from aistrale_router.testing.harness import Router
+from aistrale_router.testing.sdk import open_sdk
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
@@ -96,7 +96,7 @@ async def test_client_disconnect_stops_upstream_and_meters_what_was_served(
 
 async def test_the_catalog_is_reloaded_when_the_file_changes(router: Router) -> None:
     key = router.new_key(allowed_models=None)
-    client = openai.AsyncOpenAI(base_url=router.url + "/v1", api_key=key, max_retries=0)
+    client = open_sdk(router.url + "/v1", key)
     catalog = yaml.safe_load(router.models_file.read_text())
     added = {**catalog["models"][0], "name": "added-model"}
     router.models_file.write_text(yaml.safe_dump({"models": [*catalog["models"], added]}))

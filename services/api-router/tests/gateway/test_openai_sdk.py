@@ -8,6 +8,7 @@ from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolPara
 
 from aistrale_router.testing.fake_vllm import REPLY, prompt_tokens
 from aistrale_router.testing.harness import Router
+from aistrale_router.testing.sdk import open_sdk
 
 MESSAGES: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "Say hello to the gateway"}
@@ -15,9 +16,7 @@ MESSAGES: list[ChatCompletionMessageParam] = [
 
 
 def sdk(router: Router, key: str | None = None) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=router.url + "/v1", api_key=key or router.new_key(), max_retries=0, timeout=15
-    )
+    return open_sdk(router.url + "/v1", key or router.new_key(), timeout=15)
 
 
 async def test_chat_passes_every_field_through_and_meters_upstream_usage(router: Router) -> None:

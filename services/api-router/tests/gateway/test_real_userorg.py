@@ -19,6 +19,7 @@ from aistrale_common.testing.processes import python_module_argv, service_proces
 from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
 from aistrale_router.testing.harness import catalog_for, router_process
+from aistrale_router.testing.sdk import open_sdk
 from aistrale_router.testing.server import serve_in_thread
 
 from .userorg_process import ADMIN, userorg_env
@@ -68,7 +69,7 @@ async def test_keys_from_the_real_user_org_work_and_revocation_lands_within_a_se
     )
     assert created.status_code == 201, created.text
     key, key_id = created.json()["key"], created.json()["id"]
-    client = openai.AsyncOpenAI(base_url=router + "/v1", api_key=key, max_retries=0)
+    client = open_sdk(router + "/v1", key)
     answer = await client.chat.completions.create(
         model="chat-model", messages=[{"role": "user", "content": "hi"}]
     )
