@@ -61,12 +61,19 @@ async def test_org_key_wins_then_platform_then_none() -> None:
     assert "sk-ant" not in repr(org) + repr(other)
 
 
-def _user_org(calls: list[str], keys: dict[tuple[str, str], str]) -> web.Application:
+def _user_org(
+    calls: list[str], keys: dict[tuple[str, str], str], gate: asyncio.Event | None = None
+) -> web.Application:
+    """user-org's internal credential lookup; with a gate, it answers what it read before
+    the gate opened."""
+
     async def handler(request: web.Request) -> web.Response:
         calls.append(request.path)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return web.json_response({"error": {"message": "no"}}, status=401)
         key = keys.get((request.match_info["org"], request.match_info["provider"]))
+        if gate is not None:
+            await gate.wait()
         if key is None:
             return web.json_response({"error": {"message": "none stored"}}, status=404)
         return web.json_response({"api_key": key, "provider": request.match_info["provider"]})
@@ -113,26 +120,10 @@ async def test_http_source_refuses_unexpected_answers(serve: Serve) -> None:
             await source.get("org1", "gemini")
 
 
-def _slow_user_org(
-    calls: list[str], keys: dict[tuple[str, str], str], gate: asyncio.Event
-) -> web.Application:
-    async def handler(request: web.Request) -> web.Response:
-        calls.append(request.path)
-        key = keys.get((request.match_info["org"], request.match_info["provider"]))
-        await gate.wait()  # answers what it read before the gate opened
-        if key is None:
-            return web.json_response({"error": {"message": "none stored"}}, status=404)
-        return web.json_response({"api_key": key, "provider": request.match_info["provider"]})
-
-    app = web.Application()
-    app.router.add_get("/internal/v1/orgs/{org}/provider-credentials/{provider}", handler)
-    return app
-
-
 async def test_concurrent_misses_share_one_lookup(serve: Serve) -> None:
     calls: list[str] = []
     gate = asyncio.Event()
-    base = await serve(_slow_user_org(calls, {("org1", "groq"): "gsk-org1"}, gate))
+    base = await serve(_user_org(calls, {("org1", "groq"): "gsk-org1"}, gate))
     async with httpx.AsyncClient(timeout=5) as client:
         source = HttpOrgCredentials(client, base, TOKEN, 60)
         waiting = [asyncio.create_task(source.get("org1", "groq")) for _ in range(20)]
@@ -146,7 +137,7 @@ async def test_a_lookup_racing_an_invalidation_is_not_cached(serve: Serve) -> No
     calls: list[str] = []
     gate = asyncio.Event()
     keys = {("org1", "openai"): "sk-old"}
-    base = await serve(_slow_user_org(calls, keys, gate))
+    base = await serve(_user_org(calls, keys, gate))
     async with httpx.AsyncClient(timeout=5) as client:
         source = HttpOrgCredentials(client, base, TOKEN, 60)
         under_way = asyncio.create_task(source.get("org1", "openai"))

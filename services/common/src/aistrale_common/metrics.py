@@ -7,8 +7,11 @@ never raw paths or keys.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 LATENCY_BUCKETS = (
     0.0005,
@@ -69,3 +72,21 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class Children(Generic[M]):
+    """A metric's children by label values, made once: `.labels()` takes a lock and builds
+    a key on every call, which costs more than the inc or observe itself. The label values
+    must be bounded (route templates, statuses, catalog names), since every child stays."""
+
+    __slots__ = ("_made", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._made: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._made.get(values)
+        if child is None:
+            child = self._made[values] = self._metric.labels(*values)
+        return child

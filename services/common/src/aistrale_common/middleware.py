@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aistrale_common.logging import REQUEST_ID
-from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.metrics import Children, ServiceMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -37,8 +36,8 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracer = tracer
-        # Label children by (method, route, status): .labels() costs more than inc/observe.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._requests = Children(metrics.http_requests)
+        self._seconds = Children(metrics.http_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,14 +78,9 @@ class ObservabilityMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)
         method: str = scope.get("method", "GET")
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (
-                self.metrics.http_requests.labels(method, route, str(status)),
-                self.metrics.http_seconds.labels(method, route),
-            )
-            if route != "unmatched":  # bounded: route templates x methods x statuses
-                self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        if route == "unmatched":  # its method is whatever the client sent: no child kept
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_seconds.labels(method, route).observe(seconds)
+            return
+        self._requests(method, route, str(status)).inc()
+        self._seconds(method, route).observe(seconds)

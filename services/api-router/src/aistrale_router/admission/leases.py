@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -87,11 +86,10 @@ class Lease:
     pending: set[asyncio.Task[None]] = field(default_factory=set)
     batch: SettleBatch | None = None  # settlements gathering in this turn
 
-    def holds(self) -> bool:
-        return self.budget_free > 0 or self.in_flight > 0
-
-
-Shape = tuple[Any, ...]
+    @property
+    def held(self) -> int:
+        """What this lease holds in Redis, as the router counts it."""
+        return self.budget_free + self.in_flight
 
 
 def lease_sizes(plan: Plan, config: LeaseConfig) -> tuple[tuple[int, ...], int] | None:
@@ -118,15 +116,6 @@ def lease_sizes(plan: Plan, config: LeaseConfig) -> tuple[tuple[int, ...], int] 
     return tuple(sizes), budget
 
 
-def _shape(plan: Plan) -> Shape:
-    """What a lease is for: the same counters and the same limits."""
-    return (
-        tuple((w.key, w.limit) for w in plan.windows),
-        plan.scopes,
-        tuple((line.spent_key, line.limit) for line in plan.lines),
-    )
-
-
 class LeasingStore:
     """The Store port over `RedisStore`, admitting from leases where it can."""
 
@@ -141,7 +130,7 @@ class LeasingStore:
         self._config = config
         self._clock = clock
         self._metrics = metrics
-        self._leases: dict[Shape, Lease] = {}
+        self._leases: dict[tuple[object, ...], Lease] = {}  # by Plan.shape
         self._held: dict[str, tuple[Lease, int]] = {}  # request id -> its lease, micro-USD
         self._extended: set[str] = set()  # leased requests that also hold under their own id
         self._sending: set[asyncio.Task[None]] = set()
@@ -241,10 +230,9 @@ class LeasingStore:
             lease.in_flight -= part
 
     def _admit_locally(self, plan: Plan, rid: str) -> Verdict | None:
-        shape = _shape(plan)
-        lease = self._leases.get(shape)
+        lease = self._leases.get(plan.shape)
         if lease is None:
-            self._open(shape, plan)
+            self._open(plan)
             return None
         if lease.budget_free and plan.now_ms >= lease.deadline_ms - MARGIN_MS:
             lease.budget_free = 0  # no longer surely held in Redis (renewals failed)
@@ -262,7 +250,7 @@ class LeasingStore:
         if cost:
             lease.in_flight += cost
             self._held[rid] = (lease, cost)
-        lease.used_at = self._clock()
+        lease.used_at = plan.now_ms / 1000
         if lease.budget_free * 2 < lease.budget_size or any(
             f * 2 < s for f, s in zip(free, lease.sizes, strict=True)
         ):
@@ -272,7 +260,7 @@ class LeasingStore:
             self._metrics.lease_admissions.inc()
         return Verdict(ADMITTED, plan.want, cost, 0, counts)
 
-    def _open(self, shape: Shape, plan: Plan) -> None:
+    def _open(self, plan: Plan) -> None:
         sizes = lease_sizes(plan, self._config)
         if sizes is None:
             return
@@ -280,7 +268,7 @@ class LeasingStore:
         n = len(windows)
         lease = Lease(os.urandom(8).hex(), plan, windows, budget, [0] * n, [0] * n)
         lease.used_at = self._clock()
-        self._leases[shape] = lease
+        self._leases[plan.shape] = lease
         if self._upkeep is None:
             interval = min(self._config.ttl_s / 3, self._config.idle_s / 2)
             self._upkeep = asyncio.create_task(
@@ -331,7 +319,7 @@ class LeasingStore:
             except STORE_ERRORS as exc:  # the next round tries again; the deadline is far
                 log.info("lease_upkeep_failed", lease=lease.id, error=repr(exc))
         if self._metrics is not None:
-            self._metrics.leased.set(sum(x.budget_free + x.in_flight for x in self.leases()))
+            self._metrics.leased.set(sum(lease.held for lease in self.leases()))
 
     async def _tend_one(self, lease: Lease, now: float) -> bool:
         """False: the lease is done with."""
@@ -341,7 +329,7 @@ class LeasingStore:
             if not lease.in_flight and not lease.refilling:
                 return False
         now_ms = int(now * 1000)
-        if lease.holds() and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
+        if lease.held and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
             deadline_ms = now_ms + int(self._config.ttl_s * 1000)
             zeros = [0] * len(lease.sizes)
             _, held, _ = await self.inner.lease(lease.plan, lease.id, zeros, 0, now_ms, deadline_ms)
@@ -352,9 +340,8 @@ class LeasingStore:
     def _check_held(self, lease: Lease, held: int) -> None:
         """Redis holds less than this lease thinks (it expired while its router stalled, or
         Redis lost it): only what Redis still holds may be spent from it."""
-        if lease.budget_size and held < lease.budget_free + lease.in_flight:
-            expected = lease.budget_free + lease.in_flight
-            log.warning("lease_lost", lease=lease.id, held=held, expected=expected)
+        if lease.budget_size and held < lease.held:
+            log.warning("lease_lost", lease=lease.id, held=held, expected=lease.held)
             lease.budget_free = max(0, held - lease.in_flight)
 
     async def _give_back(self, lease: Lease) -> None:

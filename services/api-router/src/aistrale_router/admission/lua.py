@@ -46,6 +46,12 @@ local function remaining(nw, ns, nl, base)
   end
   return best, blocking
 end
+-- adds to a window's count; a new window lives until ttl_ms from now
+local function count(key, amount, ttl_ms)
+  local value = redis.call('INCRBY', key, amount)
+  if value == amount then redis.call('PEXPIRE', key, ttl_ms) end
+  return value
+end
 local function hold(nw, ns, rid, amount, deadline, ttl)
   for s = 1, ns do
     local held, exp = KEYS[nw + 2 * s - 1], KEYS[nw + 2 * s]
@@ -113,8 +119,7 @@ if priced then held = cost(prompt, grant, pin, pout) end
 for i = 1, nw do
   local amount = 1
   if ARGV[W + 3 * i - 1] == '1' then amount = prompt + grant end
-  counts[i] = redis.call('INCRBY', KEYS[i], amount)
-  if counts[i] == amount then redis.call('PEXPIRE', KEYS[i], ARGV[W + 3 * i]) end
+  counts[i] = count(KEYS[i], amount, ARGV[W + 3 * i])
 end
 if held > 0 then hold(nw, ns, rid, held, deadline, scope_ttl) end
 return {0, grant, held, 0, unpack(counts)}
@@ -210,10 +215,7 @@ end
 if amount > 0 and remaining(nw, ns, nl, L) < amount then return {0, mine(), unpack(counts)} end
 for i = 1, nw do
   local want = tonumber(ARGV[W + 3 * i - 2])
-  if want > 0 then
-    counts[i] = redis.call('INCRBY', KEYS[i], want)
-    if counts[i] == want then redis.call('PEXPIRE', KEYS[i], ARGV[W + 3 * i]) end
-  end
+  if want > 0 then counts[i] = count(KEYS[i], want, ARGV[W + 3 * i]) end
 end
 hold(nw, ns, lease, amount, deadline, scope_ttl)
 return {1, mine(), unpack(counts)}

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from prometheus_client import Counter
-
-from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.admission.verdict import NO_QUOTA
 
 # By verdict status (verdict.py: ADMITTED, RATE_LIMITED, NO_QUOTA); and "store_unavailable".
@@ -21,7 +17,9 @@ class AdmissionMetrics:
             ("outcome", "store"),
         )
         self.store_seconds = metrics.histogram(
-            "admission_store_seconds", "One limits-store round trip", ("op",)
+            "admission_store_seconds",
+            "One limits-store call (in process for an admission from a lease)",
+            ("op",),
         )
         self.store_up = metrics.gauge(
             "admission_store_up", "1 while the shared limits store (Redis) answers"
@@ -41,7 +39,7 @@ class AdmissionMetrics:
             "Admissions refused because a budget cannot pay (insufficient_quota)",
             ("org_id",),
         )
-        self._budget_rejections: dict[str, Counter] = {}
+        self._budget_rejections = Children(self.budget_rejections)
         self.lease_admissions = metrics.counter(
             "admission_lease_admissions_total",
             "Admissions decided in process from a lease (a subset of the shared ones)",
@@ -50,26 +48,15 @@ class AdmissionMetrics:
             "admission_leased_micro_usd",
             "Budget this replica's leases hold in Redis (not yet spent, in flight included)",
         )
-        # Children by label values: `.labels()` costs more than the inc or observe itself.
-        self._decided: dict[tuple[int, bool], Any] = {}
-        self._store_ops: dict[str, Any] = {}
+        self._decided = Children(self.decisions)
+        self._store_ops = Children(self.store_seconds)
         self.store_up.set(1)
         self.policy.labels(policy).set(1)
 
     def decided(self, status: int, *, shared: bool, org_id: str) -> None:
-        child = self._decided.get((status, shared))
-        if child is None:
-            store = "shared" if shared else "local"
-            child = self._decided[(status, shared)] = self.decisions.labels(OUTCOMES[status], store)
-        child.inc()
+        self._decided(OUTCOMES[status], "shared" if shared else "local").inc()
         if status == NO_QUOTA:
-            rejected = self._budget_rejections.get(org_id)
-            if rejected is None:
-                rejected = self._budget_rejections[org_id] = self.budget_rejections.labels(org_id)
-            rejected.inc()
+            self._budget_rejections(org_id).inc()
 
     def store_call(self, op: str, seconds: float) -> None:
-        child = self._store_ops.get(op)
-        if child is None:
-            child = self._store_ops[op] = self.store_seconds.labels(op)
-        child.observe(seconds)
+        self._store_ops(op).observe(seconds)

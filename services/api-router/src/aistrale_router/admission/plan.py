@@ -64,6 +64,9 @@ class Plan:
     min_tokens: int
     price_in: int  # micro-USD per million tokens
     price_out: int
+    # The counters and limits it touches (windows, scopes, budget lines): equal for the
+    # requests of one key in one minute, whatever their size. Leases are kept by it.
+    shape: tuple[object, ...] = ()
 
     @property
     def priced(self) -> bool:
@@ -98,6 +101,7 @@ def make_plan(
         min_tokens=min_tokens,
         price_in=price[0],
         price_out=price[1],
+        shape=limits.shape,
     )
 
 
@@ -113,6 +117,7 @@ class _Limits:
     scopes: tuple[str, ...]
     lines: tuple[BudgetLine, ...]
     spend: tuple[SpendKey, ...]
+    shape: tuple[object, ...]
 
 
 # Cached per key record and minute: building them costs more than the rest of an
@@ -128,14 +133,15 @@ def _limits(key: KeyRecord, prefix: str, now: float) -> _Limits:
         return cached
     base = f"{prefix}{{{key.org_id}}}:"
     scopes = _scopes(key, base)
-    made = _Limits(
-        key,
-        prefix,
-        minute,
-        _windows(key, base, minute),
+    windows = _windows(key, base, minute)
+    lines = _lines(key, base, scopes, now)
+    shape = (
+        tuple((w.key, w.limit) for w in windows),
         tuple(scopes),
-        _lines(key, base, scopes, now),
-        _spend_keys(key, base, now),
+        tuple((line.spent_key, line.limit) for line in lines),
+    )
+    made = _Limits(
+        key, prefix, minute, windows, tuple(scopes), lines, _spend_keys(key, base, now), shape
     )
     if len(_LIMITS_CACHE) >= _LIMITS_CACHE_MAX:
         _LIMITS_CACHE.clear()

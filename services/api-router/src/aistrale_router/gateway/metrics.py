@@ -2,18 +2,15 @@
 
 Recorded once per request, where its usage event is built (gateway/metering.py), so a request
 counts once whatever its outcome. `model` is a catalog model name or "unknown", never the
-client's raw string: cardinality stays bounded by the catalog. Children are cached per label
-tuple (`.labels()` takes a lock and builds a key each call); only catalog names are cached,
-so the caches are bounded too.
+client's raw string: cardinality stays bounded by the catalog, and so do the cached children
+(`aistrale_common.metrics.Children`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import Counter, Histogram
-
-from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.request import PATHS, Endpoint
 
@@ -39,39 +36,19 @@ class GatewayMetrics:
             ("model",),
         )
         self._in_catalog = in_catalog
-        self._counts: dict[tuple[Endpoint, int, str], Counter] = {}
-        self._seconds: dict[Endpoint, Histogram] = {}
-        self._ttft: dict[str, Histogram] = {}
+        self._counts = Children(self.requests)
+        self._seconds = Children(self.seconds)
+        self._ttft = Children(self.ttft)
 
     def finished(
         self, endpoint: Endpoint, model: str, status: int, seconds: float, ttft_s: float | None
     ) -> None:
-        count = self._counts.get((endpoint, status, model))
-        if count is None:
-            count = self._count_child(endpoint, status, model)
-        count.inc()
-        timer = self._seconds.get(endpoint)
-        if timer is None:
-            timer = self._seconds[endpoint] = self.seconds.labels(ROUTES[endpoint])
-        timer.observe(seconds)
+        model = model if self._in_catalog(model) else UNKNOWN
+        route = ROUTES[endpoint]
+        self._counts(route, str(status), model).inc()
+        self._seconds(route).observe(seconds)
         if ttft_s is not None:
-            first = self._ttft.get(model)
-            if first is None:
-                first = self._ttft_child(model)
-            first.observe(ttft_s)
-
-    def _count_child(self, endpoint: Endpoint, status: int, model: str) -> Counter:
-        known = self._in_catalog(model)
-        child = self.requests.labels(ROUTES[endpoint], str(status), model if known else UNKNOWN)
-        if known:
-            self._counts[(endpoint, status, model)] = child
-        return child
-
-    def _ttft_child(self, model: str) -> Histogram:
-        if not self._in_catalog(model):
-            return self.ttft.labels(UNKNOWN)
-        child = self._ttft[model] = self.ttft.labels(model)
-        return child
+            self._ttft(model).observe(ttft_s)
 
 
 def in_catalog(store: CatalogStore) -> Callable[[str], bool]:
