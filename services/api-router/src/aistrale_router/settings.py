@@ -33,6 +33,9 @@ class Settings(ServiceSettings):
     # events; the TTL bounds how long a missed event can leave an old key in use.
     org_credentials_ttl_s: float = Field(default=60.0, ge=0)
 
+    # `n` and `best_of` above this are refused with 400: each choice is reserved in full
+    # against the budget and the token windows (docs/budgets.md).
+    max_choices: int = Field(default=16, ge=1, le=128)
     # A request body past this size is refused with 413 before it is parsed.
     max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
@@ -63,6 +66,9 @@ class Settings(ServiceSettings):
     # Leases (admission/leases.py): a busy key is admitted in process from slices of its
     # limits held in Redis, 1/divisor of each limit at most; 0 turns leases off.
     budget_lease_divisor: int = Field(default=64, ge=0)
+    # fail_open only: the most of a budget line's limit one replica spends from its own
+    # fallback per period while Redis is down (never more than it last saw left).
+    budget_fail_open_share: float = Field(default=0.05, ge=0, le=1)
     budget_lease_ttl_s: float = Field(default=60.0, gt=1)
     budget_lease_idle_s: float = Field(default=10.0, gt=0)
 

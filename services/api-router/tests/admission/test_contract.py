@@ -242,3 +242,42 @@ async def test_a_long_stream_keeps_its_reservation_alive(harness: Harness) -> No
         assert await harness.gatekeeper.check_stream(admission, 100, 10)
     with pytest.raises(QuotaExceeded):  # the hold is still there
         await harness.gatekeeper.admit(ask(record))
+
+
+def ask_n(record: object, choices: int, max_tokens: int | None = 200) -> AdmissionRequest:
+    assert record is not None
+    return AdmissionRequest(
+        key=record,  # type: ignore[arg-type]
+        model=model(),
+        prompt_tokens=100,
+        max_tokens=max_tokens,
+        choices=choices,
+    )
+
+
+async def test_every_choice_is_reserved(harness: Harness) -> None:
+    """n (or best_of) completions of max_tokens each: the worst case is n times the output."""
+    admission = await harness.gatekeeper.admit(ask_n(key(org_budget=10_000), choices=4))
+    assert admission.max_tokens == 200
+    assert admission.held_micro_usd == 100 + 4 * 200 * 2
+    assert admission.reserved_tokens == 100 + 4 * 200
+
+
+async def test_max_tokens_is_lowered_per_choice(harness: Harness) -> None:
+    # 100 prompt + 4 choices x 2 x 50 = 500: each choice gets 50 tokens.
+    admission = await harness.gatekeeper.admit(ask_n(key(org_budget=500), choices=4))
+    assert admission.max_tokens == 50 and admission.held_micro_usd == 500
+    with pytest.raises(QuotaExceeded):  # 16 tokens x 1000 choices cannot be paid
+        await harness.gatekeeper.admit(ask_n(key(org_budget=20_000), choices=1000, max_tokens=16))
+
+
+async def test_token_windows_count_every_choice(harness: Harness) -> None:
+    record = key(tpm_limit=500)
+    first = await harness.gatekeeper.admit(ask_n(record, choices=3, max_tokens=None))
+    assert first.max_tokens == 133  # (500 - 100) // 3
+    assert first.headers["x-ratelimit-remaining-tokens"] == "1"
+    with pytest.raises(RateLimited):  # explicit max_tokens: refused, not lowered
+        await harness.gatekeeper.admit(ask_n(key(key_id="k2", tpm_limit=1_000), 5))
+    await harness.gatekeeper.settle(first, Settlement(100, 3 * 10, 130))
+    window = harness.gatekeeper.plan(ask_n(record, 3)).windows[0].key  # corrected:
+    assert await harness.read(window) == 130

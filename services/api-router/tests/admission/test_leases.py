@@ -342,3 +342,67 @@ def test_small_limits_are_decided_request_by_request() -> None:
     assert lease_sizes(plan_of(tpm_limit=10**9), config) == ((256 * 300,), 0)
     assert lease_sizes(plan_of(), config) is None  # nothing to lease
     assert lease_sizes(plan_of(rpm_limit=10**9), LeaseConfig(divisor=0)) is None
+
+
+async def test_a_returned_lease_past_its_deadline_leaves_the_scope_usable(
+    routers: Open, clock: FakeClock, infra: Infra, prefix: str
+) -> None:
+    """A lease given back holds 0 in Redis; once its deadline passes, the next script
+    reclaims it. That must not fail the script (Lua's -0 is no integer to HINCRBY)."""
+    harness, store = await routers(LeaseConfig(divisor=2, min_requests=2, ttl_s=60, idle_s=10))
+    whole = request(org_budget=10 * 500, rpm_limit=1000)
+    admission = await harness.gatekeeper.admit(whole)
+    await leased(store)
+    await harness.gatekeeper.settle(admission, Settlement(ESTIMATE, 10, 120))
+    clock.now += 11
+    await store.tend()  # idle: given back
+    assert not store.leases()
+    clock.now += 120  # past the returned lease's deadline
+    for _ in range(3):
+        await harness.gatekeeper.settle(
+            await harness.gatekeeper.admit(whole), Settlement(ESTIMATE, 10, 120)
+        )
+    await leased(store)
+    # What Redis holds is exactly what this router's leases hold: nothing stranded.
+    assert await held_total(infra, prefix) == sum(lease.held for lease in store.leases())
+
+
+async def test_a_lease_on_a_free_model_past_its_deadline_leaves_the_scope_usable(
+    routers: Open, clock: FakeClock
+) -> None:
+    """A lease on a model priced at zero holds 0 from the start."""
+    harness, store = await routers(LeaseConfig(divisor=2, min_requests=2, ttl_s=60, idle_s=10))
+    free = AdmissionRequest(
+        key(org_budget=10**6, rpm_limit=1000), model(price_in=0, price_out=0), ESTIMATE, 200
+    )
+    await harness.gatekeeper.admit(free)
+    await leased(store)
+    clock.now += 11
+    await store.tend()
+    clock.now += 120
+    paid = request(org_budget=10**6, rpm_limit=1000)
+    for _ in range(3):
+        await harness.gatekeeper.admit(paid)
+        await harness.gatekeeper.admit(free)
+
+
+async def test_a_lease_refused_by_a_full_window_is_an_answer_not_a_script_error(
+    routers: Open,
+) -> None:
+    harness, store = await routers(LeaseConfig(divisor=2, min_requests=2))
+    limited = request(rpm_limit=8)
+    admitted = 0
+    for _ in range(12):
+        try:
+            await harness.gatekeeper.admit(limited)
+            admitted += 1
+        except RateLimited:
+            pass
+        await leased(store)
+    assert admitted == 8
+    inner = store.inner
+    # The lease's own refusal path ran (window nearly full) and answered without an error.
+    reply = await inner.lease(
+        harness.gatekeeper.plan(limited), "probe", [4], 0, int(time.time() * 1000), 0
+    )
+    assert not reply.granted and reply.counts == (8,)

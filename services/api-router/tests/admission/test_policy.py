@@ -31,12 +31,18 @@ def proxy(infra: Infra) -> Iterator[TcpProxy]:
 
 
 def gatekeeper(
-    infra: Infra, proxy: TcpProxy, policy: str, metrics: ServiceMetrics, prefix: str
+    infra: Infra,
+    proxy: TcpProxy,
+    policy: str,
+    metrics: ServiceMetrics,
+    prefix: str,
+    share: float = 1.0,  # the whole limit: these tests are about per-process enforcement
 ) -> ManagedGatekeeper:
     settings = Settings(
         budget_redis_down_policy=policy,
         budget_redis_timeout_s=0.5,
         budget_redis_retry_s=0.2,
+        budget_fail_open_share=share,
     )
     url = f"redis://127.0.0.1:{proxy.port}/0"
     return build(settings, redis_url=url, prefix=prefix, metrics=metrics, clock=FakeClock())

@@ -298,3 +298,33 @@ async def test_redis_down_policies_show_in_ready_and_metrics(fleet: Fleet) -> No
             fleet.redis_proxy().restore()
         await asyncio.sleep(1.2)  # past budget_redis_retry_s
         assert await chat(sdk(running["closed"].url, key)) == "ok"
+
+
+async def test_every_choice_of_n_is_reserved_so_n_cannot_overspend(
+    fleet: Fleet, pair: tuple[str, str], infra: Infra
+) -> None:
+    """`n` multiplies the output: a request with n=4 is reserved as four worst cases, so a
+    budget for three such requests admits three of twelve at once, streamed or not."""
+    org = "org_" + secrets.token_hex(4)
+    worst_n4 = ESTIMATE + 4 * MAX_TOKENS * 2
+    real = PROMPT + 4 * MAX_TOKENS * 2  # the fake answers every choice in full
+    budget = 3 * max(worst_n4, real)
+    key, _ = fleet.new_key(org_id=org, budgets=org_budget(org, budget))
+    clients = [sdk(url, key) for url in pair]
+    results = await asyncio.gather(
+        *(chat(clients[i % 2], stream=i % 2 == 1, n=4) for i in range(12))
+    )
+    assert sorted(results) == ["insufficient_quota"] * 9 + ["ok"] * 3
+    await asyncio.sleep(0.5)
+    assert await spent(infra, fleet, org) == 3 * real <= budget
+
+
+async def test_n_above_the_configured_cap_is_refused(fleet: Fleet, pair: tuple[str, str]) -> None:
+    key, _ = fleet.new_key(org_id="org_" + secrets.token_hex(4))
+    with pytest.raises(openai.BadRequestError) as refused:
+        await sdk(pair[0], key).chat.completions.create(
+            model="chat-model", messages=MESSAGES, max_tokens=16, n=1000
+        )
+    assert refused.value.status_code == 400
+    body = refused.value.body
+    assert isinstance(body, dict) and body["param"] == "n" and "at most 16" in body["message"]

@@ -17,7 +17,7 @@ from aistrale_router.admission.redis_store import RedisStore
 from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
 
 
-def cases(n: int) -> list[tuple[int, int, int, int, int | None, int]]:
+def cases(n: int) -> list[tuple[int, int, int, int, int | None, int, int]]:
     rng = random.Random(42)
     out = []
     for _ in range(n):
@@ -27,17 +27,19 @@ def cases(n: int) -> list[tuple[int, int, int, int, int | None, int]]:
         max_output = rng.choice([1, 4_096, 32_768, 128_000])
         max_tokens = rng.choice([None, 1, 16, 100, 10_000])
         budget = rng.choice([0, 1, 999, 123_457, 10_000_000, 9_000_000_000_000])
-        out.append((price_in, price_out, prompt, max_output, max_tokens, budget))
+        choices = rng.choice([1, 1, 2, 7, 128])
+        out.append((price_in, price_out, prompt, max_output, max_tokens, budget, choices))
     return out
 
 
-Case = tuple[int, int, int, int, int | None, int]
+Case = tuple[int, int, int, int, int | None, int, int]
 
 
 async def decide(gatekeeper: StoreGatekeeper, case: Case, n: int) -> tuple[int, ...]:
-    price_in, price_out, prompt, max_output, max_tokens, budget = case
-    record = key(key_id=f"k{n}", key_budget=budget)
-    request = AdmissionRequest(record, model(price_in, price_out, max_output), prompt, max_tokens)
+    price_in, price_out, prompt, max_output, max_tokens, budget, choices = case
+    record = key(key_id=f"k{n}", key_budget=budget, tpm_limit=10**7)
+    pricing = model(price_in, price_out, max_output)
+    request = AdmissionRequest(record, pricing, prompt, max_tokens, choices)
     try:
         admission = await gatekeeper.admit(request)
     except QuotaExceeded:
@@ -60,15 +62,13 @@ async def test_lua_and_python_agree(infra: Infra) -> None:
 
 
 @pytest.mark.parametrize("case", cases(300))
-def test_affordable_is_the_largest_payable(
-    case: tuple[int, int, int, int, int | None, int],
-) -> None:
-    price_in, price_out, prompt, _, _, budget = case
+def test_affordable_is_the_largest_payable(case: Case) -> None:
+    price_in, price_out, prompt, _, _, budget, n = case
     want = 50_000
-    tokens = affordable_tokens(budget, prompt, price_in, price_out, want)
+    tokens = affordable_tokens(budget, prompt, price_in, price_out, want, n)
     if tokens < 0:
         assert request_cost(price_in, price_out, prompt, 0) > budget
         return
-    assert request_cost(price_in, price_out, prompt, tokens) <= budget
+    assert request_cost(price_in, price_out, prompt, tokens * n) <= budget
     if tokens < want:
-        assert request_cost(price_in, price_out, prompt, tokens + 1) > budget
+        assert request_cost(price_in, price_out, prompt, (tokens + 1) * n) > budget

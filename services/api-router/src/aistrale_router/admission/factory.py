@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from aistrale_common.clock import Clock, system_clock
 from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_router.admission.fail_open import LastSeen
+from aistrale_router.admission.faults import RecentFaults
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.leases import LeaseConfig, LeasingStore
 from aistrale_router.admission.memory import MemoryStore
@@ -52,6 +54,8 @@ def build_gatekeeper(
     )
     if redis_url is None:
         return LocalGatekeeper(config, clock, counted)
+    seen = LastSeen(settings.budget_fail_open_share)
+    faults = RecentFaults(counted)
     store = LeasingStore(
         RedisStore(redis_url, timeout_s=settings.budget_redis_timeout_s),
         LeaseConfig(
@@ -61,6 +65,8 @@ def build_gatekeeper(
         ),
         clock,
         counted,
+        seen=seen,
+        faults=faults,
     )
     return ResilientGatekeeper(
         store,
@@ -69,6 +75,8 @@ def build_gatekeeper(
         policy=settings.budget_redis_down_policy,
         retry_s=settings.budget_redis_retry_s,
         metrics=counted,
+        seen=seen,
+        faults=faults,
     )
 
 

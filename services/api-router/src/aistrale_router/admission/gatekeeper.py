@@ -29,6 +29,11 @@ class Decision(NamedTuple):
     reservation_id: str
 
 
+def needs_store(plan: Plan) -> bool:
+    """A plan with no rate window and no budget line is admitted without asking a store."""
+    return bool(plan.windows or plan.lines)
+
+
 class StoreGatekeeper:
     def __init__(
         self,
@@ -58,23 +63,23 @@ class StoreGatekeeper:
             prefix=self._config.prefix,
             ttl_s=self._config.reservation_ttl_s,
             min_tokens=self._config.min_output_tokens,
+            choices=request.choices,
         )
 
     async def admit(self, request: AdmissionRequest) -> Admission:
-        return self.conclude(await self.decide(request))
+        return self.conclude(await self.decide(self.plan(request)))
 
-    async def decide(self, request: AdmissionRequest) -> Decision:
+    async def decide(self, plan: Plan) -> Decision:
         """The store's round trip alone (what the Redis-down policy times and guards)."""
-        plan = self.plan(request)
         rid = os.urandom(12).hex()
-        if plan.windows or plan.lines:
+        if needs_store(plan):
             verdict = await self.store.admit(plan, rid)
         else:
             # No limit and no budget: the script would grant `want` and change nothing, so
             # the round trip is skipped (spend is still counted when the request settles).
             verdict = Verdict(ADMITTED, plan.want, 0, 0, ())
         if self._metrics is not None:
-            self._metrics.decided(verdict.status, shared=self._shared, org_id=request.key.org_id)
+            self._metrics.decided(verdict.status, shared=self._shared, org_id=plan.org_id)
         return Decision(plan, verdict, rid)
 
     def conclude(self, decision: Decision) -> Admission:

@@ -27,22 +27,22 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
 from aistrale_common.clock import Clock
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import every, stop_task
+from aistrale_router.admission.fail_open import LastSeen
+from aistrale_router.admission.faults import RecentFaults
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.plan import Plan
-from aistrale_router.admission.pricing import request_cost
-from aistrale_router.admission.redis_store import RedisStore
+from aistrale_router.admission.redis_store import LeaseReply, RedisStore
+from aistrale_router.admission.store_errors import StoreFault, StoreUnavailable
 from aistrale_router.admission.verdict import ADMITTED, Verdict
 
 LEASE_REQUESTS = 256  # a lease pays for at most this many requests like the first one
 RETRY_S = 1.0  # after a refused or failed refill
+FAULT_RETRY_S = 30.0  # after a refill Redis answered with an error (a bug: log, don't spin)
 # A lease this close to its deadline is not spent from: Redis may reclaim it any moment.
 MARGIN_MS = 2_000
-STORE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 log = get_logger(__name__)
 
 
@@ -98,7 +98,7 @@ def lease_sizes(plan: Plan, config: LeaseConfig) -> tuple[tuple[int, ...], int] 
     if divisor <= 0:
         return None
     sizes = []
-    tokens = plan.prompt + plan.want
+    tokens = plan.worst_tokens
     for window in plan.windows:
         per = 1 if window.kind == "requests" else tokens
         size = min(window.limit // divisor, per * LEASE_REQUESTS)
@@ -107,7 +107,7 @@ def lease_sizes(plan: Plan, config: LeaseConfig) -> tuple[tuple[int, ...], int] 
         sizes.append(size)
     budget = 0
     if plan.lines and plan.priced:
-        per = request_cost(plan.price_in, plan.price_out, plan.prompt, plan.want)
+        per = plan.worst_cost()
         budget = min(min(line.limit for line in plan.lines) // divisor, per * LEASE_REQUESTS)
         if budget < per * least:
             return None
@@ -125,8 +125,12 @@ class LeasingStore:
         config: LeaseConfig,
         clock: Clock,
         metrics: AdmissionMetrics | None = None,
+        seen: LastSeen | None = None,
+        faults: RecentFaults | None = None,
     ) -> None:
         self.inner = inner
+        self._seen = seen
+        self._faults = faults or RecentFaults(metrics)
         self._config = config
         self._clock = clock
         self._metrics = metrics
@@ -188,7 +192,7 @@ class LeasingStore:
             await asyncio.gather(*lease.pending, return_exceptions=True)
         try:
             await asyncio.wait_for(self._give_back_all(), timeout=2.0)
-        except (TimeoutError, *STORE_ERRORS):
+        except TimeoutError:
             log.warning("leases_not_returned", count=len(self._leases))  # they expire
         await self.inner.close()
 
@@ -236,9 +240,8 @@ class LeasingStore:
             return None
         if lease.budget_free and plan.now_ms >= lease.deadline_ms - MARGIN_MS:
             lease.budget_free = 0  # no longer surely held in Redis (renewals failed)
-        cost = request_cost(plan.price_in, plan.price_out, plan.prompt, plan.want)
-        cost = cost if lease.budget_size else 0
-        tokens = plan.prompt + plan.want
+        cost = plan.worst_cost() if lease.budget_size else 0
+        tokens = plan.worst_tokens
         needs = [1 if w.kind == "requests" else tokens for w in plan.windows]
         free = lease.free
         if lease.budget_free < cost or any(n > f for n, f in zip(needs, free, strict=True)):
@@ -290,24 +293,29 @@ class LeasingStore:
             amount = lease.budget_size if lease.budget_free * 2 < lease.budget_size else 0
             now_ms = int(self._clock() * 1000)
             deadline_ms = now_ms + int(self._config.ttl_s * 1000)
-            granted, held, counts = await self.inner.lease(
-                lease.plan, lease.id, wants, amount, now_ms, deadline_ms
-            )
-            if not granted:
+            reply = await self.inner.lease(lease.plan, lease.id, wants, amount, now_ms, deadline_ms)
+            self._learn(lease, reply)
+            if not reply.granted:
                 lease.retry_at = self._clock() + RETRY_S
-                self._check_held(lease, held)
                 return
             for i, want in enumerate(wants):
                 lease.free[i] += want
-            lease.counts = list(counts)
+            lease.counts = list(reply.counts)
             lease.budget_free += amount
             lease.deadline_ms = deadline_ms
-            self._check_held(lease, held)
-        except STORE_ERRORS as exc:
+        except StoreUnavailable as exc:
             lease.retry_at = self._clock() + RETRY_S
-            log.info("lease_refill_failed", error=f"{type(exc).__name__}: {exc}")
+            log.info("lease_refill_failed", error=str(exc))
+        except StoreFault as exc:
+            lease.retry_at = self._clock() + FAULT_RETRY_S
+            self._faults.note("lease", lease.plan.org_id, exc)
         finally:
             lease.refilling = False
+
+    def _learn(self, lease: Lease, reply: LeaseReply) -> None:
+        self._check_held(lease, reply.held)
+        if self._seen is not None:
+            self._seen.learn(lease.plan, reply.used)
 
     async def tend(self) -> None:
         """Gives back what idle leases hold, renews the others before they expire."""
@@ -316,8 +324,10 @@ class LeasingStore:
             try:
                 if not await self._tend_one(lease, now):
                     del self._leases[shape]
-            except STORE_ERRORS as exc:  # the next round tries again; the deadline is far
-                log.info("lease_upkeep_failed", lease=lease.id, error=repr(exc))
+            except StoreUnavailable as exc:  # the next round tries again; the deadline is far
+                log.info("lease_upkeep_failed", lease=lease.id, error=str(exc))
+            except StoreFault as exc:
+                self._faults.note("lease_upkeep", lease.plan.org_id, exc)
         if self._metrics is not None:
             self._metrics.leased.set(sum(lease.held for lease in self.leases()))
 
@@ -332,9 +342,9 @@ class LeasingStore:
         if lease.held and lease.deadline_ms - now_ms < self._config.ttl_s * 500:
             deadline_ms = now_ms + int(self._config.ttl_s * 1000)
             zeros = [0] * len(lease.sizes)
-            _, held, _ = await self.inner.lease(lease.plan, lease.id, zeros, 0, now_ms, deadline_ms)
+            reply = await self.inner.lease(lease.plan, lease.id, zeros, 0, now_ms, deadline_ms)
             lease.deadline_ms = deadline_ms
-            self._check_held(lease, held)
+            self._learn(lease, reply)
         return True
 
     def _check_held(self, lease: Lease, held: int) -> None:
@@ -355,5 +365,5 @@ class LeasingStore:
             if lease.budget_free:
                 try:
                     await self._give_back(lease)
-                except STORE_ERRORS as exc:
-                    log.info("lease_not_returned", lease=lease.id, error=repr(exc))
+                except (StoreUnavailable, StoreFault) as exc:
+                    log.info("lease_not_returned", lease=lease.id, error=str(exc))

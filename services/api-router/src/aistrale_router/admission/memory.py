@@ -43,18 +43,20 @@ class MemoryStore:
         self._tick(plan.now_ms)
         scopes = [self._reclaimed(name, plan.now_ms) for name in plan.scopes]
         counts = tuple(self._get(w.key, plan.now_ms) for w in plan.windows)
+        used = self._used(plan, scopes, plan.now_ms)
         for i, window in enumerate(plan.windows, 1):
             if window.kind == "requests" and counts[i - 1] + 1 > window.limit:
-                return Verdict(RATE_LIMITED, 0, 0, i, counts)
-        grant, blocking = self._budget_grant(plan, scopes)
+                return Verdict(RATE_LIMITED, 0, 0, i, counts, used)
+        grant, blocking = _budget_grant(plan, used)
         if grant < min(plan.min_tokens, plan.want):
-            return Verdict(NO_QUOTA, 0, 0, blocking, counts)
+            return Verdict(NO_QUOTA, 0, 0, blocking, counts, used)
         grant, blocking = _tpm_grant(plan, counts, grant)
         if blocking:
-            return Verdict(RATE_LIMITED, 0, 0, blocking, counts)
-        held = request_cost(plan.price_in, plan.price_out, plan.prompt, grant)
+            return Verdict(RATE_LIMITED, 0, 0, blocking, counts, used)
+        held = request_cost(plan.price_in, plan.price_out, plan.prompt, grant * plan.choices)
         held = held if plan.lines and plan.priced else 0
-        return Verdict(ADMITTED, grant, held, 0, self._apply(plan, rid, scopes, grant, held))
+        counts = self._apply(plan, rid, scopes, grant, held)
+        return Verdict(ADMITTED, grant, held, 0, counts, used)
 
     async def settle(
         self, plan: Plan, rid: str, token_delta: int, cost: int, tpm_keys: list[str]
@@ -76,7 +78,7 @@ class MemoryStore:
         self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int
     ) -> int:
         scopes = [self._reclaimed(name, now_ms) for name in plan.scopes]
-        left = self._left(plan, scopes, now_ms)[0]
+        left = _tightest(plan, self._used(plan, scopes, now_ms))[0]
         if need > 0 and left < need:
             return -1
         amount = max(0, min(extra, left))
@@ -84,22 +86,12 @@ class MemoryStore:
             scope.hold(rid, amount, deadline_ms)
         return amount
 
-    def _budget_grant(self, plan: Plan, scopes: list[_Scope]) -> tuple[int, int]:
-        if not plan.lines or not plan.priced:
-            return plan.want, 0
-        remaining, blocking = self._left(plan, scopes, plan.now_ms)
-        worst = request_cost(plan.price_in, plan.price_out, plan.prompt, plan.want)
-        if worst <= remaining:
-            return plan.want, blocking
-        grant = affordable_tokens(remaining, plan.prompt, plan.price_in, plan.price_out, plan.want)
-        return grant, blocking
-
     def _apply(
         self, plan: Plan, rid: str, scopes: list[_Scope], grant: int, held: int
     ) -> tuple[int, ...]:
         counts = []
         for window in plan.windows:
-            amount = 1 if window.kind == "requests" else plan.prompt + grant
+            amount = 1 if window.kind == "requests" else plan.prompt + grant * plan.choices
             ttl_ms = window.ttl_ms(plan.now_ms)
             counts.append(self._incr(window.key, amount, ttl_ms, plan.now_ms))
         if held > 0:
@@ -107,14 +99,11 @@ class MemoryStore:
                 scope.hold(rid, held, plan.deadline_ms)
         return tuple(counts)
 
-    def _left(self, plan: Plan, scopes: list[_Scope], now_ms: int) -> tuple[int, int]:
-        """The least any budget line has left after spend and holds, and that line (1-based)."""
-        best, blocking = 0, 0
-        for i, line in enumerate(plan.lines, 1):
-            left = line.limit - self._get(line.spent_key, now_ms) - scopes[line.scope].total
-            if blocking == 0 or left < best:
-                best, blocking = left, i
-        return best, blocking
+    def _used(self, plan: Plan, scopes: list[_Scope], now_ms: int) -> tuple[int, ...]:
+        """Per budget line: its period's spend plus everything its scope holds."""
+        return tuple(
+            self._get(line.spent_key, now_ms) + scopes[line.scope].total for line in plan.lines
+        )
 
     def _reclaimed(self, name: str, now_ms: int) -> _Scope:
         """The scope with the reservations whose routers never settled them released."""
@@ -153,13 +142,35 @@ class MemoryStore:
         self._scopes = {k: s for k, s in self._scopes.items() if s.held}
 
 
+def _tightest(plan: Plan, used: tuple[int, ...]) -> tuple[int, int]:
+    """The least any budget line has left after spend and holds, and that line (1-based)."""
+    best, blocking = 0, 0
+    for i, (line, spent) in enumerate(zip(plan.lines, used, strict=True), 1):
+        left = line.limit - spent
+        if blocking == 0 or left < best:
+            best, blocking = left, i
+    return best, blocking
+
+
+def _budget_grant(plan: Plan, used: tuple[int, ...]) -> tuple[int, int]:
+    if not plan.lines or not plan.priced:
+        return plan.want, 0
+    remaining, blocking = _tightest(plan, used)
+    if plan.worst_cost() <= remaining:
+        return plan.want, blocking
+    grant = affordable_tokens(
+        remaining, plan.prompt, plan.price_in, plan.price_out, plan.want, plan.choices
+    )
+    return grant, blocking
+
+
 def _tpm_grant(plan: Plan, counts: tuple[int, ...], grant: int) -> tuple[int, int]:
     """Fits the request into the token windows: an implicit max_tokens is lowered to what
     the window has left; an explicit one is refused (retrying soon gives the full answer)."""
     for i, window in enumerate(plan.windows, 1):
         if window.kind != "tokens":
             continue
-        left = window.limit - counts[i - 1] - plan.prompt
+        left = (window.limit - counts[i - 1] - plan.prompt) // plan.choices
         if grant <= left:
             continue
         if plan.explicit or left < min(plan.min_tokens, plan.want):

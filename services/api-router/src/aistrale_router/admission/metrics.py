@@ -48,6 +48,16 @@ class AdmissionMetrics:
             "admission_leased_micro_usd",
             "Budget this replica's leases hold in Redis (not yet spent, in flight included)",
         )
+        self.store_faults = metrics.counter(
+            "admission_store_faults_total",
+            "Limits-store calls Redis answered with an error a retry will not fix (a bug; "
+            "it fails only the requests of the scope concerned)",
+            ("op",),
+        )
+        self.settlements_lost = metrics.counter(
+            "admission_settlements_lost_total",
+            "Settlements never applied to Redis (shutdown with Redis away, or kept failing)",
+        )
         self._decided = Children(self.decisions)
         self._store_ops = Children(self.store_seconds)
         self.store_up.set(1)
@@ -60,3 +70,6 @@ class AdmissionMetrics:
 
     def store_call(self, op: str, seconds: float) -> None:
         self._store_ops(op).observe(seconds)
+
+    def store_fault(self, op: str) -> None:
+        self.store_faults.labels(op).inc()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aistrale_router.admission.periods import SPEND_PERIODS, period_label, period_reset_s
+from aistrale_router.admission.pricing import request_cost
 from aistrale_router.keys.record import KeyRecord
 
 WINDOW_S = 60  # RPM and TPM are per minute, in windows aligned to the UTC minute
@@ -64,6 +65,10 @@ class Plan:
     min_tokens: int
     price_in: int  # micro-USD per million tokens
     price_out: int
+    org_id: str = ""  # for metrics and logs
+    # Completions generated per request (n, best_of, several prompts), each of up to `want`
+    # tokens: reserved and counted as `want * choices` output tokens.
+    choices: int = 1
     # The counters and limits it touches (windows, scopes, budget lines): equal for the
     # requests of one key in one minute, whatever their size. Leases are kept by it.
     shape: tuple[object, ...] = ()
@@ -71,6 +76,14 @@ class Plan:
     @property
     def priced(self) -> bool:
         return self.price_in > 0 or self.price_out > 0
+
+    @property
+    def worst_tokens(self) -> int:
+        """Prompt and every choice's full output: what the token windows reserve."""
+        return self.prompt + self.want * self.choices
+
+    def worst_cost(self) -> int:
+        return request_cost(self.price_in, self.price_out, self.prompt, self.want * self.choices)
 
 
 def make_plan(
@@ -84,6 +97,7 @@ def make_plan(
     prefix: str,
     ttl_s: int,
     min_tokens: int,
+    choices: int = 1,
 ) -> Plan:
     limits = _limits(key, prefix, now)
     now_ms = int(now * 1000)
@@ -101,6 +115,8 @@ def make_plan(
         min_tokens=min_tokens,
         price_in=price[0],
         price_out=price[1],
+        org_id=key.org_id,
+        choices=max(1, choices),
         shape=limits.shape,
     )
 

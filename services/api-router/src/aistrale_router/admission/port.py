@@ -24,6 +24,9 @@ class AdmissionRequest:
     model: ModelEntry
     prompt_tokens: int  # an estimate that never undercounts by much (see budget docs)
     max_tokens: int | None  # as the client asked; None: the model's max_output_tokens
+    # Completions of up to max_tokens each the request makes upstream generate (n, best_of,
+    # several prompts): all of them are reserved and paid for.
+    choices: int = 1
 
 
 @dataclass(frozen=True, slots=True)

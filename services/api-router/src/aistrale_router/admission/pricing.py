@@ -28,12 +28,14 @@ def request_cost(price_in: int, price_out: int, prompt: int, completion: int) ->
     return -(-(prompt * price_in + completion * price_out) // MTOK)
 
 
-def affordable_tokens(remaining: int, prompt: int, price_in: int, price_out: int, want: int) -> int:
-    """The most completion tokens (at most `want`) that `remaining` pays for; -1: not even
-    the prompt."""
+def affordable_tokens(
+    remaining: int, prompt: int, price_in: int, price_out: int, want: int, choices: int = 1
+) -> int:
+    """The most completion tokens per choice (at most `want`) that `remaining` pays for
+    `choices` times; -1: not even the prompt."""
     if request_cost(price_in, price_out, prompt, 0) > remaining:
         return -1
     if price_out == 0:
         return want
-    tokens = (remaining * MTOK - prompt * price_in) // price_out
+    tokens = (remaining * MTOK - prompt * price_in) // (price_out * choices)
     return max(0, min(want, tokens))

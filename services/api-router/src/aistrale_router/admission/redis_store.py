@@ -1,6 +1,7 @@
 """The Redis store: each operation is one Lua script call, atomic across router replicas.
 
-The calls go over one pipelined connection (`aistrale_common.resp`): every request makes
+Every call raises only `StoreUnavailable` or `StoreFault` (store_errors.py) for what Redis
+did. The calls go over one pipelined connection (`aistrale_common.resp`): every request makes
 two of them, and at 64 requests in flight a connection pool's checkout and one-call-at-a-
 time connections cost more than the scripts themselves (docs/decisions/router-hot-path-
 routes.md has the measurement).
@@ -8,12 +9,22 @@ routes.md has the measurement).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aistrale_common.resp import PipelinedRedis
 from aistrale_router.admission.lua import ADMIT, EXTEND, LEASE, SETTLE
 from aistrale_router.admission.plan import Plan
+from aistrale_router.admission.store_errors import guarded
 from aistrale_router.admission.verdict import Verdict
 
 SCOPE_GRACE_MS = 60_000  # a scope's holds outlive its last reservation by this much
+
+
+class LeaseReply(NamedTuple):
+    granted: bool
+    held: int  # what the lease holds now in the first scope
+    counts: tuple[int, ...]  # each window's count
+    used: tuple[int, ...]  # each budget line's spend plus holds, before this call
 
 
 class RedisStore:
@@ -28,12 +39,13 @@ class RedisStore:
         scope_ttl = plan.deadline_ms - plan.now_ms + SCOPE_GRACE_MS
         header = [plan.now_ms, rid, plan.deadline_ms, plan.prompt, plan.want]
         header += [int(plan.explicit), plan.min_tokens, plan.price_in, plan.price_out]
-        header += [len(plan.windows), len(plan.scopes), len(plan.lines), scope_ttl]
+        header += [len(plan.windows), len(plan.scopes), len(plan.lines), scope_ttl, plan.choices]
         args = header + _window_args(plan) + _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan) + [x.spent_key for x in plan.lines]
-        reply = await self.redis.run_script(self._admit, keys, args)
-        status, grant, held, blocking, *counts = (int(x) for x in reply)
-        return Verdict(status, grant, held, blocking, tuple(counts))
+        reply = await guarded(self.redis.run_script(self._admit, keys, args))
+        status, grant, held, blocking, *rest = (int(x) for x in reply)
+        nw = len(plan.windows)
+        return Verdict(status, grant, held, blocking, tuple(rest[:nw]), tuple(rest[nw:]))
 
     async def settle(
         self,
@@ -50,14 +62,13 @@ class RedisStore:
         keys = _scope_keys(plan) + tpm_keys + [s.key for s in plan.spend]
         args = [rid, len(plan.scopes), len(tpm_keys), len(plan.spend), token_delta, cost]
         args += [lease, release, *(s.ttl_s for s in plan.spend)]
-        await self.redis.run_script(self._settle, keys, args)
+        await guarded(self.redis.run_script(self._settle, keys, args))
 
     async def lease(
         self, plan: Plan, lease: str, wants: list[int], amount: int, now_ms: int, deadline_ms: int
-    ) -> tuple[bool, int, tuple[int, ...]]:
+    ) -> LeaseReply:
         """`wants[i]` more of window i and `amount` micro-USD more held under `lease`, all or
-        nothing, and the lease's deadline moved; with nothing wanted it only renews. Returns
-        whether it was granted, what the lease holds now, and each window's count."""
+        nothing, and the lease's deadline moved; with nothing wanted it only renews."""
         scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
         args = [now_ms, lease, deadline_ms, amount, len(plan.windows), len(plan.scopes)]
         args += [len(plan.lines), scope_ttl]
@@ -66,9 +77,10 @@ class RedisStore:
         args += _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan)
         keys += [x.spent_key for x in plan.lines]
-        reply = await self.redis.run_script(self._lease, keys, args)
-        granted, held, *counts = (int(x) for x in reply)
-        return granted == 1, held, tuple(counts)
+        reply = await guarded(self.redis.run_script(self._lease, keys, args))
+        granted, held, *rest = (int(x) for x in reply)
+        nw = len(plan.windows)
+        return LeaseReply(granted == 1, held, tuple(rest[:nw]), tuple(rest[nw:]))
 
     async def extend(
         self, plan: Plan, rid: str, need: int, extra: int, now_ms: int, deadline_ms: int
@@ -76,16 +88,16 @@ class RedisStore:
         scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
         args = [now_ms, rid, deadline_ms, need, extra, len(plan.scopes), len(plan.lines)]
         keys = _scope_keys(plan) + [x.spent_key for x in plan.lines]
-        reply = await self.redis.run_script(
-            self._extend, keys, [*args, scope_ttl, *_line_args(plan)]
+        reply = await guarded(
+            self.redis.run_script(self._extend, keys, [*args, scope_ttl, *_line_args(plan)])
         )
         return int(reply)
 
     async def read(self, key: str, now_ms: int) -> int:
-        return int(await self.redis.call("GET", key) or 0)
+        return int(await guarded(self.redis.call("GET", key)) or 0)
 
     async def ping(self) -> None:
-        await self.redis.call("PING")
+        await guarded(self.redis.call("PING"))
 
     async def close(self) -> None:
         await self.redis.close()

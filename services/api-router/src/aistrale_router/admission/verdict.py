@@ -21,6 +21,9 @@ class Verdict:
     held: int  # micro-USD reserved against every budget scope
     blocking: int  # 1-based: the refusing window (RATE_LIMITED) or budget line (NO_QUOTA)
     counts: tuple[int, ...]  # each window's count after this admission (or now, if refused)
+    # Each budget line's spend plus holds in the store before this admission; () when the
+    # store was not asked (a lease, no budget). What the fail-open fallback starts from.
+    used: tuple[int, ...] = ()
 
 
 def to_admission(plan: Plan, verdict: Verdict, reservation_id: str, *, shared: bool) -> Admission:
@@ -48,6 +51,6 @@ def to_admission(plan: Plan, verdict: Verdict, reservation_id: str, *, shared: b
         headers=headers,
         plan=plan,
         held_micro_usd=verdict.held,
-        reserved_tokens=plan.prompt + verdict.grant,
+        reserved_tokens=plan.prompt + verdict.grant * plan.choices,
         store="shared" if shared else "local",
     )

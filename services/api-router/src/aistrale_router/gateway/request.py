@@ -26,6 +26,7 @@ _REQUIRED: dict[Endpoint, str] = {
     "embeddings": "input",
 }
 CHARS_PER_TOKEN = 4
+MAX_CHOICES = 16  # the default of Settings.max_choices
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,9 @@ class ClientRequest:
     max_tokens: int | None
     max_tokens_field: str
     prompt_estimate: int  # tokens; an over-estimate rather than an under-estimate
+    # Completions upstream generates, each of up to max_tokens: n (or best_of) for every
+    # prompt of a /v1/completions batch. Admission reserves all of them.
+    choices: int = 1
 
     def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
         changes: dict[str, Any] = {}
@@ -54,7 +58,7 @@ class ClientRequest:
         return orjson.dumps({**self.body, **changes})
 
 
-def parse_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
+def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES) -> ClientRequest:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -79,6 +83,7 @@ def parse_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
         max_tokens=_max_tokens(body, field),
         max_tokens_field=field,
         prompt_estimate=estimate_prompt_tokens(body.get(required)),
+        choices=_choices(body, endpoint, max_choices),
     )
 
 
@@ -98,6 +103,32 @@ def _wants_usage(body: dict[str, Any]) -> bool:
     if not isinstance(options, dict):
         raise InvalidRequest("'stream_options' must be an object.", param="stream_options")
     return options.get("include_usage") is True
+
+
+def _choices(body: dict[str, Any], endpoint: Endpoint, cap: int) -> int:
+    if endpoint == "embeddings":
+        return 1
+    per_prompt = max(_count(body, "n", cap), _count(body, "best_of", cap))
+    prompt = body.get("prompt")
+    if endpoint == "completions" and isinstance(prompt, list) and not _token_ids(prompt):
+        return per_prompt * len(prompt)
+    return per_prompt
+
+
+def _count(body: dict[str, Any], name: str, cap: int) -> int:
+    value = body.get(name)
+    if value is None:
+        return 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidRequest(f"'{name}' must be a positive integer.", param=name)
+    if value > cap:
+        raise InvalidRequest(f"'{name}' must be at most {cap}.", param=name)
+    return value
+
+
+def _token_ids(prompt: list[Any]) -> bool:
+    """One prompt given as token ids (a list of ints), not a batch of prompts."""
+    return all(isinstance(x, int) and not isinstance(x, bool) for x in prompt)
 
 
 def _max_tokens(body: dict[str, Any], field: str) -> int | None:

@@ -34,7 +34,12 @@ from aistrale_router.gateway.metering import (
     tokens_from_usage,
 )
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
-from aistrale_router.gateway.request import Endpoint, estimate_prompt_tokens, parse_request
+from aistrale_router.gateway.request import (
+    MAX_CHOICES,
+    Endpoint,
+    estimate_prompt_tokens,
+    parse_request,
+)
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.providers.base import ProviderAdapter
@@ -82,7 +87,9 @@ class Gateway:
         gatekeeper: ManagedGatekeeper,
         metering: Metering,
         preparer: RequestPreparer,
+        max_choices: int = MAX_CHOICES,
     ) -> None:
+        self.max_choices = max_choices
         self.preparer = preparer
         self.keys = keys
         self.catalog = catalog
@@ -113,7 +120,7 @@ class Gateway:
         started = time.perf_counter()
         try:
             key = await self.keys.authenticate(authorization)
-            request = parse_request(raw, endpoint)
+            request = parse_request(raw, endpoint, self.max_choices)
         except Exception as exc:
             status = exc.status if isinstance(exc, AistraleError) else 500
             self.metering.unmetered(endpoint, status, started)
@@ -138,7 +145,9 @@ class Gateway:
         request, catalog = meter.request, self.catalog.catalog
         model = self._model(meter.key, request.model, endpoint)
         meter.admission = admission = await self.gatekeeper.admit(
-            AdmissionRequest(meter.key, model, request.prompt_estimate, request.max_tokens)
+            AdmissionRequest(
+                meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
+            )
         )
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)

@@ -93,6 +93,7 @@ async def open_gateway(
         gatekeeper=gatekeeper,
         metering=Metering(sink, gatekeeper, GatewayMetrics(metrics, in_catalog(store))),
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
+        max_choices=settings.max_choices,
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate

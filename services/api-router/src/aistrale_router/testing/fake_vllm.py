@@ -229,20 +229,23 @@ class FakeVllm:
         sent = 0
         try:
             async with self._scheduled():
+                n = int(body.get("n") or 1)  # vLLM interleaves the choices, one per chunk
                 first = {"role": "assistant", "content": ""}
-                yield _chunk(
-                    head, {"index": 0, "delta": first, "logprobs": None, "finish_reason": None}
-                )
+                for index in range(n):
+                    opening = {"index": index, "delta": first, "logprobs": None}
+                    yield _chunk(head, {**opening, "finish_reason": None})
                 for i, word in enumerate(words):
                     if delay:
                         await asyncio.sleep(delay)
                     delta = {"content": word if i == 0 else " " + word}
                     last = i == len(words) - 1
-                    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-                    if last:
-                        choice.update(finish_reason="stop", stop_reason=None)
-                    yield _chunk(head, choice)
-                    sent += 1
+                    for index in range(n):
+                        choice = {"index": index, "delta": delta, "logprobs": None}
+                        choice["finish_reason"] = "stop" if last else None
+                        if last:
+                            choice["stop_reason"] = None
+                        yield _chunk(head, choice)
+                        sent += 1
                 options = body.get("stream_options") or {}
                 if options.get("include_usage"):
                     usage = {**head, "choices": [], "usage": _usage(prompt_tokens(body), sent)}
@@ -264,18 +267,20 @@ class FakeVllm:
     def _completion_answer(self, body: dict[str, Any]) -> Response:
         words = _words(body)
         choice = {
-            "index": 0,
             "text": " ".join(words),
             "logprobs": None,
             "finish_reason": "stop",
             "stop_reason": None,
             "prompt_logprobs": None,
         }
+        prompt = body.get("prompt")
+        prompts = len(prompt) if isinstance(prompt, list) and isinstance(prompt[0], str) else 1
+        count = prompts * int(body.get("n") or 1)
         return _json(
             {
                 **_head(body, "cmpl", "text_completion"),
-                "choices": [choice],
-                "usage": _usage(prompt_tokens(body), len(words)),
+                "choices": [{"index": i, **choice} for i in range(count)],
+                "usage": _usage(prompt_tokens(body), len(words) * count),
             }
         )
 
