@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -67,3 +68,62 @@ def _tail(path: Path, lines: int = 40) -> str:
 def python_module_argv(script: str, *args: str) -> list[str]:
     """The console script installed beside this interpreter (works in any venv)."""
     return [str(Path(sys.executable).parent / script), *args]
+
+
+class ServiceProcess:
+    """A service as a process that a test may stop, pause, kill and start again on the same
+    port (fault tests): `start` returns once `ready_path` answers 200."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port: int,
+        env: Mapping[str, str],
+        *,
+        log_path: Path,
+        ready_path: str = "/health",
+    ) -> None:
+        self.argv, self.port, self.env = list(argv), port, dict(env)
+        self.log_path, self.ready_path = log_path, ready_path
+        self.url = f"http://127.0.0.1:{port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    def start(self, timeout_s: float = 60.0) -> ServiceProcess:
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                self.argv, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+            )
+        _wait_ready(self._proc, self.url + self.ready_path, timeout_s, self.log_path)
+        return self
+
+    def terminate(self, timeout_s: float = 20.0) -> int:
+        """SIGTERM, then SIGKILL after `timeout_s`; the exit code."""
+        return stop_process(self._proc, timeout_s) if self._proc is not None else 0
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def pause(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for {self.pid}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return _tail(self.log_path, lines)

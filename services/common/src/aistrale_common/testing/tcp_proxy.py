@@ -14,9 +14,9 @@ class TcpProxy:
     ones until `restore()`. Runs its own event loop in a thread so it works from sync and
     async tests alike."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
         self.target = (target_host, target_port)
-        self.port = _free_port()
+        self.port = port or _free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
