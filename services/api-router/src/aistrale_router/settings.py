@@ -22,13 +22,20 @@ class Settings(ServiceSettings):
     models_file: Path = Path("models.yaml")
     catalog_poll_s: float = Field(default=1.0, gt=0)  # how often the file's mtime is checked
 
-    # Key cache (docs/router.md "Keys"). A revoked key is dropped at once by control events;
-    # the TTLs only bound how stale an answer can be if an event is missed.
+    # Key cache (docs/router.md "Keys"). A revoked key is refused at once by control events;
+    # the TTLs only bound how stale an answer can be if an event is missed. Past its TTL a
+    # key is served at once while one background refresh asks user-org.
     key_cache_ttl_s: float = Field(default=30.0, ge=0)
     key_negative_ttl_s: float = Field(default=5.0, ge=0)
     key_stale_grace_s: float = Field(default=300.0, ge=0)  # user-org down: seen keys still work
     key_cache_size: int = Field(default=100_000, gt=0)
     key_lookup_timeout_s: float = Field(default=2.0, gt=0)
+    # A key whose refresh failed is refreshed again after this, doubling up to the max.
+    key_refresh_retry_s: float = Field(default=0.5, gt=0)
+    key_refresh_retry_max_s: float = Field(default=5.0, gt=0)
+    # After a failed lookup, for this long, keys changed by a control event are served from
+    # their last answer at once (and refreshed behind) instead of waiting for user-org.
+    key_userorg_failing_s: float = Field(default=10.0, gt=0)
     # Org provider keys (BYOK), memory only: dropped at once by `credential.updated` control
     # events; the TTL bounds how long a missed event can leave an old key in use.
     org_credentials_ttl_s: float = Field(default=60.0, ge=0)

@@ -97,7 +97,7 @@ async def test_concurrent_misses_share_one_lookup() -> None:
     assert {r.key_id for r in found} == {"k1"} and userorg.calls == 1
 
 
-async def test_control_events_drop_entries_by_key_hash_and_org() -> None:
+async def test_control_events_revoke_by_key_and_mark_the_org_changed() -> None:
     resolver, userorg, _ = setup()
     userorg.records[hash_key("sk-a")] = record(key_id="a", org_id="o1")
     userorg.records[hash_key("sk-b")] = record(key_id="b", org_id="o2")
@@ -107,7 +107,11 @@ async def test_control_events_drop_entries_by_key_hash_and_org() -> None:
     assert (
         apply_control_event(resolver.cache, ControlEvent(type="budget.updated", org_id="o2")) == 1
     )
-    assert len(resolver.cache) == 0
+    with pytest.raises(AuthenticationFailed):
+        await resolver.authenticate("Bearer sk-a")  # refused without asking user-org
+    assert userorg.calls == 2
+    await resolver.authenticate("Bearer sk-b")  # changed: asked again
+    assert userorg.calls == 3
 
 
 def test_the_cache_is_bounded() -> None:

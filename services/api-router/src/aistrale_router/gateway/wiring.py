@@ -23,7 +23,8 @@ from aistrale_router.gateway.service import Gateway
 from aistrale_router.keys.cache import KeyCache
 from aistrale_router.keys.control import listen_for_control_events
 from aistrale_router.keys.lookup import UserOrgKeyLookup
-from aistrale_router.keys.resolver import KeyResolver
+from aistrale_router.keys.metrics import KeyMetrics
+from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
 from aistrale_router.metering import build_usage_sink
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
@@ -58,6 +59,17 @@ def key_cache(settings: Settings) -> KeyCache:
     )
 
 
+def key_resolver(
+    settings: Settings, cache: KeyCache, lookup: UserOrgKeyLookup, metrics: ServiceMetrics
+) -> KeyResolver:
+    policy = RefreshPolicy(
+        retry_s=settings.key_refresh_retry_s,
+        retry_max_s=settings.key_refresh_retry_max_s,
+        failing_s=settings.key_userorg_failing_s,
+    )
+    return KeyResolver(cache, lookup, policy=policy, metrics=KeyMetrics(metrics))
+
+
 @asynccontextmanager
 async def open_gateway(
     settings: Settings,
@@ -86,7 +98,7 @@ async def open_gateway(
     adapters = default_registry()
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     gateway = Gateway(
-        keys=KeyResolver(cache, UserOrgKeyLookup(userorg, token)),
+        keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
         catalog=store,
         picker=DeploymentPicker(states),
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
@@ -121,6 +133,7 @@ async def open_gateway(
         await gateway.metering.drain()
         await sink.stop()
         await upstream.close()
+        await gateway.keys.close()  # background key refreshes, before their client closes
         await userorg.aclose()
 
 

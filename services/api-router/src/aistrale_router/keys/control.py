@@ -1,5 +1,7 @@
-"""Control events from user-org drop cached keys, and cached org provider credentials, at
-once (every replica has its own queue)."""
+"""Control events from user-org act on cached keys, and drop cached org provider credentials,
+at once (every replica has its own queue). A revoked key is refused from then on; a changed
+key, org or budget is asked for again before its next use, and its last answer is kept as
+the fallback while user-org does not answer (keys/cache.py)."""
 
 from __future__ import annotations
 
@@ -41,14 +43,16 @@ async def listen_for_control_events(
 def apply_control_event(
     cache: KeyCache, event: ControlEvent, credentials: InvalidateCredentials | None = None
 ) -> int:
-    """Returns how many cached keys were dropped."""
+    """Returns how many cached keys it concerned."""
     if event.type == "credential.updated":
-        dropped = 0  # the org's API keys did not change, only what it pays upstream with
-    elif event.type in ("key.revoked", "key.updated"):
-        dropped = cache.drop(key_hash=event.key_hash, key_id=event.key_id)
+        hits = 0  # the org's API keys did not change, only what it pays upstream with
+    elif event.type == "key.revoked":
+        hits = cache.revoke(key_hash=event.key_hash, key_id=event.key_id)
+    elif event.type == "key.updated":
+        hits = cache.invalidate(key_hash=event.key_hash, key_id=event.key_id)
     else:  # org.updated, budget.updated: every key of the org may have changed
-        dropped = cache.drop(org_id=event.org_id)
+        hits = cache.invalidate(org_id=event.org_id)
     if credentials is not None and event.type in ("credential.updated", "org.updated"):
         credentials(event.org_id)  # org.updated: a deleted org's credentials went with it
-    log.info("control_event", type=event.type, dropped=dropped)
-    return dropped
+    log.info("control_event", type=event.type, keys=hits)
+    return hits

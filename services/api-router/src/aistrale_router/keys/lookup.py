@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from pydantic import ValidationError
 
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.userorg_api import LookupUnavailable, internal_get
@@ -18,4 +19,10 @@ class UserOrgKeyLookup:
     async def lookup(self, key_hash: str) -> KeyRecord | None:
         """The key's record, None for an unknown key; LookupUnavailable when no answer."""
         body = await internal_get(self._client, f"/internal/v1/keys/{key_hash}", self._headers)
-        return None if body is None else KeyRecord.model_validate_json(body)
+        if body is None:
+            return None
+        try:
+            return KeyRecord.model_validate_json(body)
+        except ValidationError as exc:
+            # Not an answer we can act on: the cached one (if any) stays the fallback.
+            raise LookupUnavailable("user-org answered a malformed key record") from exc
