@@ -98,9 +98,7 @@ class Load:
             stream = self._rng.random() < key.stream_share
             self.record.outcomes.append(await self.one(http, key, model, stream))
 
-    async def one(
-        self, http: aiohttp.ClientSession, key: Key, model: str, stream: bool
-    ) -> Outcome:
+    async def one(self, http: aiohttp.ClientSession, key: Key, model: str, stream: bool) -> Outcome:
         body: dict[str, object] = {
             "model": model,
             "messages": [{"role": "user", "content": f"soak {self._rng.random()}"}],
@@ -114,7 +112,7 @@ class Load:
             async with http.post(self._url, data=orjson.dumps(body), headers=headers) as answer:
                 raw = await answer.read()
                 status = answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return Outcome(started, time.monotonic(), key, model, stream, 0, "transport", 0)
         ended = time.monotonic()
         code, usage = _stream_result(raw) if stream and status == 200 else _result(raw, status)

@@ -1,13 +1,12 @@
 """The soak's orgs and keys, made through the real admin API as an admin would.
 
-| org      | budget                     | keys                                         | traffic |
-|----------|----------------------------|----------------------------------------------|---------|
-| busy     | large (leased)             | `limited`: RPM/TPM large enough to lease     | priced, half streamed |
-|          |                            | `plain`: no limits                           | priced and free |
-| capped   | moderate                   | `tight`: an RPM limit the load passes (429s) | priced |
-| spender  | small: runs out in the run | `spender`                                    | priced, not streamed |
-| free     | large                      | `free`: RPM limit; only the zero-priced model| free: leases that hold 0 |
-| open     | none                       | `open`: no limits (needs no Redis)           | priced and free |
+- `busy`: a large budget (leased). Key `limited` has RPM/TPM limits large enough to lease;
+  key `plain` has none. Priced and free models, half streamed.
+- `capped`: a moderate budget; key `tight` has an RPM limit the load passes (429s).
+- `spender`: a small budget that runs out during the run (insufficient_quota), not streamed.
+- `free`: a large budget; key `free` has an RPM limit and uses only the zero-priced model
+  (its leases hold 0).
+- `open`: no budget; key `open` has no limits (needs no Redis).
 """
 
 from __future__ import annotations

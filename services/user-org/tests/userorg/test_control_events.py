@@ -90,6 +90,28 @@ async def test_every_change_publishes_its_event(pg_app: Running, listener: Liste
             await asyncio.sleep(0.05)
 
 
+async def test_keys_that_stop_working_are_announced_as_revoked(
+    pg_app: Running, listener: Listener
+) -> None:
+    """An org deleted, or a key expired at once: routers must refuse those keys even when
+    they cannot ask user-org, so each is announced as `key.revoked`, not a mere change."""
+    headers = await pg_app.root()
+    org_id = await pg_app.new_org("ending")
+    first, second = await pg_app.new_key(org_id), await pg_app.new_key(org_id)
+    expired = {"expires_at": "2020-01-01T00:00:00Z"}
+    response = await pg_app.client.patch(
+        f"/admin/v1/orgs/{org_id}/keys/{first['id']}", json=expired, headers=headers
+    )
+    assert response.status_code == 200
+    assert (await pg_app.client.delete(f"/admin/v1/orgs/{org_id}", headers=headers)).is_success
+    events = [(e.type, e.key_id) for e in await listener.wait_for(4)]
+    assert events[0] == ("key.revoked", first["id"])  # the expiry
+    deleted = [("key.revoked", first["id"]), ("key.revoked", second["id"])]
+    assert sorted(events[1:3], key=str) == sorted(deleted, key=str)
+    assert events[3] == ("org.updated", None)
+    assert all(e.key_hash for e in listener.events[:3])
+
+
 async def test_events_survive_a_rabbitmq_outage(
     start_app: StartApp, pg_url: str, rabbit_proxy: TcpProxy, listener: Listener
 ) -> None:

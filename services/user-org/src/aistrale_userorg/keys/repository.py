@@ -73,6 +73,12 @@ async def page(session: AsyncSession, org_id: str, limit: int, offset: int) -> l
     return [dict(r) for r in (await session.execute(query)).mappings()]
 
 
+async def ids_and_hashes(session: AsyncSession, org_id: str) -> list[tuple[str, str]]:
+    """Every key of the org (revoked or not): what routers must stop accepting."""
+    query = sa.select(api_keys.c.id, api_keys.c.key_hash).where(api_keys.c.org_id == org_id)
+    return [(str(r.id), str(r.key_hash)) for r in await session.execute(query)]
+
+
 async def update(session: AsyncSession, key_id: str, values: dict[str, Any]) -> None:
     if values:
         await session.execute(sa.update(api_keys).where(api_keys.c.id == key_id).values(**values))

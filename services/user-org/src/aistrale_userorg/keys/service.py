@@ -97,7 +97,11 @@ async def update(
         ctx.authz.check(actor, "key.update", org_id, {"created_by": row["created_by"]})
         await repo.update(tx.session, key_id, changes)
         tx.about.details = {"changed": sorted(changes)}
-        tx.emit("key.updated", org_id, key_id, row["key_hash"])
+        # Expired from now on: announced like a revocation, which routers apply even when
+        # they cannot ask user-org (a mere change they may serve from cache for a while).
+        expires = changes.get("expires_at")
+        ended = expires is not None and as_utc(expires) <= utcnow()
+        tx.emit("key.revoked" if ended else "key.updated", org_id, key_id, row["key_hash"])
     return public({**row, **changes})
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aistrale_common.errors import NotFound
 from aistrale_userorg.context import Context
 from aistrale_userorg.errors import Unprocessable
+from aistrale_userorg.keys import repository as keys_repo
 from aistrale_userorg.orgs import repository as repo
 from aistrale_userorg.orgs.schemas import OrgCreate, OrgPublic, OrgUpdate
 from aistrale_userorg.principal import Principal
@@ -85,9 +86,14 @@ async def update(ctx: Context, actor: Principal, org_id: str, body: OrgUpdate) -
 
 
 async def delete(ctx: Context, actor: Principal, org_id: str) -> None:
-    """Deletes the org with its keys, budgets and memberships; routers drop its keys."""
+    """Deletes the org with its keys, budgets and memberships. Each key is announced as
+    revoked: a router that cannot reach user-org keeps serving changed keys from its cache,
+    but never a revoked one."""
     async with ctx.uow.write(actor, "org.delete", org_id=org_id, target=org_id) as tx:
         ctx.authz.check(actor, "org.delete", org_id)
         await load(tx.session, org_id)
+        keys = await keys_repo.ids_and_hashes(tx.session, org_id)
         await repo.delete(tx.session, org_id)
+        for key_id, key_hash in keys:
+            tx.emit("key.revoked", org_id, key_id, key_hash)
         tx.emit("org.updated", org_id)
