@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis.asyncio as aioredis
 
+from aistrale_common.budget_counters import floor_key
 from aistrale_common.errors import QuotaExceeded, ServiceUnavailable
 from aistrale_common.health import run_checks
 from aistrale_common.metrics import ServiceMetrics
@@ -209,3 +210,20 @@ async def test_fail_open_opens_a_budget_it_never_saw_for_its_share_only(
     assert spent_by_fallback == [share * limit, share * limit]
     # What the fallbacks spent reached Redis when each shut down: the counters are exact.
     assert int(await redis.get(spent_key(prefix, "o1")) or 0) == sum(spent_by_fallback)
+
+
+async def test_the_floor_reconciliation_writes_counts_as_spend(
+    proxy: TcpProxy, prefix: str, redis: aioredis.Redis
+) -> None:
+    """Analytics raises `<counter>:floor` when the counter lost a settlement; admissions
+    see the larger of the two, so the lost spend counts and a replay is not counted twice."""
+    metrics = ServiceMetrics("api-router")
+    gk = open_gatekeeper(proxy, prefix, metrics, "fail_closed")
+    record = org_key("o1", 3 * WORST)
+    try:
+        await redis.set(floor_key(spent_key(prefix, "o1")), 2 * WORST)
+        await gk.admit(ask(record))  # the last worst case the budget pays
+        with pytest.raises(QuotaExceeded):
+            await gk.admit(ask(record))
+    finally:
+        await gk.close()

@@ -42,14 +42,17 @@ local function reclaim(held, exp, now)
   local gone = redis.call('ZRANGEBYSCORE', exp, '-inf', '(' .. int(now), 'LIMIT', 0, 512)
   for _, r in ipairs(gone) do release(held, exp, r) end
 end
--- per budget line: what its period spent plus everything its scope holds
+-- per budget line: what its period spent plus everything its scope holds; spent is the
+-- routers' counter or the floor reconciliation raised it to (aistrale_common.budget_counters)
 local function usage(nw, ns, nl, base)
   local used = {}
   for l = 1, nl do
     local s = tonumber(ARGV[base + 2 * l])
     local held = tonumber(redis.call('HGET', KEYS[nw + 2 * s - 1], '_total') or '0')
-    local spent = tonumber(redis.call('GET', KEYS[nw + 2 * ns + l]) or '0')
-    used[l] = spent + held
+    local k = nw + 2 * ns + 2 * l - 1
+    local counted = tonumber(redis.call('GET', KEYS[k]) or '0')
+    local floor = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+    used[l] = math.max(counted, floor) + held
   end
   return used
 end
@@ -87,7 +90,7 @@ local function hold(nw, ns, rid, amount, deadline, ttl)
 end
 """
 
-# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key (nl)
+# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key, its floor (nl)
 # ARGV: now, rid, deadline, prompt, want, explicit, min, pin, pout, nw, ns, nl, scope_ttl,
 #       choices, per window: limit, kind (0 requests, 1 tokens), ttl_ms | per line: limit,
 #       scope
@@ -198,7 +201,7 @@ return 1
 """
 )
 
-# KEYS: per scope: held, exp (ns) | per line: spent key (nl)
+# KEYS: per scope: held, exp (ns) | per line: spent key, its floor (nl)
 # ARGV: now, rid, deadline, need, extra, ns, nl, scope_ttl, per line: limit, scope
 # Holds up to `extra` more (at least `need`) and moves the deadline; returns what it held,
 # or -1. need = extra = 0 only refreshes the deadline of a long stream.
@@ -217,7 +220,7 @@ return amount
 """
 )
 
-# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key (nl)
+# KEYS: windows (nw) | per scope: held, exp (ns) | per line: spent key, its floor (nl)
 # ARGV: now, lease, deadline, amount, nw, ns, nl, scope_ttl,
 #       per window: want, limit, ttl_ms | per line: limit, scope
 # A lease (admission/leases.py): `want` more of each window and `amount` micro-USD more held

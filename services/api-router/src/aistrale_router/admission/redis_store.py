@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from aistrale_common.budget_counters import floor_key
 from aistrale_common.resp import PipelinedRedis
 from aistrale_router.admission.lua import ADMIT, EXTEND, LEASE, SETTLE
 from aistrale_router.admission.plan import Plan
@@ -41,7 +42,7 @@ class RedisStore:
         header += [int(plan.explicit), plan.min_tokens, plan.price_in, plan.price_out]
         header += [len(plan.windows), len(plan.scopes), len(plan.lines), scope_ttl, plan.choices]
         args = header + _window_args(plan) + _line_args(plan)
-        keys = [w.key for w in plan.windows] + _scope_keys(plan) + [x.spent_key for x in plan.lines]
+        keys = [w.key for w in plan.windows] + _scope_keys(plan) + _line_keys(plan)
         reply = await guarded(self.redis.run_script(self._admit, keys, args))
         status, grant, held, blocking, *rest = (int(x) for x in reply)
         nw = len(plan.windows)
@@ -76,7 +77,7 @@ class RedisStore:
             args += [want, window.limit, window.ttl_ms(now_ms)]
         args += _line_args(plan)
         keys = [w.key for w in plan.windows] + _scope_keys(plan)
-        keys += [x.spent_key for x in plan.lines]
+        keys += _line_keys(plan)
         reply = await guarded(self.redis.run_script(self._lease, keys, args))
         granted, held, *rest = (int(x) for x in reply)
         nw = len(plan.windows)
@@ -87,7 +88,7 @@ class RedisStore:
     ) -> int:
         scope_ttl = deadline_ms - now_ms + SCOPE_GRACE_MS
         args = [now_ms, rid, deadline_ms, need, extra, len(plan.scopes), len(plan.lines)]
-        keys = _scope_keys(plan) + [x.spent_key for x in plan.lines]
+        keys = _scope_keys(plan) + _line_keys(plan)
         reply = await guarded(
             self.redis.run_script(self._extend, keys, [*args, scope_ttl, *_line_args(plan)])
         )
@@ -101,6 +102,10 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.redis.close()
+
+
+def _line_keys(plan: Plan) -> list[str]:
+    return [key for line in plan.lines for key in (line.spent_key, floor_key(line.spent_key))]
 
 
 def _scope_keys(plan: Plan) -> list[str]:
