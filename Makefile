@@ -8,7 +8,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: help deps run up down test lint fmt bench tools
+.PHONY: help deps run up down test lint fmt bench soak tools
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ lint: deps  ## ruff and mypy, clean
 fmt: deps  ## format and fix what ruff can
 	@$(UV) run --frozen ruff format .
 	@$(UV) run --frozen ruff check --fix .
+
+soak: deps  ## the make-up topology under load and faults for 10 minutes (docs/soak.md)
+	@AISTRALE_SOAK_S=$${AISTRALE_SOAK_S:-600} $(UV) run --frozen pytest tests/soak -s $(PYTEST_ARGS)
 
 bench: deps  ## gateway overhead vs a direct call and a plain reverse proxy
 	@$(UV) run --frozen python -m bench.run

@@ -11,6 +11,8 @@ import aio_pika
 import httpx
 import redis.asyncio as aioredis
 
+from aistrale_common.budget_counters import floor_key
+
 from .load import Record
 from .platform import Platform
 from .tenants import Admin, Key
@@ -52,13 +54,19 @@ def analytics_totals(platform: Platform, admin: Admin, org_id: str) -> OrgTotals
     return OrgTotals(totals["requests"], totals["errors"], totals["cost_micro_usd"])
 
 
-async def redis_spend(infra_redis_url: str, platform: Platform, org_id: str) -> int:
+async def redis_spend(
+    infra_redis_url: str, platform: Platform, org_id: str, *, effective: bool = False
+) -> int:
+    """The org's all-time spend counter as the routers settled it; `effective`: as budgets
+    see it, with the floor reconciliation may have raised it to."""
     key = f"{platform.redis_prefix}{{{org_id}}}:b:org:{org_id}:s:t"
     client: aioredis.Redis = aioredis.from_url(infra_redis_url)
     try:
-        return int(await client.get(key) or 0)
+        values = await client.mget([key, floor_key(key)])
     finally:
         await client.aclose()
+    counted, floor = (int(v or 0) for v in values)
+    return max(counted, floor) if effective else counted
 
 
 async def held(infra_redis_url: str, platform: Platform, org_id: str) -> int:

@@ -1,4 +1,4 @@
-"""The whole platform under sustained load, as `make up` runs it (docs/runbooks/soak.md).
+"""The whole platform under sustained load, as `make up` runs it (docs/soak.md).
 
 A burst, a pause longer than a lease's life, then sustained load, over several orgs whose
 keys carry budgets, RPM/TPM limits, a zero-priced model and no limits at all. Then:

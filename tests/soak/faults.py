@@ -1,0 +1,106 @@
+"""One fault at a time under load (docs/soak.md): what each does to the platform,
+how it ends, and which errors clients may see while it lasts.
+
+Every dependency is taken away the way production loses it, without touching the shared
+servers: Redis and RabbitMQ behind a TCP proxy that is cut, user-org stopped (SIGSTOP) or
+refusing connections, the router killed and started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .load import Load, Outcome, Phase, Record
+from .platform import Platform
+from .tenants import Key
+
+RECOVERY_S = 2.0  # after a fault ends, everything must work again within this
+BEFORE_S, AFTER_S = 4.0, 6.0
+ALWAYS_FINE = frozenset({"ok", "rate_limit_exceeded", "insufficient_quota"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    seconds: float
+    begin: Callable[[Platform], None]
+    end: Callable[[Platform], None]
+    allowed: frozenset[str]  # what clients may see while it lasts, beyond ALWAYS_FINE
+
+
+def _restart_router(platform: Platform) -> None:
+    platform.router.start()
+
+
+FAULTS = {
+    "redis_cut": Fault(
+        "redis_cut",
+        10.0,
+        lambda p: p.proxies["redis"].cut(),
+        lambda p: p.proxies["redis"].restore(),
+        frozenset({"service_unavailable"}),  # fail_closed, for keys that need Redis
+    ),
+    "rabbitmq_cut": Fault(
+        "rabbitmq_cut",
+        10.0,
+        lambda p: p.proxies["amqp"].cut(),
+        lambda p: p.proxies["amqp"].restore(),
+        frozenset(),
+    ),
+    "userorg_stopped": Fault(
+        "userorg_stopped",
+        30.0,
+        lambda p: p.userorg.pause(),
+        lambda p: p.userorg.resume(),
+        frozenset(),
+    ),
+    "userorg_refused": Fault(
+        "userorg_refused",
+        30.0,
+        lambda p: p.proxies["user-org"].cut(),
+        lambda p: p.proxies["user-org"].restore(),
+        frozenset(),
+    ),
+    "router_killed": Fault(
+        "router_killed", 0.5, lambda p: p.router.kill(), _restart_router, frozenset({"transport"})
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    begun: float  # monotonic
+    ended: float
+
+    def touches(self, outcome: Outcome) -> bool:
+        return outcome.ended >= self.begun and outcome.started <= self.ended + RECOVERY_S
+
+
+async def under_load(
+    platform: Platform, keys: list[Key], fault: Fault, concurrency: int = 8
+) -> tuple[Record, Window]:
+    load = Load(platform.router.url, keys, seed=hash(fault.name) & 0xFFFF)
+    total = BEFORE_S + fault.seconds + AFTER_S
+    running = asyncio.create_task(load.run([Phase(total, concurrency)]))
+    await asyncio.sleep(BEFORE_S)
+    begun = time.monotonic()
+    await asyncio.to_thread(fault.begin, platform)
+    await asyncio.sleep(fault.seconds)
+    await asyncio.to_thread(fault.end, platform)
+    ended = time.monotonic()
+    return await running, Window(begun, ended)
+
+
+def unexpected(record: Record, window: Window, fault: Fault) -> list[Outcome]:
+    """Outcomes the declared policy does not explain: any error outside the fault (and its
+    recovery time), or one inside it of a kind the fault may not cause."""
+    wrong = []
+    for outcome in record.outcomes:
+        if outcome.code in ALWAYS_FINE:
+            continue
+        if not window.touches(outcome) or outcome.code not in fault.allowed:
+            wrong.append(outcome)
+    return wrong
