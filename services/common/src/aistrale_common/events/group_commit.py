@@ -96,7 +96,7 @@ class GroupCommit(Generic[T]):
                 "group_commit_batch_failed",
                 writer=self._name,
                 items=len(batch),
-                error=f"{type(exc).__name__}: {exc}",
+                error=_first_line(exc),
             )
             await self._commit_one_by_one(batch)
             return
@@ -113,6 +113,12 @@ class GroupCommit(Generic[T]):
                 _resolve(done, exc)
                 continue
             _resolve(done, None)
+
+
+def _first_line(exc: Exception) -> str:
+    # A database error's text goes on with the statement and every row's parameters.
+    text = str(exc).split("\n", 1)[0]
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def _resolve(done: asyncio.Future[None], error: BaseException | None) -> None:
