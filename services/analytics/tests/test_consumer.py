@@ -13,7 +13,7 @@ from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
 from aistrale_analytics.ingest.rollup import BUCKETS
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import random_events
+from aistrale_analytics.testing.factories import random_events, usage_event
 from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage, RabbitEventBus
@@ -76,11 +76,42 @@ async def test_consumer_stores_each_event_once_and_dead_letters_poison(
         # are committed but not ingested again.
         assert sample(metrics, "dead_letters_total") == 2
         assert sample(metrics, "events_ingested_total") == N
-        samples = next(iter(consumer._metrics.batch_size.collect())).samples
+        samples = next(iter(consumer._metrics.batch.size.collect())).samples
         sizes = {s.name.rsplit("_", 1)[1]: s.value for s in samples}
         print(f"\nbatches: {sizes['count']:.0f}, mean size {sizes['sum'] / sizes['count']:.0f}")
         print(f"\nconsumer throughput: {(N + 500) / elapsed:.0f} messages/s ({N} events)")
     finally:
+        await bus.close()
+
+
+async def test_an_event_the_database_refuses_fails_alone(
+    infra: Infra, pg_db: Database, analytics_settings: Settings
+) -> None:
+    """Valid JSON within the column widths, but a cost past BIGINT: its batch fails, is
+    retried event by event, and only that one event reaches the dead-letter queue."""
+    # One delivery, few events: the test logger renders each failure's locals, slowly.
+    config = replace(consumer_config(analytics_settings), max_deliveries=1)
+    org = "org-refused"
+    good = random_events(30, org)
+    refused = usage_event(org, cost_micro_usd=2**63)
+    events = [*good[:15], refused, *good[15:]]
+    messages = [as_message(e.model_dump_json().encode(), str(e.event_id), org) for e in events]
+    bus = await RabbitEventBus.connect(infra.amqp_url)
+    metrics = ServiceMetrics("analytics")
+    consumer = UsageConsumer(bus, UsageStore(pg_db), metrics, config)
+    try:
+        await bus.declare(config.subscription())
+        await bus.publish_batch(config.exchange, messages)
+        await consumer.start()
+        await wait_for_rows(pg_db, org, len(good), timeout_s=60)
+        async with asyncio.timeout(30):
+            while await bus.queue_depth(f"{config.queue}.dead") < 1:
+                await asyncio.sleep(0.1)
+        assert sorted(await stored_ids(pg_db, org)) == sorted(str(e.event_id) for e in good)
+        assert sample(metrics, "dead_letters_total") == 1
+        assert sample(metrics, "events_ingested_total") == len(good)
+    finally:
+        await consumer.stop()
         await bus.close()
 
 

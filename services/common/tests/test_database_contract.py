@@ -10,18 +10,24 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from aistrale_analytics.migrate import MIGRATIONS as ANALYTICS_MIGRATIONS
+from aistrale_analytics.tables import metadata as analytics_tables
 from aistrale_common.db import Database
 from aistrale_common.db.migrate import upgrade_to_head_async
 from aistrale_router.migrate import MIGRATIONS as ROUTER_MIGRATIONS
+from aistrale_router.tables import metadata as router_tables
 from aistrale_userorg.migrate import MIGRATIONS as USERORG_MIGRATIONS
+from aistrale_userorg.tables import metadata as userorg_tables
 
 SERVICES = {
     "user-org": (USERORG_MIGRATIONS, "alembic_version_user_org"),
     "api-router": (ROUTER_MIGRATIONS, "alembic_version_api_router"),
     "analytics": (ANALYTICS_MIGRATIONS, "alembic_version_analytics"),
 }
+TABLES = {"user-org": userorg_tables, "api-router": router_tables, "analytics": analytics_tables}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -50,6 +56,20 @@ async def test_migrations_apply_and_are_idempotent(database: Database, service: 
             await session.execute(sa.text(f"SELECT version_num FROM {version_table}"))
         ).scalar_one()
     assert version
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+async def test_tables_modules_match_the_migrations(database: Database, service: str) -> None:
+    """The queries are built from tables.py; the migrations make the schema: no drift."""
+    migrations, version_table = SERVICES[service]
+    await upgrade_to_head_async(migrations, database.url, version_table)
+
+    def differences(conn: sa.Connection) -> list[object]:
+        context = MigrationContext.configure(conn, opts={"version_table": version_table})
+        return list(compare_metadata(context, TABLES[service]))
+
+    async with database.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
 
 
 async def test_transaction_commits_and_rolls_back(database: Database) -> None:

@@ -141,5 +141,59 @@ async def test_competing_consumers_share_a_durable_queue(
     assert bodies == list(range(10))
 
 
+async def test_deliveries_run_concurrently_up_to_the_prefetch(
+    bus: EventBus, names: dict[str, str]
+) -> None:
+    """Group-committing consumers rely on it: what is in flight is what one batch holds."""
+    running, peak, handled = 0, 0, 0
+    release = asyncio.Event()
+
+    async def hold(_: Message) -> None:
+        nonlocal running, peak, handled
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+        handled += 1
+
+    sub = Subscription(names["exchange"], ("#",), names["queue"], prefetch=5)
+    await bus.declare(sub)
+    await bus.publish_batch(names["exchange"], [msg("a", str(i).encode()) for i in range(20)])
+    consumer = await bus.subscribe(sub, hold)
+    async with asyncio.timeout(WAIT_S):
+        while peak < 5:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # no sixth delivery while five are unacknowledged
+    assert (peak, handled) == (5, 0)
+    release.set()
+    async with asyncio.timeout(WAIT_S):
+        while handled < 20:
+            await asyncio.sleep(0.01)
+    assert peak == 5
+    await consumer.stop()
+
+
+async def test_stopping_a_consumer_puts_back_what_it_was_handling(
+    bus: EventBus, names: dict[str, str]
+) -> None:
+    started = asyncio.Event()
+
+    async def never_done(_: Message) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    sub = Subscription(names["exchange"], ("#",), names["queue"], prefetch=3)
+    await bus.declare(sub)
+    await bus.publish_batch(names["exchange"], [msg("a", str(i).encode()) for i in range(10)])
+    consumer = await bus.subscribe(sub, never_done)
+    async with asyncio.timeout(WAIT_S):
+        await started.wait()
+    await consumer.stop()
+    inbox = Inbox()
+    await bus.subscribe(sub, inbox.handler)
+    got = await inbox.wait_for(10)
+    assert sorted(int(m.body) for m in got) == list(range(10))
+
+
 async def test_ping_answers(bus: EventBus) -> None:
     await bus.ping()

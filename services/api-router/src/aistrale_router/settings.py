@@ -79,5 +79,10 @@ class Settings(ServiceSettings):
     budget_lease_ttl_s: float = Field(default=60.0, gt=1)
     budget_lease_idle_s: float = Field(default=10.0, gt=0)
 
+    # Usage outbox (docs/usage-pipeline.md): how long a replayer holds the rows it claimed.
+    # Must exceed the publish timeout (5 s); a replica that dies mid-replay frees its rows
+    # when it runs out.
+    usage_outbox_lease_s: float = Field(default=30.0, gt=0)
+
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

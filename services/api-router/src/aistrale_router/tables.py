@@ -1,6 +1,8 @@
-"""api-router's tables: the durable usage outbox, local to each replica.
+"""api-router's tables: the durable usage outbox, local to each replica by default.
 
 Events wait here while RabbitMQ is down and are replayed when it is back (DESIGN.md step 5).
+Replicas may also share one Postgres database: a replayer then claims the rows it publishes
+(`claim_token`, held until `claimed_until`), so that two never replay the same rows at once.
 """
 
 from __future__ import annotations
@@ -16,4 +18,6 @@ usage_outbox = sa.Table(
     sa.Column("routing_key", sa.String(200), nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("claim_token", sa.String(36), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
 )

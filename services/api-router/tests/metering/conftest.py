@@ -84,6 +84,14 @@ async def outbox_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def pg_outbox_url(create_pg_database: Callable[[str], str]) -> str:
+    """One migrated Postgres database, as router replicas sharing a database have it."""
+    url = create_pg_database("router")
+    await migrate_async(Settings(database_url=url))
+    return url
+
+
+@pytest.fixture
 async def names(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
     test = request.node.name.replace("[", ".").replace("]", "")
     prefix = infra.name(f"{test}.")

@@ -23,7 +23,8 @@ from aistrale_userorg.context import Context
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
 from aistrale_userorg.keys.api import router as keys_router
-from aistrale_userorg.keys.last_used import consume_usage
+from aistrale_userorg.keys.last_used import QUEUE as LAST_USED_QUEUE
+from aistrale_userorg.keys.last_used import LastUsedConfig, consume_usage
 from aistrale_userorg.members.api import router as members_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
@@ -66,6 +67,15 @@ async def _stop_quietly(consumer: Consumer) -> None:
         await consumer.stop()
     except Exception as exc:
         log.warning("consumer_stop_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _last_used_config(settings: Settings) -> LastUsedConfig:
+    return LastUsedConfig(
+        exchange=settings.usage_exchange,
+        queue=f"{settings.queue_prefix}{LAST_USED_QUEUE}",
+        prefetch=settings.last_used_prefetch,
+        batch_size=settings.last_used_batch_size,
+    )
 
 
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
@@ -112,7 +122,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 stack.push_async_callback(stop_task, rotation_job)
             if settings.last_used_consumer:
                 consumer = await consume_usage(
-                    opened.db, opened.bus, settings.usage_exchange, settings.queue_prefix
+                    opened.db, opened.bus, metrics, _last_used_config(settings)
                 )
                 stack.push_async_callback(_stop_quietly, consumer)
             core, app.state.core, app.state.userorg = opened, opened, context

@@ -39,6 +39,10 @@ class Settings(ServiceSettings):
     outbox_publish_timeout_s: float = Field(default=5.0, gt=0)
     # Keys' last-used time comes from the usage events (durable queue on the usage exchange).
     last_used_consumer: bool = True
+    # One statement per batch (docs/decisions/userorg-last-used-group-commit.md): the
+    # prefetch bounds how many deliveries one batch can coalesce.
+    last_used_prefetch: int = Field(default=512, ge=1, le=5000)
+    last_used_batch_size: int = Field(default=512, ge=1, le=5000)
 
     # Provider credentials (BYOK) are sealed under this KEK (32 bytes, base64); previous KEKs
     # (comma-separated) are read while a rotation re-wraps rows (docs/providers.md).

@@ -1,11 +1,9 @@
 """The usage consumer: group commit over a durable quorum queue.
 
-The bus calls `handle` once per message, concurrently up to the prefetch. Each call parks
-its event in a pending list and waits; one writer task commits everything pending in one
-transaction and only then lets the handlers return, so every ack follows the commit. At low
-load a batch is one event (no added latency); under load batches fill up on their own.
-A batch that fails is retried event by event, so one bad event cannot take good ones with
-it to the dead-letter queue.
+The bus calls `handle` once per message, concurrently up to the prefetch; the group commit
+in aistrale_common parks each event and commits everything pending in one transaction
+before the handlers return, so every ack follows the commit. A batch that fails is retried
+event by event, so one bad event cannot take good ones with it to the dead-letter queue.
 
 Lag is sampled, not derived: every `lag_interval_s` a passive declare of the queue (one
 channel round trip) reads how many messages are ready and not yet delivered; what sits in
@@ -17,14 +15,15 @@ here, where the handler fails on the delivery the bus dead-letters (the same
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
 from aistrale_analytics.ingest.decode import decode_event
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.events.port import max_deliveries
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
@@ -32,7 +31,6 @@ from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
-_Pending = tuple[UsageEventV1, asyncio.Future[None]]
 
 
 class IngestMetrics:
@@ -40,14 +38,7 @@ class IngestMetrics:
         self.events: Counter = metrics.counter(
             "usage_events_total", "Usage messages handled", ("outcome",)
         )
-        self.batch_seconds: Histogram = metrics.histogram(
-            "usage_batch_commit_seconds", "Time to commit one batch of usage events"
-        )
-        self.batch_size: Histogram = metrics.histogram(
-            "usage_batch_events",
-            "Events per committed batch",
-            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
-        )
+        self.batch = BatchMetrics.create(metrics, "usage", "usage events")
         self.ingested: Counter = metrics.counter(
             "events_ingested_total", "Usage events newly stored by a committed transaction"
         )
@@ -74,65 +65,6 @@ class ConsumerConfig:
         )
 
 
-class BatchWriter:
-    def __init__(self, store: UsageStore, metrics: IngestMetrics, batch_size: int) -> None:
-        self._store = store
-        self._metrics = metrics
-        self._batch_size = batch_size
-        self._pending: list[_Pending] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def write(self, event: UsageEventV1) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((event, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        await done
-
-    async def _drain(self) -> None:
-        await asyncio.sleep(0)  # let deliveries already read from the socket join the batch
-        while self._pending:
-            batch = self._pending[: self._batch_size]
-            del self._pending[: self._batch_size]
-            await self._commit(batch)
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        started = time.perf_counter()
-        try:
-            new = await self._store.ingest([event for event, _ in batch])
-        except Exception:
-            log.warning("usage_batch_failed", events=len(batch), exc_info=True)
-            await self._commit_one_by_one(batch)
-            return
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
-        self._metrics.batch_size.observe(len(batch))
-        self._metrics.events.labels("stored").inc(new)
-        self._metrics.events.labels("duplicate").inc(len(batch) - new)
-        self._metrics.ingested.inc(new)
-        for _, done in batch:
-            _resolve(done, None)
-
-    async def _commit_one_by_one(self, batch: list[_Pending]) -> None:
-        for event, done in batch:
-            try:
-                new = await self._store.ingest([event])
-            except Exception as exc:  # handed to that message's handler: nack, retry, DLQ
-                _resolve(done, exc)
-                continue
-            self._metrics.events.labels("stored" if new else "duplicate").inc()
-            self._metrics.ingested.inc(new)
-            _resolve(done, None)
-
-
-def _resolve(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():  # its handler was cancelled (consumer stopping): nothing to tell
-        return
-    if error is None:
-        done.set_result(None)
-    else:
-        done.set_exception(error)
-
-
 class UsageConsumer:
     def __init__(
         self, bus: EventBus, store: UsageStore, metrics: ServiceMetrics, config: ConsumerConfig
@@ -140,7 +72,10 @@ class UsageConsumer:
         self._bus = bus
         self._config = config
         self._metrics = IngestMetrics(metrics)
-        self._writer = BatchWriter(store, self._metrics, config.batch_size)
+        self._store = store
+        self._group = GroupCommit(
+            self._ingest, config.batch_size, self._metrics.batch, name="usage"
+        )
         self._last_delivery = max_deliveries(config.subscription())
         self._consumer: Consumer | None = None
         self._lag_task: asyncio.Task[None] | None = None
@@ -160,7 +95,14 @@ class UsageConsumer:
             self._metrics.events.labels("malformed").inc()
             log.warning("usage_message_malformed", delivery_count=message.delivery_count)
             raise
-        await self._writer.write(event)
+        await self._group.submit(event)
+
+    async def _ingest(self, events: Sequence[UsageEventV1]) -> None:
+        """One transaction; counted as stored or duplicate, as a batch or one by one."""
+        new = await self._store.ingest(events)
+        self._metrics.events.labels("stored").inc(new)
+        self._metrics.events.labels("duplicate").inc(len(events) - new)
+        self._metrics.ingested.inc(new)
 
     async def sample_lag(self) -> int:
         waiting = await self._bus.queue_depth(self._config.queue)

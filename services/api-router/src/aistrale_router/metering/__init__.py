@@ -29,7 +29,7 @@ def build_usage_sink(
     """The production sink. `db` is the router's database (migrated: it holds the
     `usage_outbox` table); call `await sink.start()` in the lifespan and
     `await sink.stop()` on shutdown, before the bus and database close."""
-    outbox = UsageOutbox(db)
+    outbox = UsageOutbox(db, lease_s=settings.usage_outbox_lease_s)
     # Only with a broker: an in-process queue nobody consumes would grow without bound, and
     # in one process analytics subscribes before the router serves its first request.
     consumer_queue = (

@@ -5,7 +5,9 @@ batches; a batch the broker does not confirm within `publish_timeout_s` goes to 
 and the publisher stays "degraded" (new batches go straight to the outbox, no waiting on a
 dead broker) until the replayer has published from the outbox again. Memory stays bounded:
 past `max_buffer` events the buffer is spilled to the outbox at once. Delivery is
-at-least-once; the consumer dedupes by event_id.
+at-least-once; the consumer dedupes by event_id. The replayer claims each batch it takes
+from the outbox (see outbox.py), so replicas sharing one database never replay the same
+rows at once; a batch the broker did not confirm is released for the next try.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
 from aistrale_router.metering.metrics import PublisherMetrics
-from aistrale_router.metering.outbox import UsageOutbox
+from aistrale_router.metering.outbox import Claim, UsageOutbox
 
 log = get_logger(__name__)
 
@@ -34,6 +36,16 @@ class PublisherConfig:
     replay_interval_s: float = 1.0
     replay_batch: int = 500
     shutdown_publish_timeout_s: float = 3.0
+
+
+def _check_lease(config: PublisherConfig, outbox: UsageOutbox) -> None:
+    # A replayer's claim must outlive its publish, or another replica could take the rows
+    # while the first still publishes them.
+    longest = max(config.publish_timeout_s, config.shutdown_publish_timeout_s)
+    if outbox.lease_s <= longest:
+        raise ValueError(
+            f"the outbox lease ({outbox.lease_s} s) must exceed the publish timeout ({longest} s)"
+        )
 
 
 def to_message(event: UsageEventV1) -> OutgoingMessage:
@@ -56,12 +68,13 @@ class UsagePublisher:
         config: PublisherConfig | None = None,
         consumer_queue: Subscription | None = None,
     ) -> None:
+        self._config = config or PublisherConfig()
+        _check_lease(self._config, outbox)
         self._bus = bus
         self._consumer_queue = consumer_queue
         self._exchange = exchange
         self._outbox = outbox
         self._metrics = metrics
-        self._config = config or PublisherConfig()
         self._buffer: list[OutgoingMessage] = []
         self._wake = asyncio.Event()
         self._stopping = False
@@ -196,16 +209,33 @@ class UsagePublisher:
                 await asyncio.sleep(self._config.replay_interval_s)
 
     async def _replay_some(self) -> bool:
-        """Publishes one batch from the outbox; True when more may be waiting."""
-        batch = await self._outbox.peek(self._config.replay_batch)
-        if batch and await self._publish(batch, path="replay"):
-            await self._outbox.delete([m.message_id for m in batch if m.message_id])
-            self._degraded = False
-        elif not batch and self._degraded:
-            # Nothing to replay: probe the broker with the next live batch again.
+        """Publishes one claimed batch from the outbox; True when more may be waiting."""
+        claim = await self._outbox.claim(self._config.replay_batch)
+        if claim.messages:
+            await self._replay(claim)
+        elif self._degraded:
+            # Nothing this replica may replay: probe the broker with the next live batch.
             self._degraded = False
         await self._refresh_backlog()
-        return bool(batch) and not self._degraded
+        return bool(claim.messages) and not self._degraded
+
+    async def _replay(self, claim: Claim) -> None:
+        try:
+            published = await self._publish(claim.messages, path="replay")
+        except BaseException:  # cancelled (shutdown): free the rows now, not at lease end
+            await self._release_quietly(claim)
+            raise
+        if not published:
+            await self._outbox.release(claim)
+            return
+        await self._outbox.delete(claim.event_ids)
+        self._degraded = False
+
+    async def _release_quietly(self, claim: Claim) -> None:
+        try:
+            await self._outbox.release(claim)
+        except Exception as exc:  # the lease frees them anyway
+            log.warning("usage_outbox_release_failed", events=len(claim.messages), error=repr(exc))
 
     async def _refresh_backlog(self) -> None:
         stats = await self._outbox.stats()

@@ -81,12 +81,30 @@ class MemoryEventBus:
     async def _consume(
         self, queue: _Queue, sub: Subscription, handler: Handler, stopped: asyncio.Event
     ) -> None:
+        # As RabbitMQ does: up to `prefetch` deliveries in flight at once, so a consumer
+        # that batches what is pending (group commit) batches here too.
         exclusive = sub.queue is None
+        window = asyncio.Semaphore(max(1, sub.prefetch))
+        inflight: dict[asyncio.Task[None], Message] = {}
+
+        def finished(task: asyncio.Task[None]) -> None:
+            inflight.pop(task, None)
+            window.release()
+
         try:
             while True:
-                message = await queue.items.get()
-                await self._deliver(queue, sub, handler, message)
+                await window.acquire()
+                got = await queue.items.get()
+                message = replace(got, delivery_count=got.delivery_count + 1)
+                task = asyncio.create_task(self._deliver(queue, sub, handler, message))
+                inflight[task] = message
+                task.add_done_callback(finished)
         finally:
+            # Stopped: what is still being handled was never acked, so it goes back (a task
+            # cancelled before it ran would not put its message back itself).
+            for task, message in list(inflight.items()):
+                task.cancel()
+                queue.items.put_nowait(message)
             stopped.set()
             if exclusive:
                 self._queues.pop(queue.name, None)
@@ -94,12 +112,8 @@ class MemoryEventBus:
     async def _deliver(
         self, queue: _Queue, sub: Subscription, handler: Handler, message: Message
     ) -> None:
-        message = replace(message, delivery_count=message.delivery_count + 1)
         try:
             await handler(message)
-        except asyncio.CancelledError:
-            queue.items.put_nowait(message)
-            raise
         except Exception:
             log.warning(
                 "event_handler_failed",
