@@ -15,7 +15,6 @@ import asyncio
 import os
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from aistrale_common.testing.fixtures import Infra
@@ -69,16 +68,10 @@ async def test_the_platform_under_sustained_load(soak: Platform, infra: Infra) -
         assert seen.requests == sent.requests, (org_id, seen, sent)
         assert seen.successes == sent.ok, (org_id, seen, sent)
         assert seen.cost == sent.cost, (org_id, seen, sent)
+        # The routers' own counter, without reconciliation's floor: settlements were exact.
         assert await redis_spend(infra.redis_url, soak, org_id) == seen.cost, org_id
-    # Analytics never had to raise a Redis counter: the router's settlements were exact.
-    analytics_metrics = await asyncio.to_thread(_analytics_metrics, soak)
-    assert metric(analytics_metrics, "aistrale_analytics_budget_corrected_micro_usd_total") == 0
     await asyncio.sleep(TIMERS.lease_idle_s * 3)  # idle leases are given back
     for org_id in totals:
         assert await held(infra.redis_url, soak, org_id) == 0, org_id
     for name, before in rss_warm.items():
         assert rss_end[name] <= before * (1 + MAX_RSS_GROWTH), (name, before, rss_end[name])
-
-
-def _analytics_metrics(soak: Platform) -> str:
-    return httpx.get(soak.analytics.url + "/metrics", timeout=10).text

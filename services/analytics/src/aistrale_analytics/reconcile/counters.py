@@ -14,8 +14,8 @@ from aistrale_common.budget_counters import (
     DAY_S,
     SPEND_TTL_S,
     Period,
-    floor_key,
     Scope,
+    floor_key,
     period_label,
     spend_key,
 )
