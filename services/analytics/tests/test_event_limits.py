@@ -40,17 +40,26 @@ def at_limits(org_id: str) -> dict[str, Any]:
     return values
 
 
-async def test_schema_limits_are_the_column_widths(pg_db: Database) -> None:
+async def test_the_shared_schema_carries_the_column_limits(pg_db: Database) -> None:
     query = sa.text(
         "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns"
         " WHERE table_name = 'usage_events'"
     )
     async with pg_db.session() as session:
         columns = {name: (kind, width) for name, kind, width in await session.execute(query)}
-    assert {name: columns[name][1] for name in TEXT_LIMITS} == TEXT_LIMITS
-    for name, (low, high) in INT_RANGES.items():
+    schema = {
+        name: next((o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"), prop)
+        for name, prop in UsageEventV1.model_json_schema()["properties"].items()
+    }
+    text = {name: width for name, (kind, width) in columns.items() if width and name in schema}
+    assert text.keys() - {"event_id"} == TEXT_LIMITS.keys()  # every text column has a limit
+    for name in TEXT_LIMITS:
+        assert schema[name].get("maxLength") == columns[name][1], name
+        assert schema[name].get("pattern") == "^[^\\x00]*$", name  # no NUL: Postgres text
+    for name in INT_RANGES:
         column_max = BIGINT_MAX if columns[name][0] == "bigint" else MAX_COUNT
-        assert columns[name][0] in ("bigint", "integer") and 0 <= low < high <= column_max
+        assert columns[name][0] in ("bigint", "integer"), name
+        assert 0 <= schema[name]["minimum"] < schema[name]["maximum"] <= column_max, name
     # Rollups sum these per bucket: a million events at the maximum still fit a BIGINT.
     assert max(MAX_TOKENS, MAX_MICRO_USD) * 1_000_000 < BIGINT_MAX
     assert all(name in INT_RANGES for name in ROLLED_UP)
