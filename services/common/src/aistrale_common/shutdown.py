@@ -33,6 +33,9 @@ class Drain:
         self._callbacks: list[Callable[[], None]] = []
 
     def on_begin(self, callback: Callable[[], None]) -> None:
+        if self.begun:  # subscribed after the server began to stop: it is already on
+            callback()
+            return
         self._callbacks.append(callback)
 
     def begin(self) -> None:
