@@ -84,6 +84,42 @@ def test_service_pods_probe_the_contract(
     assert service["spec"]["ports"][0]["port"] == SERVICE_PORTS[service_chart]
 
 
+@pytest.mark.parametrize("scenario", ["chart/api-router/production", "overlay/production"])
+def test_the_app_grace_fits_inside_the_pod_grace(
+    scenario: str, deploy_renders: dict[str, Any]
+) -> None:
+    """SIGTERM: the router drains for AISTRALE_SHUTDOWN_GRACE_S, then ends what is left and
+    flushes usage; all of it must end before the kubelet's SIGKILL."""
+    render = deploy_renders[scenario]
+    (router,) = [
+        d
+        for d in render.docs
+        if d["kind"] in {"Deployment", "StatefulSet"} and d["metadata"]["name"] == "api-router"
+    ]
+    pod = router["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    grace = float(env["AISTRALE_SHUTDOWN_GRACE_S"])
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    backstop_and_flush = 20  # the chart's shutdownReserveSeconds
+    assert pod["terminationGracePeriodSeconds"] == 90
+    assert grace == 90 - pre_stop - backstop_and_flush == 65
+
+
+def test_a_pod_grace_too_short_for_the_drain_is_refused(deploy_tools: Any) -> None:
+    result = deploy_tools.run(
+        "helm",
+        "template",
+        "x",
+        "charts/api-router",
+        "--set",
+        "terminationGracePeriodSeconds=20",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "must exceed preStopSleepSeconds + shutdownReserveSeconds" in result.stderr
+
+
 def test_router_outbox_is_durable_per_replica(deploy_renders: dict[str, Any]) -> None:
     render = deploy_renders["chart/api-router/production"]
     router = _server(render, "api-router")

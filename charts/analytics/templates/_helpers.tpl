@@ -118,3 +118,16 @@ argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
     name: {{ include "aistrale.secretName" . }}
 {{- end }}
 {{- end }}
+
+{{/*
+AISTRALE_SHUTDOWN_GRACE_S: how long requests in flight may run after SIGTERM. What the pod's
+terminationGracePeriodSeconds leaves after the preStop sleep and the reserve (the server's own
+backstop, the usage flush, closing connections), so the kubelet never SIGKILLs a drain.
+*/}}
+{{- define "aistrale.shutdownGraceSeconds" -}}
+{{- $grace := sub .Values.terminationGracePeriodSeconds (add .Values.preStopSleepSeconds .Values.shutdownReserveSeconds) }}
+{{- if lt $grace 1 }}
+{{- fail "terminationGracePeriodSeconds must exceed preStopSleepSeconds + shutdownReserveSeconds" }}
+{{- end }}
+{{- $grace }}
+{{- end }}

@@ -47,6 +47,8 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        - name: AISTRALE_SHUTDOWN_GRACE_S
+          value: {{ include "aistrale.shutdownGraceSeconds" . | quote }}
         {{- with .Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

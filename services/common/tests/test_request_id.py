@@ -31,3 +31,20 @@ async def test_log_lines_carry_the_request_id_of_the_request_being_served() -> N
     assert len(made.headers["x-request-id"]) == 32
     assert REQUEST_ID.get() is None
     assert "request_id" not in _add_request_id(None, "info", {"event": "outside"})
+
+
+async def test_a_client_request_id_is_kept_only_when_it_is_short_printable_ascii() -> None:
+    app = ObservabilityMiddleware(_app, ServiceMetrics("t"))
+    transport = httpx.ASGITransport(app)
+    widest = "r" * 128
+    refused = ["r" * 129, "tab\there", "caf\xe9", "bell\x07"]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        kept = await client.get("/", headers={"x-request-id": widest})
+        replaced = [
+            await client.get("/", headers=[(b"x-request-id", value.encode("latin-1"))])
+            for value in refused
+        ]
+    assert kept.headers["x-request-id"] == widest
+    for value, answer in zip(refused, replaced, strict=True):
+        made = answer.headers["x-request-id"]
+        assert made != value and len(made) == 32 and made.isalnum()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from aistrale_common.app import build_app
+from aistrale_common.app import app_drain, build_app
 from aistrale_common.events import EventBus
 from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
@@ -16,6 +16,7 @@ from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
 from aistrale_router.admission import build_gatekeeper
 from aistrale_router.gateway.api import endpoints
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
+from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.settings import SERVICE, Settings
 
@@ -31,6 +32,7 @@ def create_app(
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
     gateway = GatewayRef()
+    requests = GatewayMetrics(metrics, gateway.in_catalog)
     gatekeeper = build_gatekeeper(
         settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, metrics=metrics
     )
@@ -46,6 +48,8 @@ def create_app(
                     opened,
                     gatekeeper,
                     metrics,
+                    requests=requests,
+                    drain=app_drain(app),
                     userorg_transport=userorg_transport,
                     upstream_transport=upstream_transport,
                 ) as running:
@@ -73,7 +77,13 @@ def create_app(
         app_class=GatewayApp,
     )
     assert isinstance(app, GatewayApp)
-    front = FrontDoor(endpoints(gateway), metrics, settings.max_request_bytes, app_tracer(app))
+    front = FrontDoor(
+        endpoints(gateway, requests),
+        metrics,
+        settings.max_request_bytes,
+        app_tracer(app),
+        refused=requests.refused,
+    )
     app.router.routes[0:0] = front.routes
     app.front = front
     return app

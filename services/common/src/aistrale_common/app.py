@@ -14,6 +14,7 @@ from aistrale_common.logging import configure_logging
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
 from aistrale_common.settings import ServiceSettings
+from aistrale_common.shutdown import Drain
 from aistrale_common.tracing import open_tracer
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -62,9 +63,17 @@ def build_app(
     app.state.settings = settings
     app.state.checks = checks
     app.state.tracer = tracing[0] if tracing else None
+    app.state.draining = Drain()  # begun by the server on SIGTERM (shutdown.py)
     install_error_handlers(app, validation_status=validation_status)
     app.include_router(ops_router(service, metrics, checks))
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, tracer=tracing[0] if tracing else None
     )
     return app
+
+
+def app_drain(app: FastAPI) -> Drain:
+    """The `Drain` `build_app` gave the app: its server begins it on SIGTERM."""
+    drain = app.state.draining
+    assert isinstance(drain, Drain)
+    return drain

@@ -7,11 +7,11 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-import uvicorn
 from fastapi import FastAPI
 
-from aistrale_common.http_server import CoalescingHttpToolsProtocol
+from aistrale_common.app import app_drain
 from aistrale_common.settings import ServiceSettings
+from aistrale_common.shutdown import DrainingServer, server_config
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -47,12 +47,11 @@ def run_service_cli(
         return
     if not args.no_migrate:
         migrate(settings)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = server_config(
+        app,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-        http=CoalescingHttpToolsProtocol,
+        grace_s=settings.shutdown_grace_s,
     )
+    DrainingServer(config, [app_drain(app)]).run()

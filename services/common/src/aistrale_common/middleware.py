@@ -12,16 +12,22 @@ import time
 from opentelemetry.trace import SpanKind, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aistrale_common.events.schemas import TEXT_LIMITS
 from aistrale_common.logging import REQUEST_ID
 from aistrale_common.metrics import Children, ServiceMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
+MAX_REQUEST_ID = TEXT_LIMITS["request_id"]  # it is the usage event's request_id
 
 
 def _incoming_request_id(scope: Scope) -> str:
+    """The client's id when it is printable ASCII of at most MAX_REQUEST_ID characters (it
+    goes into logs, headers and usage events as it is); else a new one."""
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER and 0 < len(value) <= 128:
-            return str(value.decode("latin-1"))
+        if name == REQUEST_ID_HEADER and 0 < len(value) <= MAX_REQUEST_ID:
+            given = str(value.decode("latin-1"))
+            if given.isascii() and given.isprintable():
+                return given
     return os.urandom(16).hex()  # uuid4's randomness, without building a UUID object
 
 

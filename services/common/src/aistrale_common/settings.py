@@ -28,6 +28,11 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     otlp_endpoint: str | None = None
+    # SIGTERM: how long requests in flight may still run (streams, long completions); the
+    # router then ends what is left with an explicit error. Keep it below the pod's
+    # terminationGracePeriodSeconds minus its preStop sleep, with room for the usage flush
+    # (the charts derive it: docs/deploy.md).
+    shutdown_grace_s: float = Field(default=60.0, gt=0)
 
     redis_url: str | None = None
     redis_prefix: str = "aistrale:"

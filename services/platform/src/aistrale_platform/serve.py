@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-import uvicorn
-
 from aistrale_analytics.migrate import migrate as migrate_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
+from aistrale_common.app import app_drain
 from aistrale_common.events import open_event_bus
-from aistrale_common.http_server import CoalescingHttpToolsProtocol
+from aistrale_common.shutdown import DrainingServer, server_config
 from aistrale_platform.admin import AdminCredentials, first_admin
 from aistrale_platform.app import create_platform
 from aistrale_platform.banner import announce
@@ -48,16 +47,10 @@ async def _serve(
     app = create_platform(
         bus, router=router, userorg=userorg, analytics=analytics, platform=settings
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-        http=CoalescingHttpToolsProtocol,
+    config = server_config(
+        app, host=settings.host, port=settings.port, grace_s=settings.shutdown_grace_s
     )
-    server = uvicorn.Server(config)
+    server = DrainingServer(config, [app_drain(service) for service in app.services.values()])
     announcing = asyncio.create_task(announce(server, settings, admin, app.components, sys.stderr))
     try:
         await server.serve()

@@ -9,28 +9,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.logging import get_logger
+from aistrale_router.gateway.cutoff import Cutoff, shutting_down
 from aistrale_router.gateway.front_door import Endpoint, Handler
+from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.request import Endpoint as Kind
-from aistrale_router.gateway.service import Complete, Streaming
+from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.wiring import GatewayRef
+from aistrale_router.upstream.relay import DONE_EVENT, error_event
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")
 
 
-def endpoints(gateway: GatewayRef) -> list[Endpoint]:
+def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
     def forwarding(kind: Kind) -> Handler:
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+            current = _serving(gateway, requests, kind)
             auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
             result = await _unless_client_leaves(
-                gateway.get().handle(kind, body, auth, rid), receive
+                current.handle(kind, body, auth, rid), receive, current.cutoff
             )
             if result is None:
                 return  # nobody to answer; the gateway metered the request as 499
@@ -42,7 +47,7 @@ def endpoints(gateway: GatewayRef) -> list[Endpoint]:
                         # After the coalesced write (call_soon is FIFO): off the latency path.
                         asyncio.get_running_loop().call_soon(result.after)
             else:
-                await RelayResponse(result)(scope, receive, send)
+                await RelayResponse(result, current.cutoff)(scope, receive, send)
 
         return handle
 
@@ -58,43 +63,75 @@ def endpoints(gateway: GatewayRef) -> list[Endpoint]:
     ]
 
 
+def _serving(gateway: GatewayRef, requests: GatewayMetrics, kind: Kind) -> Gateway:
+    try:
+        return gateway.get()
+    except ServiceUnavailable:
+        requests.refused(kind, ServiceUnavailable.status, 0.0)  # refused at once
+        raise
+
+
 # A fast answer needs no watcher: it is started only for work still running after this.
 WATCH_AFTER_S = 0.05
+# A stream ended at the shutdown cutoff: how long its last event may wait for a slow client.
+CUT_SEND_S = 2.0
 
 
 async def _unless_client_leaves(
-    work: Coroutine[Any, Any, Complete | Streaming], receive: Receive
+    work: Coroutine[Any, Any, Complete | Streaming], receive: Receive, cutoff: Cutoff
 ) -> Complete | Streaming | None:
-    """Runs `work` in this task; if it is still running after WATCH_AFTER_S, a watcher task
-    waits for `http.disconnect`, and a client that leaves before the answer is ready
-    cancels the work, which closes the upstream connection (upstream stops generating).
-    Streams get their own watcher once the relay starts (RelayResponse)."""
+    """Runs `work` in this task; if it is still running after WATCH_AFTER_S, a `_Watch`
+    cancels it when the client leaves before the answer is ready (which closes the upstream
+    connection: upstream stops generating), or when the shutdown cutoff passes (the client
+    then gets a 503). Streams get their own watch once the relay starts (RelayResponse)."""
     this = asyncio.current_task()
     assert this is not None
-    watchers: list[asyncio.Task[bool]] = []
-
-    def watch() -> None:
-        watchers.append(asyncio.ensure_future(_cancel_when_gone(receive, this)))
-
-    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, watch)
+    watch = _Watch(this, receive, cutoff)
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, watch.start)
     try:
         return await work
     except asyncio.CancelledError:
-        watcher = watchers[0] if watchers else None
-        if watcher is None or not watcher.done() or watcher.cancelled() or not watcher.result():
-            raise  # cancelled from outside (shutdown), not by the watcher
+        if watch.reason is None:
+            raise  # cancelled from outside (the server's own timeout), not by the watch
         this.uncancel()
+        if watch.reason == "cutoff":
+            raise shutting_down() from None
         return None
     finally:
         timer.cancel()
-        for watcher in watchers:
-            watcher.cancel()
+        watch.stop()
 
 
-async def _cancel_when_gone(receive: Receive, task: asyncio.Task[Any]) -> bool:
-    await _wait_for_disconnect(receive)
-    task.cancel()
-    return True
+class _Watch:
+    def __init__(self, task: asyncio.Task[Any], receive: Receive, cutoff: Cutoff) -> None:
+        self._task = task
+        self._receive = receive
+        self._cutoff = cutoff
+        self._watcher: asyncio.Task[None] | None = None
+        self._live = True
+        self.reason: Literal["client", "cutoff"] | None = None
+
+    def start(self) -> None:
+        self._watcher = asyncio.ensure_future(self._client_gone())
+        self._cutoff.future().add_done_callback(self._cut)
+
+    def stop(self) -> None:
+        self._live = False  # a cutoff callback already scheduled must not cancel anything
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._cutoff.future().remove_done_callback(self._cut)
+
+    async def _client_gone(self) -> None:
+        await _wait_for_disconnect(self._receive)
+        self._cancel("client")
+
+    def _cut(self, _: asyncio.Future[None]) -> None:
+        self._cancel("cutoff")
+
+    def _cancel(self, reason: Literal["client", "cutoff"]) -> None:
+        if self._live and self.reason is None:
+            self.reason = reason
+            self._task.cancel()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -116,9 +153,10 @@ async def _send_complete(result: Complete, send: Send) -> None:
 class RelayResponse(Response):
     """Sends each upstream chunk as it arrives; a client that goes away cancels the relay,
     which closes the upstream connection (so upstream stops generating) and meters what
-    was served."""
+    was served. At the shutdown cutoff the relay is cancelled too, and the stream ends with
+    an explicit error event and `[DONE]` instead of stopping mid-body."""
 
-    def __init__(self, stream: Streaming) -> None:
+    def __init__(self, stream: Streaming, cutoff: Cutoff) -> None:
         # Not Response.__init__: it would add `content-length: 0` to a body of unknown length.
         self.status_code = 200
         self.background = None
@@ -126,14 +164,18 @@ class RelayResponse(Response):
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items()
         ]
         self.stream = stream
+        self._cutoff = cutoff
+        self._started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         pump = asyncio.create_task(self._pump(send))
         watch = asyncio.create_task(_wait_for_disconnect(receive))
-        client_gone = False
+        cutoff = self._cutoff.future()
+        client_gone = cut = False
         try:
-            done, _ = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
-            client_gone = pump not in done
+            done, _ = await asyncio.wait({pump, watch, cutoff}, return_when=asyncio.FIRST_COMPLETED)
+            client_gone = pump not in done and watch in done
+            cut = pump not in done and not client_gone
         finally:
             for task in (pump, watch):
                 task.cancel()
@@ -141,14 +183,33 @@ class RelayResponse(Response):
                 outcome = await asyncio.gather(pump, watch, return_exceptions=True)
                 if isinstance(outcome[0], Exception):
                     log.warning("relay_failed", exc_info=outcome[0])
+                if cut:
+                    await self._end_cut(send)
             finally:
-                await self.stream.finish(client_gone=client_gone)
+                await self.stream.finish(client_gone=client_gone, cut=cut)
 
     async def _pump(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await self._start(send)
         async for chunk in self.stream.chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _start(self, send: Send) -> None:
+        self._started = True
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+
+    async def _end_cut(self, send: Send) -> None:
+        """The relay stopped between two events (each chunk it yields ends on an event
+        boundary, and a chunk is written whole or not at all), so the error event is read
+        as one."""
+        last = error_event(shutting_down()) + DONE_EVENT
+        try:
+            async with asyncio.timeout(CUT_SEND_S):
+                if not self._started:
+                    await self._start(send)
+                await send({"type": "http.response.body", "body": last, "more_body": False})
+        except (TimeoutError, OSError):
+            log.info("stream_cut_not_delivered")
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

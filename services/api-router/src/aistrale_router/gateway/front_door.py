@@ -10,6 +10,7 @@ rendered here exactly as the app's handlers render them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -48,7 +49,11 @@ class FrontDoor:
         metrics: ServiceMetrics,
         max_body_bytes: int,
         tracer: Tracer | None,
+        *,
+        refused: Callable[[str, int, float], None] | None = None,
     ) -> None:
+        """`refused(endpoint name, status, seconds)`: told of each request the front door
+        refuses itself, before its handler runs (a body too large)."""
         # Also listed in the app's routes (docs, 405 for other methods); a request reaching
         # one of them through Starlette is served here all the same.
         self.routes = [Route(e.path, self, methods=[e.method], name=e.name) for e in endpoints]
@@ -57,6 +62,7 @@ class FrontDoor:
             for e, route in zip(endpoints, self.routes, strict=True)
         }
         self._max_body = max_body_bytes
+        self._refused = refused
         self._app: ASGIApp = ObservabilityMiddleware(self._serve, metrics, tracer)
 
     def match(self, scope: Scope) -> bool:
@@ -79,7 +85,7 @@ class FrontDoor:
             await send(message)
 
         try:
-            body = await self._read_body(receive)
+            body = await self._body(route.name, receive)
             await handler(scope, body, receive, tracked)
         except AistraleError as exc:
             log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
@@ -91,6 +97,15 @@ class FrontDoor:
             if started:
                 raise
             await JSONResponse(INTERNAL, status_code=500)(scope, receive, send)
+
+    async def _body(self, name: str, receive: Receive) -> bytes:
+        arrived = time.perf_counter()
+        try:
+            return await self._read_body(receive)
+        except AistraleError as exc:
+            if self._refused is not None:
+                self._refused(name, exc.status, time.perf_counter() - arrived)
+            raise
 
     async def _read_body(self, receive: Receive) -> bytes:
         message = await receive()

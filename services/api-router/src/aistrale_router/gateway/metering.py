@@ -7,11 +7,12 @@ runs in a background task the app waits for at shutdown.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.schemas import MAX_TOKENS, UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
 from aistrale_router.catalog.schema import Pricing
@@ -26,6 +27,9 @@ from aistrale_router.routing.picker import Target
 log = get_logger(__name__)
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the response ended
 SETTLE_AFTER_S = 0.02
+# Shutdown: requests the server cancelled (past its graceful timeout) still run their
+# cleanup, which emits their event; the publisher stops only after that, or after this.
+DRAIN_WAIT_S = 3.0
 
 
 @dataclass(slots=True)
@@ -37,15 +41,25 @@ class Tokens:
 
 
 def tokens_from_usage(usage: Any) -> Tokens | None:
+    """Upstream's usage object. The counts are a server's word: what is not a number
+    counts as 0 and the rest is clamped to the event's range, for the settlement too."""
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details") or {}
     cached = details.get("cached_tokens") if isinstance(details, dict) else 0
     return Tokens(
-        prompt=int(usage.get("prompt_tokens") or 0),
-        completion=int(usage.get("completion_tokens") or 0),
-        cached=int(cached or 0),
+        prompt=_count(usage.get("prompt_tokens")),
+        completion=_count(usage.get("completion_tokens")),
+        cached=_count(cached),
     )
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    return min(max(int(value), 0), MAX_TOKENS)
 
 
 def cost_micro_usd(pricing: Pricing | None, tokens: Tokens) -> int:
@@ -69,10 +83,12 @@ class Meter:
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, tokens: Tokens) -> UsageEventV1:
+        """Fitted to the schema's limits: the client's model name, its request id or a
+        server's token counts may be anything, and analytics refuses what does not fit."""
         now = time.perf_counter()
         target = self.target
         model = target.model if target else None
-        return UsageEventV1(
+        return UsageEventV1.fitted(
             request_id=self.request_id,
             org_id=self.key.org_id,
             project_id=self.key.project_id,
@@ -107,6 +123,14 @@ class Metering:
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: list[tuple[Admission, Settlement]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._open = 0  # meters started and not finished: requests whose event is still due
+        self._idle: asyncio.Event | None = None  # made by `drain`, set when _open is 0
+
+    def start(
+        self, key: KeyRecord, request: ClientRequest, request_id: str, started: float
+    ) -> Meter:
+        self._open += 1
+        return Meter(key, request, request_id, started)
 
     def finish(
         self, meter: Meter, status: int, error_type: str | None, tokens: Tokens | None
@@ -114,6 +138,9 @@ class Metering:
         if meter._done:
             return
         meter._done = True
+        self._open -= 1
+        if self._idle is not None and self._open <= 0:
+            self._idle.set()
         tokens = tokens or Tokens()
         event = meter.event(status, error_type, tokens)
         self._sink.submit(event)
@@ -154,7 +181,15 @@ class Metering:
         except Exception:  # the reservation expires on its own; the request already ended
             log.warning("settle_failed", reservation=admission.reservation_id, exc_info=True)
 
-    async def drain(self) -> None:
+    async def drain(self, wait_s: float = DRAIN_WAIT_S) -> None:
+        """At shutdown, before the sink stops: waits (briefly) for requests still ending,
+        whose events are not submitted yet, then for every settlement."""
+        if self._open > 0:
+            self._idle = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._idle.wait(), wait_s)
+            except TimeoutError:
+                log.warning("usage_events_not_finished", requests=self._open)
         if self._timer is not None:
             self._timer.cancel()
             self._settle_due()

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aistrale_common.metrics import Children, ServiceMetrics
-from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.request import PATHS, Endpoint
 
 UNKNOWN = "unknown"
 ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
+_ENDPOINTS: dict[str, Endpoint] = {endpoint: endpoint for endpoint in PATHS}
 
 
 class GatewayMetrics:
@@ -50,7 +50,9 @@ class GatewayMetrics:
         if ttft_s is not None:
             self._ttft(model).observe(ttft_s)
 
-
-def in_catalog(store: CatalogStore) -> Callable[[str], bool]:
-    """Whether a name is in the catalog as it is now (it reloads)."""
-    return lambda name: store.catalog.get(name) is not None
+    def refused(self, name: str, status: int, seconds: float) -> None:
+        """A request refused before the gateway had it (413, still starting), by the
+        endpoint's name in the front door (`chat`, ...); not a model request: not counted."""
+        endpoint = _ENDPOINTS.get(name)
+        if endpoint is not None:
+            self.finished(endpoint, UNKNOWN, status, seconds, None)

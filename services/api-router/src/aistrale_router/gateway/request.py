@@ -87,6 +87,28 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
     )
 
 
+def unparsed_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
+    """A body `parse_request` refused, as its usage event shows it: the model it names, if
+    any (the event cuts it to size), and nothing else."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    fields = body if isinstance(body, dict) else {}
+    model, stream = fields.get("model"), fields.get("stream")
+    return ClientRequest(
+        endpoint=endpoint,
+        raw=raw,
+        body={},
+        model=model if isinstance(model, str) else "",
+        stream=stream is True and endpoint != "embeddings",
+        wants_usage=False,
+        max_tokens=None,
+        max_tokens_field="max_tokens",
+        prompt_estimate=0,
+    )
+
+
 def _optional_bool(body: dict[str, Any], name: str) -> bool:
     value = body.get(name)
     if value is None:

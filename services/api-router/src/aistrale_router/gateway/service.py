@@ -26,6 +26,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
     CLIENT_CLOSED,
     Meter,
@@ -39,6 +40,7 @@ from aistrale_router.gateway.request import (
     Endpoint,
     estimate_prompt_tokens,
     parse_request,
+    unparsed_request,
 )
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
@@ -51,6 +53,7 @@ from aistrale_router.upstream.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.upstream.relay import StreamRelay
 
 JSON = "application/json"
+_CLIENT_GONE = (CLIENT_CLOSED, "client_disconnected")
 
 
 @dataclass(slots=True)
@@ -72,8 +75,8 @@ class Streaming:
     opened: Opened
     relay: StreamRelay
 
-    async def finish(self, *, client_gone: bool) -> None:
-        await self.gateway.finish_stream(self, client_gone=client_gone)
+    async def finish(self, *, client_gone: bool, cut: bool = False) -> None:
+        await self.gateway.finish_stream(self, client_gone=client_gone, cut=cut)
 
 
 class Gateway:
@@ -87,10 +90,12 @@ class Gateway:
         gatekeeper: ManagedGatekeeper,
         metering: Metering,
         preparer: RequestPreparer,
+        cutoff: Cutoff | None = None,
         max_choices: int = MAX_CHOICES,
     ) -> None:
         self.max_choices = max_choices
         self.preparer = preparer
+        self.cutoff = cutoff or Cutoff(grace_s=0.0)  # never begun unless the server drains
         self.keys = keys
         self.catalog = catalog
         self.picker = picker
@@ -117,28 +122,34 @@ class Gateway:
     async def handle(
         self, endpoint: Endpoint, raw: bytes, authorization: str | None, request_id: str
     ) -> Complete | Streaming:
+        """Every request whose key is authenticated gets exactly one usage event, whatever
+        refuses it after that (body, model, admission, upstream, shutdown); one refused
+        before its key is known gets none, and is counted in the metrics only
+        (docs/decisions/router-refusal-metering.md)."""
         started = time.perf_counter()
         try:
             key = await self.keys.authenticate(authorization)
+        except Exception as exc:
+            self.metering.unmetered(endpoint, _status(exc), started)
+            raise
+        try:
             request = parse_request(raw, endpoint, self.max_choices)
         except Exception as exc:
-            status = exc.status if isinstance(exc, AistraleError) else 500
-            self.metering.unmetered(endpoint, status, started)
+            refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
+            self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
-        meter = Meter(key, request, request_id, started)
+        meter = self.metering.start(key, request, request_id, started)
         try:
             return await self._forward(meter, endpoint)
         except asyncio.CancelledError:
-            # The client went away (the front door cancels us) or the server is stopping:
-            # the upstream connection is closed by the cancellation; the prompt was sent.
+            # The client went away (the front door cancels us), or the shutdown cutoff
+            # passed: the cancellation closes the upstream connection; the prompt was sent.
             gone = Tokens(prompt=request.prompt_estimate, estimated=True)
-            self.metering.finish(meter, CLIENT_CLOSED, "client_disconnected", gone)
+            status, why = (503, SHUTTING_DOWN) if self.cutoff.passed else _CLIENT_GONE
+            self.metering.finish(meter, status, why, gone)
             raise
-        except AistraleError as exc:
-            self.metering.finish(meter, exc.status, exc.instance_code or exc.type, None)
-            raise
-        except Exception:  # a bug still costs the caller a request: meter it, then the 500
-            self.metering.finish(meter, 500, "internal_error", None)
+        except Exception as exc:  # a bug still costs the caller a request: meter it, then 500
+            self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
 
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
@@ -246,20 +257,45 @@ class Gateway:
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         return Streaming(headers, aiter(relay), self, meter, opened, relay)
 
-    async def finish_stream(self, stream: Streaming, *, client_gone: bool) -> None:
+    async def finish_stream(self, stream: Streaming, *, client_gone: bool, cut: bool) -> None:
         relay, meter = stream.relay, stream.meter
-        await stream.opened.response.close()  # stops upstream generating if still running
-        self.forwarder.finished(stream.opened, ok=relay.error is None)
-        meter.first_byte_at = relay.first_chunk_at
-        tokens = tokens_from_usage(relay.usage) or Tokens(
-            prompt=meter.request.prompt_estimate, completion=relay.token_chunks, estimated=True
-        )
-        if client_gone and not relay.completed:
-            self.metering.finish(meter, CLIENT_CLOSED, "client_disconnected", tokens)
-        elif relay.error is not None:
-            self.metering.finish(meter, relay.error.status, relay.error.instance_code, tokens)
-        else:
-            self.metering.finish(meter, 200, None, tokens)
+        try:
+            await stream.opened.response.close()  # stops upstream generating if still running
+        finally:
+            self.forwarder.finished(stream.opened, ok=relay.error is None)
+            meter.first_byte_at = relay.first_chunk_at
+            tokens = tokens_from_usage(relay.usage) or Tokens(
+                prompt=meter.request.prompt_estimate,
+                completion=relay.token_chunks,
+                estimated=True,
+            )
+            status, why = self._stream_outcome(relay, client_gone=client_gone, cut=cut)
+            self.metering.finish(meter, status, why, tokens)
+
+    def _stream_outcome(
+        self, relay: StreamRelay, *, client_gone: bool, cut: bool
+    ) -> tuple[int, str | None]:
+        if relay.completed:
+            return 200, None
+        if cut:
+            return 503, SHUTTING_DOWN
+        if client_gone:
+            return _CLIENT_GONE
+        if relay.error is not None:
+            return relay.error.status, relay.error.instance_code
+        # Neither ended nor failed: the relay was cancelled (the server's own graceful
+        # timeout) or could not send; it did not give the client the whole answer.
+        return (503, SHUTTING_DOWN) if self.cutoff.passed else (500, "stream_interrupted")
+
+
+def _status(exc: Exception) -> int:
+    return exc.status if isinstance(exc, AistraleError) else 500
+
+
+def _error_type(exc: Exception) -> str:
+    if isinstance(exc, AistraleError):
+        return exc.instance_code or exc.type
+    return "internal_error"
 
 
 def _allowed(key: KeyRecord, model: str) -> bool:

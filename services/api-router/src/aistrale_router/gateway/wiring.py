@@ -13,11 +13,13 @@ import httpx
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
+from aistrale_common.shutdown import Drain
 from aistrale_common.tasks import stop_tasks
 from aistrale_router.admission import ManagedGatekeeper
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.cutoff import Cutoff
 from aistrale_router.gateway.metering import Metering
-from aistrale_router.gateway.metrics import GatewayMetrics, in_catalog
+from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.prepare import RequestPreparer
 from aistrale_router.gateway.service import Gateway
 from aistrale_router.keys.cache import KeyCache
@@ -46,8 +48,12 @@ class GatewayRef:
 
     def get(self) -> Gateway:
         if self.current is None:
-            raise ServiceUnavailable("The gateway is starting.")
+            raise ServiceUnavailable("The gateway is starting; retry shortly.")
         return self.current
+
+    def in_catalog(self, name: str) -> bool:
+        current = self.current
+        return current is not None and current.catalog.catalog.get(name) is not None
 
 
 def key_cache(settings: Settings) -> KeyCache:
@@ -77,6 +83,8 @@ async def open_gateway(
     gatekeeper: ManagedGatekeeper,
     metrics: ServiceMetrics,
     *,
+    requests: GatewayMetrics,
+    drain: Drain,
     userorg_transport: httpx.AsyncBaseTransport | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Gateway]:
@@ -97,14 +105,17 @@ async def open_gateway(
     )
     adapters = default_registry()
     resolver = CredentialResolver(store.platform_keys, org_credentials)
+    cutoff = Cutoff(settings.shutdown_grace_s)
+    drain.on_begin(cutoff.begin)
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
         catalog=store,
         picker=DeploymentPicker(states),
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
         gatekeeper=gatekeeper,
-        metering=Metering(sink, gatekeeper, GatewayMetrics(metrics, in_catalog(store))),
+        metering=Metering(sink, gatekeeper, requests),
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
+        cutoff=cutoff,
         max_choices=settings.max_choices,
     )
     consumer = await listen_for_control_events(
@@ -127,6 +138,7 @@ async def open_gateway(
     try:
         yield gateway
     finally:
+        cutoff.close()
         await stop_tasks(tasks)
         with contextlib.suppress(Exception):
             await consumer.stop()

@@ -19,10 +19,12 @@ import httpx
 import orjson
 
 from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.logging import get_logger
 from aistrale_common.single_flight import SingleFlight
 from aistrale_router.userorg_api import LookupUnavailable, internal_get
 
 Origin = Literal["org", "platform", "none"]
+log = get_logger(__name__)
 
 
 class OrgCredentialSource(Protocol):
@@ -125,13 +127,15 @@ class HttpOrgCredentials:
         try:
             body = await internal_get(self._client, url, self._headers)
         except LookupUnavailable as exc:
-            raise _unavailable(str(exc)) from exc
+            log.warning("org_credentials_unavailable", org_id=org_id, error=str(exc))
+            raise _unavailable() from exc
         key = orjson.loads(body).get("api_key") if body is not None else None
         return str(key) if key else None
 
 
-def _unavailable(why: str) -> ServiceUnavailable:
+def _unavailable() -> ServiceUnavailable:
+    # A fixed phrase: why user-org did not answer is for the logs, not for the client.
     return ServiceUnavailable(
-        f"The organization's provider credentials could not be looked up ({why}); retry shortly.",
+        "The organization's provider credentials could not be looked up; retry shortly.",
         code="credentials_unavailable",
     )

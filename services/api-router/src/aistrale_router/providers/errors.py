@@ -128,9 +128,10 @@ def _json(body: bytes) -> Any:
 
 
 def _message_and_kind(parsed: Any, body: bytes) -> tuple[str, str]:
-    """Anthropic, OpenAI/Groq/HF, Gemini (google.rpc.Status) and TGI error shapes."""
+    """Anthropic, OpenAI/Groq/HF, Gemini (google.rpc.Status) and TGI error shapes. Any
+    other body (an HTML page, a proxy's text) is not passed on: the fallback phrase is."""
     if not isinstance(parsed, dict):
-        return body.decode("utf-8", "replace").strip()[:500], ""
+        return "", ""
     error = parsed.get("error")
     if isinstance(error, str):  # TGI / HF inference: {"error": "...", "error_type": "..."}
         return error, str(parsed.get("error_type") or "")

@@ -13,7 +13,11 @@ from pathlib import Path
 from aistrale_common.events.port import Message
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process
+from aistrale_common.testing.processes import (
+    RunningService,
+    python_module_argv,
+    running_service,
+)
 from aistrale_common.testing.tcp_proxy import TcpProxy, free_port
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.testing.fake_userorg import FakeUserOrg
@@ -54,9 +58,12 @@ def catalog_for(vllm_url: str) -> dict[str, object]:
 @dataclass
 class UsageEvents:
     events: list[UsageEventV1] = field(default_factory=list)
+    bodies: dict[str, bytes] = field(default_factory=dict)  # event id -> as published
 
     async def on_message(self, message: Message) -> None:
-        self.events.append(UsageEventV1.model_validate_json(message.body))
+        event = UsageEventV1.model_validate_json(message.body)
+        self.bodies[str(event.event_id)] = message.body
+        self.events.append(event)
 
     async def wait_for(self, request_id: str, timeout_s: float = 10.0) -> UsageEventV1:
         async with asyncio.timeout(timeout_s):
@@ -104,6 +111,20 @@ def router_process(
 ) -> Iterator[str]:
     """The router as a real process on the run's exchanges and Redis prefix; yields its URL.
     `extra_env`: more variables (platform provider keys, say)."""
+    with router_service(infra, tmp, userorg_url, service_token, models_file, extra_env) as running:
+        yield running.url
+
+
+@contextlib.contextmanager
+def router_service(
+    infra: Infra,
+    tmp: Path,
+    userorg_url: str,
+    service_token: str,
+    models_file: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[RunningService]:
+    """`router_process`, with the process itself (for tests that signal it)."""
     port = free_port()
     queue_prefix = infra.queue_prefix(f"router-{secrets.token_hex(3)}")
     env = {
@@ -129,5 +150,5 @@ def router_process(
         **(extra_env or {}),
     }
     argv = python_module_argv("aistrale-api-router", "serve", "--port", str(port))
-    with service_process(argv, port, env, log_path=tmp / "router.log") as url:
-        yield url
+    with running_service(argv, port, env, log_path=tmp / "router.log") as running:
+        yield running

@@ -80,6 +80,8 @@ class AiohttpUpstream:
             response = await self._open().post(url, data=body, headers=headers)
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimedOut(str(exc)) from exc
+        except aiohttp.ClientResponseError as exc:  # an answer that does not parse as HTTP
+            raise UpstreamBroken(f"malformed response from upstream: {exc.message}") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnreachable(type(exc).__name__) from exc
         return _AiohttpResponse(response)

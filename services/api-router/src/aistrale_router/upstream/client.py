@@ -4,7 +4,8 @@ Production uses the lean client (`upstream/lean`, asyncio protocols + httptools:
 quarter of aiohttp's CPU per request, and aiohttp about a sixth of httpx's; measured in
 docs/decisions/router-upstream-client.md); `AISTRALE_UPSTREAM_CLIENT=aiohttp` selects aiohttp.
 An injected httpx transport (tests, the single-process platform) selects the httpx adapter,
-so tests need no network. All of them raise only the three exceptions below.
+so tests need no network. All of them raise only the three exceptions below; their
+messages are for the logs, never for clients (the forwarder and the relay say fixed phrases).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class UpstreamResponse(Protocol):
 
 class UpstreamClient(Protocol):
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> UpstreamResponse:
-        """Returns once the status and headers are in."""
+        """Returns once the status and headers are in. Raises UpstreamTimedOut,
+        UpstreamUnreachable, or UpstreamBroken for an answer that is not HTTP."""
         ...
 
     async def get(self, url: str, headers: dict[str, str], timeout_s: float) -> tuple[int, bytes]:

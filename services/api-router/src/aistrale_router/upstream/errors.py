@@ -12,7 +12,9 @@ from aistrale_common.errors import (
     RateLimited,
     UpstreamFailed,
 )
+from aistrale_common.logging import get_logger
 
+log = get_logger(__name__)
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -32,10 +34,14 @@ def upstream_error(status: int, body: bytes, headers: Mapping[str, str]) -> Aist
 
 
 def _message(body: bytes) -> tuple[str | None, str | None]:
+    """The message of an OpenAI-shaped error. A body that is not JSON (an HTML error page,
+    a proxy's text, a traceback) is not passed on to the client: it is logged."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return (body[:200].decode("utf-8", "replace") or None), None
+        if body:
+            log.info("upstream_error_not_json", body=body[:200].decode("utf-8", "replace"))
+        return None, None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
         message, param = error.get("message"), error.get("param")

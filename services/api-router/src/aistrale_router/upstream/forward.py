@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from aistrale_common.errors import AistraleError, ServiceUnavailable, UpstreamTimeout
+from aistrale_common.errors import (
+    AistraleError,
+    ServiceUnavailable,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
+from aistrale_common.logging import get_logger
 from aistrale_router.providers.base import PreparedRequest
 from aistrale_router.routing.picker import Target
 from aistrale_router.routing.state import DeploymentStates
@@ -24,6 +30,8 @@ from aistrale_router.upstream.client import (
     UpstreamUnreachable,
 )
 from aistrale_router.upstream.errors import RETRYABLE_STATUS
+
+log = get_logger(__name__)
 
 
 class Preparer(Protocol):
@@ -94,10 +102,15 @@ class Forwarder:
         except (TimeoutError, UpstreamTimedOut):
             self._states.finished(deployment_id, ok=False)
             return UpstreamTimeout("The model did not answer in time."), True
-        except UpstreamUnreachable:
+        except UpstreamUnreachable as exc:
             self._states.finished(deployment_id, ok=False)
+            log.info("upstream_unreachable", deployment=deployment_id, error=str(exc))
             # A fixed phrase: the client library's wording is not the API's.
             return ServiceUnavailable("The model's server could not be reached."), True
+        except UpstreamBroken as exc:  # an answer that is not HTTP, before its headers
+            self._states.finished(deployment_id, ok=False)
+            log.info("upstream_unreadable", deployment=deployment_id, error=str(exc))
+            return UpstreamFailed("The model's server sent an answer that could not be read."), True
         if response.status < 400:
             return response  # the caller reports `finished` once the body is through
         content = await _read_error_body(response)

@@ -15,10 +15,13 @@ from typing import Any
 import orjson
 
 from aistrale_common.errors import AistraleError, QuotaExceeded, UpstreamFailed, UpstreamTimeout
+from aistrale_common.logging import get_logger
 from aistrale_router.sse import SseEvent, SseParser
 from aistrale_router.upstream.client import UpstreamBroken, UpstreamResponse, UpstreamTimedOut
 
+log = get_logger(__name__)
 DONE = "[DONE]"
+DONE_EVENT = b"data: [DONE]\n\n"
 
 
 class StreamRelay:
@@ -40,6 +43,9 @@ class StreamRelay:
         self._parser = SseParser()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        """A stream that cannot go on ends with an error event and `[DONE]`, never by
+        just stopping: clients (the openai SDK raises an APIError) must tell a cut
+        answer from a whole one. The messages are fixed phrases; the cause is logged."""
         try:
             async for raw in self._response.chunks():
                 out = self._translate(raw)
@@ -48,19 +54,26 @@ class StreamRelay:
                         self.first_chunk_at = time.perf_counter()
                     yield out
                 if self._budget is not None and not await self._budget(self.token_chunks):
-                    self.error = QuotaExceeded("The budget ran out during this response.")
-                    yield _error_event(self.error)
+                    yield self._failed(QuotaExceeded("The budget ran out during this response."))
                     return
             tail = self._tail()
             if tail:
                 yield tail
             self.completed = True
         except UpstreamTimedOut:
-            self.error = UpstreamTimeout("The model stopped sending mid-stream.")
-            yield _error_event(self.error)
+            yield self._failed(UpstreamTimeout("The model stopped sending mid-stream."))
         except UpstreamBroken as exc:
-            self.error = UpstreamFailed(f"Upstream stream broke: {exc}")
-            yield _error_event(self.error)
+            log.info("upstream_stream_broken", error=str(exc))
+            yield self._failed(UpstreamFailed("The model's server broke off the stream."))
+        except AistraleError as exc:  # a provider's own mid-stream error, translated
+            yield self._failed(exc)
+        except Exception:  # a chunk we could not translate: still an explicit end
+            log.exception("stream_relay_failed")
+            yield self._failed(AistraleError("The stream could not be relayed."))
+
+    def _failed(self, error: AistraleError) -> bytes:
+        self.error = error
+        return error_event(error) + DONE_EVENT
 
     def _translate(self, raw: bytes) -> bytes:
         return b"".join(self._relay(e) for e in self._parser.feed(raw))
@@ -71,7 +84,7 @@ class StreamRelay:
     def _relay(self, event: SseEvent) -> bytes:
         data = event.data
         if data == DONE:
-            return b"data: [DONE]\n\n"
+            return DONE_EVENT
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -108,5 +121,6 @@ def _choice_has_tokens(choice: dict[str, Any]) -> bool:
     return bool(choice.get("text"))  # completions
 
 
-def _error_event(error: AistraleError) -> bytes:
+def error_event(error: AistraleError) -> bytes:
+    """An OpenAI-shaped error as one SSE event: the openai SDK raises it as an APIError."""
     return b"data: " + orjson.dumps(error.body()) + b"\n\n"

@@ -9,9 +9,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+
+@dataclass(frozen=True)
+class RunningService:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return _tail(self.log_path, 200)
 
 
 @contextlib.contextmanager
@@ -25,13 +36,30 @@ def service_process(
     timeout_s: float = 60.0,
 ) -> Iterator[str]:
     """Yields the base URL once `ready_path` answers 200; SIGTERM (then SIGKILL) at exit."""
+    with running_service(
+        argv, port, env, log_path=log_path, ready_path=ready_path, timeout_s=timeout_s
+    ) as running:
+        yield running.url
+
+
+@contextlib.contextmanager
+def running_service(
+    argv: Sequence[str],
+    port: int,
+    env: Mapping[str, str],
+    *,
+    log_path: Path,
+    ready_path: str = "/health",
+    timeout_s: float = 60.0,
+) -> Iterator[RunningService]:
+    """`service_process` for a test that signals the process itself (it may exit early)."""
     full_env = {**os.environ, **env}
     with log_path.open("ab") as log:
         proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(proc, base + ready_path, timeout_s, log_path)
-        yield base
+        yield RunningService(base, proc, log_path)
     finally:
         stop_process(proc)
 
