@@ -83,6 +83,9 @@ class Settings(ServiceSettings):
     # Must exceed the publish timeout (5 s); a replica that dies mid-replay frees its rows
     # when it runs out.
     usage_outbox_lease_s: float = Field(default=30.0, gt=0)
+    # Every usage event is also appended to a journal under AISTRALE_DATA_DIR until it is
+    # durable elsewhere, so a killed router loses none (metering/journal.py).
+    usage_journal: bool = True
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

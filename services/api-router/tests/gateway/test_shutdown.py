@@ -19,7 +19,7 @@ import yaml
 from openai.types.chat import ChatCompletionChunk
 
 from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import RunningService
+from aistrale_common.testing.processes import ServiceProcess
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.testing.fake_userorg import FakeUserOrg
 from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
@@ -38,7 +38,7 @@ WORD_DELAY_S = 0.1  # the short stream: 14 words, about 1.4 s; the long one: 28 
 
 @dataclass
 class Stack:
-    router: RunningService
+    router: ServiceProcess
     vllm: FakeVllm
     key: str
     usage: UsageEvents

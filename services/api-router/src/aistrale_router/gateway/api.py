@@ -40,12 +40,9 @@ def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
             if result is None:
                 return  # nobody to answer; the gateway metered the request as 499
             if isinstance(result, Complete):
-                try:
-                    await _send_complete(result, send)
-                finally:
-                    if result.after is not None:
-                        # After the coalesced write (call_soon is FIFO): off the latency path.
-                        asyncio.get_running_loop().call_soon(result.after)
+                if result.meter is not None:
+                    result.meter()
+                await _send_complete(result, send)
             else:
                 await RelayResponse(result, current.cutoff)(scope, receive, send)
 
@@ -191,6 +188,8 @@ class RelayResponse(Response):
     async def _pump(self, send: Send) -> None:
         await self._start(send)
         async for chunk in self.stream.chunks:
+            if self.stream.relay.finished:
+                self.stream.answered()  # before the last event leaves (metering/journal.py)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

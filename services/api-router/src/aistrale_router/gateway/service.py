@@ -61,9 +61,10 @@ class Complete:
     status: int
     body: bytes
     headers: dict[str, str]
-    # Metering, run by the caller once the answer is on its way (or failed to go): it is
-    # off the client's critical path, and it must run whatever happens to the send.
-    after: Callable[[], None] | None = None
+    # Metering, run by the caller just before the answer leaves, whatever happens to the
+    # send: the usage event is in the journal before the client can have the answer, so a
+    # router killed right after sending it loses nothing (metering/journal.py).
+    meter: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -74,6 +75,10 @@ class Streaming:
     meter: Meter
     opened: Opened
     relay: StreamRelay
+
+    def answered(self) -> None:
+        """The relay holds the stream's last event: metered now, before it leaves."""
+        self.gateway.meter_stream(self, client_gone=False, cut=False)
 
     async def finish(self, *, client_gone: bool, cut: bool = False) -> None:
         await self.gateway.finish_stream(self, client_gone=client_gone, cut=cut)
@@ -258,24 +263,27 @@ class Gateway:
         return Streaming(headers, aiter(relay), self, meter, opened, relay)
 
     async def finish_stream(self, stream: Streaming, *, client_gone: bool, cut: bool) -> None:
-        relay, meter = stream.relay, stream.meter
+        relay = stream.relay
         try:
             await stream.opened.response.close()  # stops upstream generating if still running
         finally:
             self.forwarder.finished(stream.opened, ok=relay.error is None)
-            meter.first_byte_at = relay.first_chunk_at
-            tokens = tokens_from_usage(relay.usage) or Tokens(
-                prompt=meter.request.prompt_estimate,
-                completion=relay.token_chunks,
-                estimated=True,
-            )
-            status, why = self._stream_outcome(relay, client_gone=client_gone, cut=cut)
-            self.metering.finish(meter, status, why, tokens)
+            self.meter_stream(stream, client_gone=client_gone, cut=cut)
+
+    def meter_stream(self, stream: Streaming, *, client_gone: bool, cut: bool) -> None:
+        """Once per stream (Metering.finish ignores a second call)."""
+        relay, meter = stream.relay, stream.meter
+        meter.first_byte_at = relay.first_chunk_at
+        tokens = tokens_from_usage(relay.usage) or Tokens(
+            prompt=meter.request.prompt_estimate, completion=relay.token_chunks, estimated=True
+        )
+        status, why = self._stream_outcome(relay, client_gone=client_gone, cut=cut)
+        self.metering.finish(meter, status, why, tokens)
 
     def _stream_outcome(
         self, relay: StreamRelay, *, client_gone: bool, cut: bool
     ) -> tuple[int, str | None]:
-        if relay.completed:
+        if relay.completed or relay.finished:
             return 200, None
         if cut:
             return 503, SHUTTING_DOWN

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus, Subscription
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_router.metering.journal import Journal
 from aistrale_router.metering.metrics import PublisherMetrics
 from aistrale_router.metering.outbox import UsageOutbox
 from aistrale_router.metering.publisher import PublisherConfig, UsagePublisher
@@ -39,6 +40,13 @@ def build_usage_sink(
         if settings.amqp_url
         else None
     )
+    journal = Journal(settings.data_dir / "usage-journal") if settings.usage_journal else None
     return UsagePublisher(
-        bus, settings.usage_exchange, outbox, PublisherMetrics(metrics), config, consumer_queue
+        bus,
+        settings.usage_exchange,
+        outbox,
+        PublisherMetrics(metrics),
+        config,
+        consumer_queue,
+        journal,
     )

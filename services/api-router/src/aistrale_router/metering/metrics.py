@@ -12,6 +12,10 @@ class PublisherMetrics:
         self.published: Counter = metrics.counter(
             "usage_events_published_total", "Usage events confirmed by the broker", ("path",)
         )
+        self.recovered: Counter = metrics.counter(
+            "usage_events_recovered_total",
+            "Usage events a killed process had accepted, moved from its journal to the outbox",
+        )
         self.outboxed: Counter = metrics.counter(
             "usage_events_outboxed_total", "Usage events written to the durable outbox"
         )

@@ -1,6 +1,7 @@
 """The router's usage publisher: batches with publisher confirms, a durable outbox behind.
 
-`submit` only appends to an in-memory buffer. A flusher task publishes the buffer in
+`submit` appends to an in-memory buffer, and to the journal on local disk (journal.py) so
+that a killed process loses nothing. A flusher task publishes the buffer in
 batches; a batch the broker does not confirm within `publish_timeout_s` goes to the outbox,
 and the publisher stays "degraded" (new batches go straight to the outbox, no waiting on a
 dead broker) until the replayer has published from the outbox again. Memory stays bounded:
@@ -21,6 +22,7 @@ from aistrale_common.events import EventBus, OutgoingMessage, Subscription
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
+from aistrale_router.metering.journal import Journal
 from aistrale_router.metering.metrics import PublisherMetrics
 from aistrale_router.metering.outbox import Claim, UsageOutbox
 
@@ -67,8 +69,10 @@ class UsagePublisher:
         metrics: PublisherMetrics,
         config: PublisherConfig | None = None,
         consumer_queue: Subscription | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._config = config or PublisherConfig()
+        self._journal = journal
         _check_lease(self._config, outbox)
         self._bus = bus
         self._consumer_queue = consumer_queue
@@ -88,7 +92,10 @@ class UsagePublisher:
         return self._degraded
 
     def submit(self, event: UsageEventV1) -> None:
-        self._buffer.append(to_message(event))
+        message = to_message(event)
+        if self._journal is not None:
+            self._journal.append(message)
+        self._buffer.append(message)
         self._metrics.buffered.set(len(self._buffer))
         if len(self._buffer) >= self._config.batch_size:
             self._wake.set()
@@ -96,6 +103,9 @@ class UsagePublisher:
             self._spill = asyncio.get_running_loop().create_task(self._spill_buffer())
 
     async def start(self) -> None:
+        if self._journal is not None:
+            self._journal.open()
+            await self._recover()
         await self._declare_consumer_queue()
         await self._refresh_backlog()
         self._tasks = [
@@ -116,6 +126,21 @@ class UsagePublisher:
             await self._finish_flusher(flusher)
         await self._flush_all()
         await self._refresh_backlog()
+        if self._journal is not None:
+            self._journal.close()
+
+    async def _recover(self) -> None:
+        """Events a killed process had accepted: into the outbox, replayed from there."""
+        assert self._journal is not None
+        for path, messages in self._journal.orphans():
+            await self._outbox.put(messages)
+            path.unlink()
+            self._metrics.recovered.inc(len(messages))
+            log.warning("usage_journal_recovered", events=len(messages), path=str(path))
+
+    def _made_durable(self, count: int) -> None:
+        if self._journal is not None:
+            self._journal.durable(count)
 
     async def _finish_flusher(self, flusher: asyncio.Task[None]) -> None:
         grace = self._config.shutdown_publish_timeout_s + 1.0
@@ -164,6 +189,7 @@ class UsagePublisher:
         published = not self._degraded and await self._publish(batch, path="direct")
         self._inflight = []
         if published:
+            self._made_durable(len(batch))
             return
         try:
             await self._outbox.put(batch)
@@ -171,6 +197,7 @@ class UsagePublisher:
             # The outbox is the last resort: put the batch back rather than lose it.
             self._buffer[:0] = batch
             raise
+        self._made_durable(len(batch))
         self._metrics.outboxed.inc(len(batch))
 
     async def _publish(self, batch: list[OutgoingMessage], *, path: str) -> bool:
@@ -194,6 +221,7 @@ class UsagePublisher:
             while len(self._buffer) >= self._config.batch_size:
                 batch = self._take(self._config.batch_size)
                 await self._outbox.put(batch)
+                self._made_durable(len(batch))
                 self._metrics.outboxed.inc(len(batch))
         finally:
             self._spill = None

@@ -14,7 +14,7 @@ from aistrale_common.events.port import Message
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.testing.fixtures import Infra
 from aistrale_common.testing.processes import (
-    RunningService,
+    ServiceProcess,
     python_module_argv,
     running_service,
 )
@@ -123,7 +123,7 @@ def router_service(
     service_token: str,
     models_file: Path,
     extra_env: Mapping[str, str] | None = None,
-) -> Iterator[RunningService]:
+) -> Iterator[ServiceProcess]:
     """`router_process`, with the process itself (for tests that signal it)."""
     port = free_port()
     queue_prefix = infra.queue_prefix(f"router-{secrets.token_hex(3)}")

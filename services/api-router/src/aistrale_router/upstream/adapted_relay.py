@@ -32,6 +32,7 @@ class AdaptedRelay(StreamRelay):
         chunks = b"".join(self._encode(c) for c in self._translator.finish())
         if self._translator.usage is not None:
             self.usage = self._translator.usage.as_openai()
+        self.finished = True
         return chunks + b"data: [DONE]\n\n"
 
     def _encode(self, chunk: dict[str, Any]) -> bytes:

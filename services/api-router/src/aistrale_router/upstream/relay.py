@@ -39,6 +39,9 @@ class StreamRelay:
         self.token_chunks = 0  # OpenAI-format servers send about one token per chunk
         self.first_chunk_at: float | None = None
         self.error: AistraleError | None = None
+        # `finished`: the relay has produced the stream's `[DONE]` (the whole answer is in
+        # what it yielded or is about to yield); `completed`: upstream has also ended.
+        self.finished = False
         self.completed = False
         self._parser = SseParser()
 
@@ -53,6 +56,8 @@ class StreamRelay:
                     if self.first_chunk_at is None:
                         self.first_chunk_at = time.perf_counter()
                     yield out
+                if self.finished:
+                    continue  # the answer is whole: nothing left for the budget to stop
                 if self._budget is not None and not await self._budget(self.token_chunks):
                     yield self._failed(QuotaExceeded("The budget ran out during this response."))
                     return
@@ -84,6 +89,7 @@ class StreamRelay:
     def _relay(self, event: SseEvent) -> bytes:
         data = event.data
         if data == DONE:
+            self.finished = True
             return DONE_EVENT
         try:
             chunk = orjson.loads(data)

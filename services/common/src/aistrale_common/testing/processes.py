@@ -9,20 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-
-@dataclass(frozen=True)
-class RunningService:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return _tail(self.log_path, 200)
 
 
 @contextlib.contextmanager
@@ -51,17 +40,13 @@ def running_service(
     log_path: Path,
     ready_path: str = "/health",
     timeout_s: float = 60.0,
-) -> Iterator[RunningService]:
+) -> Iterator[ServiceProcess]:
     """`service_process` for a test that signals the process itself (it may exit early)."""
-    full_env = {**os.environ, **env}
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    service = ServiceProcess(argv, port, env, log_path=log_path, ready_path=ready_path)
     try:
-        _wait_ready(proc, base + ready_path, timeout_s, log_path)
-        yield RunningService(base, proc, log_path)
+        yield service.start(timeout_s)
     finally:
-        stop_process(proc)
+        service.terminate()
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> int:
@@ -117,16 +102,24 @@ class ServiceProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self._proc is not None, "not started"
+        return self._proc
+
+    @property
     def pid(self) -> int:
-        assert self._proc is not None
-        return self._proc.pid
+        return self.proc.pid
 
     def start(self, timeout_s: float = 60.0) -> ServiceProcess:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 self.argv, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
-        _wait_ready(self._proc, self.url + self.ready_path, timeout_s, self.log_path)
+        try:
+            _wait_ready(self._proc, self.url + self.ready_path, timeout_s, self.log_path)
+        except BaseException:
+            self.terminate()
+            raise
         return self
 
     def terminate(self, timeout_s: float = 20.0) -> int:
@@ -153,5 +146,5 @@ class ServiceProcess:
                 return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for {self.pid}")
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log(self, lines: int = 200) -> str:
         return _tail(self.log_path, lines)
