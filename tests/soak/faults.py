@@ -2,7 +2,7 @@
 how it ends, and which errors clients may see while it lasts.
 
 Every dependency is taken away the way production loses it, without touching the shared
-servers: Redis and RabbitMQ behind a TCP proxy that is cut, user-org stopped (SIGSTOP) or
+servers: Postgres, Redis and RabbitMQ behind a TCP proxy that is cut, user-org stopped (SIGSTOP) or
 refusing connections, the router killed and started again.
 """
 
@@ -49,6 +49,13 @@ FAULTS = {
         lambda p: p.proxies["amqp"].cut(),
         lambda p: p.proxies["amqp"].restore(),
         frozenset(),
+    ),
+    "postgres_cut": Fault(
+        "postgres_cut",
+        10.0,
+        lambda p: p.proxies["postgres"].cut(),
+        lambda p: p.proxies["postgres"].restore(),
+        frozenset(),  # keys are served from the router's cache; consumers wait it out
     ),
     "userorg_stopped": Fault(
         "userorg_stopped",

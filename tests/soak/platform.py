@@ -2,7 +2,7 @@
 real Postgres, Redis and RabbitMQ, every consumer on, started with the same commands as
 infra/local/up.sh (`aistrale-<service> migrate`, then `serve --no-migrate`).
 
-Redis, RabbitMQ and user-org are reached through TCP proxies in processes of their own, so
+Postgres, Redis, RabbitMQ and user-org are reached through TCP proxies in processes of their own, so
 a fault test can cut one without stopping the shared servers. The upstream is the router's
 fake vLLM, also in its own process. Each run has its own databases, Redis prefix,
 exchanges and queues, and removes them afterwards.
@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+from sqlalchemy.engine import make_url
 
 from aistrale_common.testing.fixtures import Infra, admin_execute, delete_redis_keys
 from aistrale_common.testing.processes import ServiceProcess, python_module_argv
@@ -108,9 +109,10 @@ def _env(
 ) -> dict[str, str]:
     redis = urlsplit(infra.redis_url)
     amqp = urlsplit(infra.amqp_url)
+    postgres = make_url(infra.postgres_url).set(host="127.0.0.1", port=proxies["postgres"].port)
     databases = {
         f"AISTRALE_{svc.upper().replace('-', '_')}_DATABASE_URL": (
-            f"{infra.postgres_url}/{_db(run, svc)}"
+            postgres.set(database=_db(run, svc)).render_as_string(hide_password=False)
         )
         for svc in SERVICES
     }
@@ -167,10 +169,14 @@ def platform(
     run = uuid.uuid4().hex[:8]
     email, password = "soak@example.com", secrets.token_urlsafe(18)
     redis, amqp = urlsplit(infra.redis_url), urlsplit(infra.amqp_url)
+    postgres = make_url(infra.postgres_url)
     with contextlib.ExitStack() as stack:
         proxies = {
             "redis": stack.enter_context(proxy_process("127.0.0.1", redis.port or 6379)),
             "amqp": stack.enter_context(proxy_process("127.0.0.1", amqp.port or 5672)),
+            "postgres": stack.enter_context(
+                proxy_process(postgres.host or "127.0.0.1", postgres.port or 5432)
+            ),
         }
         ports = {service: free_port() for service in SERVICES}
         proxies["user-org"] = stack.enter_context(proxy_process("127.0.0.1", ports["user-org"]))

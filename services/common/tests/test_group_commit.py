@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from aistrale_common.db import Database
 from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_common.testing.fixtures import Infra
+from aistrale_common.testing.tcp_proxy import tcp_proxy
 
 metadata = sa.MetaData()
 items = sa.Table(
@@ -81,3 +84,31 @@ async def test_a_failing_batch_is_retried_item_by_item(db: Database) -> None:
     assert stored == [1, 2, 4, 5]
     assert writer.transactions == 1 + 5  # the batch, then each item alone
     assert writer.sample("batch_events_count") == 0  # no batch committed whole
+
+
+async def test_a_database_outage_is_waited_out_not_failed(
+    infra: Infra, create_pg_database: Callable[[str], str]
+) -> None:
+    """Postgres away (its proxy cut) while items come in: nobody gets an error, so nothing
+    would be dead-lettered; everything commits once it is back."""
+    url = create_pg_database("outage")
+    target = make_url(url)
+    setup = Database(url)
+    async with setup.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await setup.close()
+    with tcp_proxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        db = Database(target.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+        writer = Writer(db)
+        try:
+            await writer.group.submit(0)
+            proxy.cut()
+            waiting = [asyncio.ensure_future(writer.group.submit(i)) for i in range(1, 50)]
+            await asyncio.sleep(1.5)
+            assert not any(w.done() for w in waiting)  # waiting, not failed
+            proxy.restore()
+            await asyncio.wait_for(asyncio.gather(*waiting), 30)
+            async with db.session() as session:
+                assert await session.scalar(sa.select(sa.func.count()).select_from(items)) == 50
+        finally:
+            await db.close()

@@ -6,7 +6,10 @@ call parks its item here and waits; one writer task hands everything pending to 
 follows the commit. At low load a batch is one item (no timer, no added latency); under
 load batches fill up on their own while the previous one commits, up to the prefetch.
 A batch that fails is retried item by item, so one bad item cannot take good ones with it
-to the dead-letter queue: each handler gets its own item's outcome.
+to the dead-letter queue: each handler gets its own item's outcome. A batch that fails
+because the database is away (aistrale_common.db.errors) is neither: it is tried again,
+whole, with a growing pause, and its handlers wait meanwhile (their messages stay unacked),
+so an outage sends nothing to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
 
+from aistrale_common.db.errors import unavailable
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 
@@ -27,6 +31,7 @@ T = TypeVar("T")
 Commit = Callable[[Sequence[T]], Awaitable[None]]
 
 BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
+RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # pauses while the database is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,13 @@ class BatchMetrics:
 
 class GroupCommit(Generic[T]):
     def __init__(
-        self, commit: Commit[T], max_batch: int, metrics: BatchMetrics, *, name: str
+        self,
+        commit: Commit[T],
+        max_batch: int,
+        metrics: BatchMetrics,
+        *,
+        name: str,
+        transient: Callable[[BaseException], bool] = unavailable,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -59,6 +70,7 @@ class GroupCommit(Generic[T]):
         self._max_batch = max_batch
         self._metrics = metrics
         self._name = name
+        self._transient = transient
         self._pending: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -86,7 +98,7 @@ class GroupCommit(Generic[T]):
     async def _commit(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         started = time.perf_counter()
         try:
-            await self._commit_items([item for item, _ in batch])
+            await self._commit_while_away([item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:  # alone already: its handler gets the error
                 _resolve(batch[0][1], exc)
@@ -104,6 +116,26 @@ class GroupCommit(Generic[T]):
         self._metrics.size.observe(len(batch))
         for _, done in batch:
             _resolve(done, None)
+
+    async def _commit_while_away(self, items: list[T]) -> None:
+        """Commits, waiting out a database outage; raises any other error."""
+        tries = 0
+        while True:
+            try:
+                await self._commit_items(items)
+            except Exception as exc:
+                if not self._transient(exc):
+                    raise
+                if not tries:
+                    log.warning(
+                        "group_commit_database_away", writer=self._name, error=_first_line(exc)
+                    )
+                await asyncio.sleep(RETRY_S[min(tries, len(RETRY_S) - 1)])
+                tries += 1
+                continue
+            if tries:
+                log.info("group_commit_database_back", writer=self._name, tries=tries + 1)
+            return
 
     async def _commit_one_by_one(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         for item, done in batch:
