@@ -90,10 +90,14 @@ async def queue_depths(amqp_url: str, queues: list[str]) -> dict[str, int]:
 
 
 async def drained(amqp_url: str, platform: Platform, within_s: float) -> float:
-    """Seconds until every usage queue is empty; fails past `within_s`."""
+    """Seconds until the router's outbox and every usage queue are empty; fails past
+    `within_s`."""
     started = time.monotonic()
     while True:
         depths = await queue_depths(amqp_url, platform.usage_queues())
+        depths["router outbox"] = int(
+            metric(router_metrics(platform), "aistrale_api_router_usage_outbox_events")
+        )
         if not any(depths.values()):
             return time.monotonic() - started
         assert time.monotonic() - started < within_s, f"consumers behind: {depths}"

@@ -9,6 +9,7 @@ refusing connections, the router killed and started again.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,10 +30,25 @@ class Fault:
     begin: Callable[[Platform], None]
     end: Callable[[Platform], None]
     allowed: frozenset[str]  # what clients may see while it lasts, beyond ALWAYS_FINE
+    # Long streams started just before the fault, by length in tokens (50 ms each).
+    long_streams: tuple[int, ...] = ()
 
 
 def _restart_router(platform: Platform) -> None:
     platform.router.start()
+
+
+def _terminate_router(platform: Platform) -> None:
+    platform.router.proc.send_signal(signal.SIGTERM)
+
+
+def _restart_router_once_stopped(platform: Platform) -> None:
+    platform.router.proc.wait(SHUTDOWN_GRACE_S + 30)
+    platform.router.start()
+
+
+SHUTDOWN_GRACE_S = 8.0  # the faults' platform runs with this grace
+FITS, OUTLIVES = 120, 400  # tokens: a 6 s stream ends within the grace, a 20 s one does not
 
 
 FAULTS = {
@@ -74,6 +90,16 @@ FAULTS = {
     "router_killed": Fault(
         "router_killed", 0.5, lambda p: p.router.kill(), _restart_router, frozenset({"transport"})
     ),
+    "router_terminated": Fault(
+        "router_terminated",
+        0.5,
+        _terminate_router,
+        _restart_router_once_stopped,
+        # New connections are refused once it stops listening; what outlives the grace is
+        # ended by the router (a 503, or a stream's SSE error event).
+        frozenset({"transport", "server_shutting_down", "stream_error:server_shutting_down"}),
+        long_streams=(FITS, OUTLIVES),
+    ),
 }
 
 
@@ -93,12 +119,17 @@ async def under_load(
     total = BEFORE_S + fault.seconds + AFTER_S
     running = asyncio.create_task(load.run([Phase(total, concurrency)]))
     await asyncio.sleep(BEFORE_S)
+    streams = [asyncio.create_task(load.long_stream(keys[0], n)) for n in fault.long_streams]
+    await asyncio.sleep(0.5 if streams else 0)  # they are streaming
     begun = time.monotonic()
     await asyncio.to_thread(fault.begin, platform)
     await asyncio.sleep(fault.seconds)
     await asyncio.to_thread(fault.end, platform)
     ended = time.monotonic()
-    return await running, Window(begun, ended)
+    record = await running
+    record.long_streams = list(await asyncio.gather(*streams))
+    record.outcomes += record.long_streams
+    return record, Window(begun, ended)
 
 
 def unexpected(record: Record, window: Window, fault: Fault) -> list[Outcome]:

@@ -52,6 +52,7 @@ class Outcome:
 @dataclass
 class Record:
     outcomes: list[Outcome] = field(default_factory=list)
+    long_streams: list[Outcome] = field(default_factory=list)  # a fault's, in their order
 
     def by_code(self) -> Counter[str]:
         return Counter(o.code for o in self.outcomes)
@@ -98,11 +99,24 @@ class Load:
             stream = self._rng.random() < key.stream_share
             self.record.outcomes.append(await self.one(http, key, model, stream))
 
-    async def one(self, http: aiohttp.ClientSession, key: Key, model: str, stream: bool) -> Outcome:
+    async def long_stream(self, key: Key, words: int) -> Outcome:
+        """A stream of `words` tokens at 50 ms each (the fake vLLM's SLOW_STREAM)."""
+        async with aiohttp.ClientSession() as http:
+            return await self.one(http, key, "soak-chat", True, words, "SLOW_STREAM")
+
+    async def one(
+        self,
+        http: aiohttp.ClientSession,
+        key: Key,
+        model: str,
+        stream: bool,
+        max_tokens: int = MAX_TOKENS,
+        text: str = "soak",
+    ) -> Outcome:
         body: dict[str, object] = {
             "model": model,
-            "messages": [{"role": "user", "content": f"soak {self._rng.random()}"}],
-            "max_tokens": MAX_TOKENS,
+            "messages": [{"role": "user", "content": f"{text} {self._rng.random()}"}],
+            "max_tokens": max_tokens,
         }
         if stream:
             body.update(stream=True, stream_options={"include_usage": True})
