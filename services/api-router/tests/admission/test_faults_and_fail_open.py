@@ -227,3 +227,19 @@ async def test_the_floor_reconciliation_writes_counts_as_spend(
             await gk.admit(ask(record))
     finally:
         await gk.close()
+
+
+async def test_a_stream_past_its_hold_with_redis_away_is_not_told_its_budget_ran_out(
+    proxy: TcpProxy, prefix: str, redis: aioredis.Redis
+) -> None:
+    metrics = ServiceMetrics("api-router")
+    gk = open_gatekeeper(proxy, prefix, metrics, "fail_closed")
+    try:
+        admission = await gk.admit(ask(org_key("o1", 10**6)))
+        assert await gk.check_stream(admission, 100, 200)  # within its hold: no Redis needed
+        proxy.cut()
+        with pytest.raises(ServiceUnavailable):  # "cannot be checked", not "ran out"
+            await gk.check_stream(admission, 100, 260)
+    finally:
+        proxy.restore()
+        await gk.close()

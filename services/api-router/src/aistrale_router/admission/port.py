@@ -62,7 +62,8 @@ class ManagedGatekeeper(Gatekeeper, Protocol):
     async def check_stream(
         self, admission: Admission, prompt_tokens: int, completion_tokens: int
     ) -> bool:
-        """False: the budget cannot pay for more; end the stream with an error event."""
+        """False: the budget cannot pay for more; end the stream with an error event.
+        Raises ServiceUnavailable when the budget cannot be checked (fail_closed)."""
         ...
 
     def checks(self) -> Mapping[str, Check]:

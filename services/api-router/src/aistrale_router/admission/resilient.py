@@ -118,10 +118,14 @@ class ResilientGatekeeper:
             return await self._shared.check_stream(admission, prompt_tokens, completion_tokens)
         except StoreFault as exc:  # a budget that cannot be checked is not spent
             self._fault("extend", admission.plan, exc)
-            return False
+            raise _unavailable(" for this organization") from None
         except StoreUnavailable as exc:
             self._mark_down(exc)
-            return self._policy == "fail_open"
+            if self._policy == "fail_open":
+                return True
+            # The stream ends with this error event, not with "the budget ran out": it may
+            # not have run out at all.
+            raise _unavailable("") from None
 
     def checks(self) -> Mapping[str, Check]:
         return {"limits": self._ready}
