@@ -24,7 +24,7 @@ WAIT_S = 10.0
 @pytest.fixture(params=["memory", "rabbitmq"])
 async def bus(request: pytest.FixtureRequest, infra: Infra) -> AsyncIterator[EventBus]:
     adapter: EventBus = (
-        MemoryEventBus()
+        MemoryEventBus(drain_s=0.5)
         if request.param == "memory"
         else await RabbitEventBus.connect(infra.amqp_url)
     )
@@ -197,3 +197,21 @@ async def test_stopping_a_consumer_puts_back_what_it_was_handling(
 
 async def test_ping_answers(bus: EventBus) -> None:
     await bus.ping()
+
+
+async def test_a_stopping_in_process_consumer_first_delivers_what_is_queued() -> None:
+    """Nothing outlives the process: what RabbitMQ would keep for the next consumer, the
+    in-process bus delivers before its consumer stops (make run's analytics at shutdown)."""
+    bus = MemoryEventBus()
+    handled: list[bytes] = []
+
+    async def slow(message: Message) -> None:
+        await asyncio.sleep(0.001)
+        handled.append(message.body)
+
+    sub = Subscription("usage", ("#",), "analytics.usage", prefetch=8)
+    consumer = await bus.subscribe(sub, slow)
+    await bus.publish_batch("usage", [msg("usage.v1.o", str(i).encode()) for i in range(200)])
+    await consumer.stop()
+    assert sorted(int(b) for b in handled) == list(range(200))
+    await bus.close()

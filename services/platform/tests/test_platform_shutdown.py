@@ -5,6 +5,7 @@ database when the process has exited."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -27,19 +28,8 @@ GRACE_S = 4.0
 def test_make_run_ends_long_streams_explicitly_and_keeps_their_usage(tmp_path: Path) -> None:
     vllm = FakeVllm(word_delay_s=0.1)  # the short stream: about 1.4 s; the long one: 28 s
     with serve_in_thread(vllm.app) as vllm_url:
-        models = tmp_path / "models.yaml"
-        deployment = {"provider": "vllm", "base_url": f"{vllm_url}/v1", "model": "fake-chat"}
-        pricing = {"input_micro_usd_per_mtok": 1_000_000, "output_micro_usd_per_mtok": 1_000_000}
-        catalog = {"models": [{"name": "m", "deployments": [deployment], "pricing": pricing}]}
-        models.write_text(yaml.safe_dump(catalog))
-        port = free_port()
-        env = {
-            "AISTRALE_PORT": str(port),
-            "AISTRALE_DATA_DIR": str(tmp_path / "data"),
-            "AISTRALE_MODELS_FILE": str(models),
-            "AISTRALE_LOCAL_MODEL": "0",
-            "AISTRALE_SHUTDOWN_GRACE_S": str(GRACE_S),
-        }
+        env = _platform_env(tmp_path, vllm_url)
+        port = int(env["AISTRALE_PORT"])
         argv = python_module_argv("aistrale-platform", "run")
         log = tmp_path / "platform.log"
         with running_service(argv, port, env, log_path=log, timeout_s=60) as platform:
@@ -68,6 +58,55 @@ def test_make_run_ends_long_streams_explicitly_and_keeps_their_usage(tmp_path: P
     assert sorted(rows, key=str) == sorted(
         [(200, None, 1), (503, "server_shutting_down", 1)], key=str
     )
+
+
+def test_make_run_stores_every_usage_event_of_a_burst_that_ends_at_sigterm(
+    tmp_path: Path,
+) -> None:
+    """The router flushes its last usage events to the in-process bus as it stops; analytics
+    stops after it and stores them, so nothing answered is missing from analytics."""
+    vllm = FakeVllm()
+    with serve_in_thread(vllm.app) as vllm_url:
+        env = _platform_env(tmp_path, vllm_url)
+        argv = python_module_argv("aistrale-platform", "run")
+        log = tmp_path / "platform.log"
+        with running_service(argv, int(env["AISTRALE_PORT"]), env, log_path=log) as platform:
+            answered = asyncio.run(_burst(platform.url, _key(platform.url, tmp_path), 600))
+            platform.proc.send_signal(signal.SIGTERM)  # analytics is still catching up
+            assert platform.proc.wait(30) in (0, -signal.SIGTERM), platform.log()
+    assert answered == [200] * 600
+    with sqlite3.connect(tmp_path / "data" / "analytics.db") as db:
+        (stored,) = db.execute("SELECT count(*) FROM usage_events WHERE status = 200").fetchone()
+    assert stored == 600
+
+
+async def _burst(base: str, key: str, requests: int) -> list[int]:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    limit = asyncio.Semaphore(32)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"authorization": f"Bearer {key}"}, timeout=30
+    ) as http:
+
+        async def one() -> int:
+            async with limit:
+                return (await http.post("/v1/chat/completions", json=body)).status_code
+
+        return list(await asyncio.gather(*(one() for _ in range(requests))))
+
+
+def _platform_env(tmp_path: Path, vllm_url: str) -> dict[str, str]:
+    models = tmp_path / "models.yaml"
+    deployment = {"provider": "vllm", "base_url": f"{vllm_url}/v1", "model": "fake-chat"}
+    pricing = {"input_micro_usd_per_mtok": 1_000_000, "output_micro_usd_per_mtok": 1_000_000}
+    catalog = {"models": [{"name": "m", "deployments": [deployment], "pricing": pricing}]}
+    models.write_text(yaml.safe_dump(catalog))
+    return {
+        "AISTRALE_PORT": str(free_port()),
+        "AISTRALE_DATA_DIR": str(tmp_path / "data"),
+        "AISTRALE_MODELS_FILE": str(models),
+        "AISTRALE_LOCAL_MODEL": "0",
+        "AISTRALE_SHUTDOWN_GRACE_S": str(GRACE_S),
+    }
 
 
 def _in_thread(

@@ -40,12 +40,15 @@ def create_platform(
     """The local model runs only when `platform` settings are given (the CLI gives them):
     an app built in a test never starts installing a compiled server by surprise."""
     userorg_app = create_userorg(userorg or UserOrgSettings(), bus=bus)
+    # Started in this order and stopped in the reverse one: the usage consumers (analytics,
+    # user-org's last-used) subscribe before the router serves, and are still consuming when
+    # it flushes its last usage events at shutdown.
     services = {
         "user-org": userorg_app,
+        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus),
         "api-router": create_router(
             router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
         ),
-        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus),
     }
     components = [LocalModel(platform)] if platform is not None else []
     return PlatformApp(services, PREFIXES, default="api-router", components=components)

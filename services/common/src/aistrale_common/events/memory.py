@@ -1,4 +1,10 @@
-"""In-process event bus with the RabbitMQ adapter's semantics, for one process."""
+"""In-process event bus with the RabbitMQ adapter's semantics, for one process.
+
+One difference is forced by memory: nothing outlives the process, so a consumer that stops
+first delivers what its queue still holds (for at most DRAIN_S), where RabbitMQ would keep
+it for the next consumer. In `make run` the router flushes its usage events to the bus at
+shutdown, and analytics, which stops after it, still stores them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
 
 log = get_logger(__name__)
+DRAIN_S = 5.0
 
 
 @dataclass
@@ -28,16 +35,32 @@ class _Queue:
 
 
 class _MemoryConsumer:
-    def __init__(self, task: asyncio.Task[None], on_stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        task: asyncio.Task[None],
+        queue: _Queue,
+        inflight: dict[asyncio.Task[None], Message],
+        drain_s: float,
+    ) -> None:
         self._task = task
-        self._on_stop = on_stop
+        self._queue = queue
+        self._inflight = inflight
+        self._drain_s = drain_s
 
     async def stop(self) -> None:
+        """Delivers what is queued and in flight first (up to `drain_s`), then stops."""
+        deadline = asyncio.get_running_loop().time() + self._drain_s
+        while (self._queue.items.qsize() or self._inflight) and not self._task.done():
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("memory_bus_not_drained", queue=self._queue.name)
+                break
+            await asyncio.sleep(0.01)
         await stop_task(self._task)
 
 
 class MemoryEventBus:
-    def __init__(self) -> None:
+    def __init__(self, drain_s: float = DRAIN_S) -> None:
+        self._drain_s = drain_s
         self._queues: dict[str, _Queue] = {}
         self._exclusive = 0
         self._consumers: list[_MemoryConsumer] = []
@@ -72,20 +95,23 @@ class MemoryEventBus:
 
     async def subscribe(self, subscription: Subscription, handler: Handler) -> _MemoryConsumer:
         queue = self._declare(subscription)
-        stopped = asyncio.Event()
-        task = asyncio.create_task(self._consume(queue, subscription, handler, stopped))
-        consumer = _MemoryConsumer(task, stopped)
+        inflight: dict[asyncio.Task[None], Message] = {}
+        task = asyncio.create_task(self._consume(queue, subscription, handler, inflight))
+        consumer = _MemoryConsumer(task, queue, inflight, self._drain_s)
         self._consumers.append(consumer)
         return consumer
 
     async def _consume(
-        self, queue: _Queue, sub: Subscription, handler: Handler, stopped: asyncio.Event
+        self,
+        queue: _Queue,
+        sub: Subscription,
+        handler: Handler,
+        inflight: dict[asyncio.Task[None], Message],
     ) -> None:
         # As RabbitMQ does: up to `prefetch` deliveries in flight at once, so a consumer
         # that batches what is pending (group commit) batches here too.
         exclusive = sub.queue is None
         window = asyncio.Semaphore(max(1, sub.prefetch))
-        inflight: dict[asyncio.Task[None], Message] = {}
 
         def finished(task: asyncio.Task[None]) -> None:
             inflight.pop(task, None)
@@ -105,7 +131,6 @@ class MemoryEventBus:
             for task, message in list(inflight.items()):
                 task.cancel()
                 queue.items.put_nowait(message)
-            stopped.set()
             if exclusive:
                 self._queues.pop(queue.name, None)
 
