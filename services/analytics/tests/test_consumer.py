@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from aistrale_analytics.app import consumer_config
 from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
@@ -84,16 +85,32 @@ async def test_consumer_stores_each_event_once_and_dead_letters_poison(
         await bus.close()
 
 
+REFUSING_TRIGGER = (
+    """CREATE OR REPLACE FUNCTION refuse_marked() RETURNS trigger AS $$
+    BEGIN
+      IF NEW.key_id = 'refused-by-db' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS refuse_marked ON usage_events",
+    """CREATE TRIGGER refuse_marked BEFORE INSERT ON usage_events
+      FOR EACH ROW EXECUTE FUNCTION refuse_marked()""",
+)
+
+
 async def test_an_event_the_database_refuses_fails_alone(
     infra: Infra, pg_db: Database, analytics_settings: Settings
 ) -> None:
-    """Valid JSON within the column widths, but a cost past BIGINT: its batch fails, is
-    retried event by event, and only that one event reaches the dead-letter queue."""
+    """A valid event the database refuses (here a trigger does, as a constraint would): its
+    batch fails, is retried event by event, and only that event reaches the dead-letter
+    queue."""
     # One delivery, few events: the test logger renders each failure's locals, slowly.
     config = replace(consumer_config(analytics_settings), max_deliveries=1)
     org = "org-refused"
     good = random_events(30, org)
-    refused = usage_event(org, cost_micro_usd=2**63)
+    refused = usage_event(org, key_id="refused-by-db")
+    async with pg_db.transaction() as session:
+        for statement in REFUSING_TRIGGER:
+            await session.execute(sa.text(statement))
     events = [*good[:15], refused, *good[15:]]
     messages = [as_message(e.model_dump_json().encode(), str(e.event_id), org) for e in events]
     bus = await RabbitEventBus.connect(infra.amqp_url)

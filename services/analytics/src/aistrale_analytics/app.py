@@ -34,6 +34,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         max_deliveries=settings.usage_max_deliveries,
         batch_size=settings.usage_batch_size,
         lag_interval_s=settings.usage_lag_interval_s,
+        linger_s=settings.usage_linger_s,
     )
 
 

@@ -75,6 +75,7 @@ def _last_used_config(settings: Settings) -> LastUsedConfig:
         queue=f"{settings.queue_prefix}{LAST_USED_QUEUE}",
         prefetch=settings.last_used_prefetch,
         batch_size=settings.last_used_batch_size,
+        linger_s=settings.last_used_linger_s,
     )
 
 

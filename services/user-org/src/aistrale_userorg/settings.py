@@ -43,6 +43,8 @@ class Settings(ServiceSettings):
     # prefetch bounds how many deliveries one batch can coalesce.
     last_used_prefetch: int = Field(default=512, ge=1, le=5000)
     last_used_batch_size: int = Field(default=512, ge=1, le=5000)
+    # A last-used time may be a second late: a batch not yet full waits this long for more.
+    last_used_linger_s: float = Field(default=1.0, ge=0, le=10)
 
     # Provider credentials (BYOK) are sealed under this KEK (32 bytes, base64); previous KEKs
     # (comma-separated) are read while a rotation re-wraps rows (docs/providers.md).

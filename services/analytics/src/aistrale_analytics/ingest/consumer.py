@@ -58,6 +58,7 @@ class ConsumerConfig:
     max_deliveries: int = 5
     batch_size: int = 500
     lag_interval_s: float = 5.0
+    linger_s: float = 0.0  # a batch that is not full waits this long for more events
 
     def subscription(self) -> Subscription:
         return Subscription(
@@ -74,7 +75,11 @@ class UsageConsumer:
         self._metrics = IngestMetrics(metrics)
         self._store = store
         self._group = GroupCommit(
-            self._ingest, config.batch_size, self._metrics.batch, name="usage"
+            self._ingest,
+            config.batch_size,
+            self._metrics.batch,
+            name="usage",
+            linger_s=config.linger_s,
         )
         self._last_delivery = max_deliveries(config.subscription())
         self._consumer: Consumer | None = None

@@ -38,6 +38,7 @@ class LastUsedConfig:
     # prefetch bounds the batch: large, since a batch costs one statement.
     prefetch: int = 512
     batch_size: int = 512
+    linger_s: float = 0.0
 
     def subscription(self) -> Subscription:
         return Subscription(self.exchange, ("usage.v1.#",), self.queue, self.prefetch)
@@ -59,7 +60,9 @@ class LastUsedConsumer:
             "last_used_events_total", "Usage events read by the last-used consumer", ("outcome",)
         )
         batches = BatchMetrics.create(metrics, "last_used", "Usage events")
-        self._group = GroupCommit(self._write, config.batch_size, batches, name="last-used")
+        self._group = GroupCommit(
+            self._write, config.batch_size, batches, name="last-used", linger_s=config.linger_s
+        )
 
     async def handle(self, message: Message) -> None:
         try:
