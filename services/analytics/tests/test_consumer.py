@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -18,6 +19,7 @@ from aistrale_analytics.testing.factories import random_events, usage_event
 from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage, RabbitEventBus
+from aistrale_common.events.usage_batch import BATCH_HEADER, pack
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.testing.fixtures import Infra
 
@@ -95,6 +97,40 @@ REFUSING_TRIGGER = (
     """CREATE TRIGGER refuse_marked BEFORE INSERT ON usage_events
       FOR EACH ROW EXECUTE FUNCTION refuse_marked()""",
 )
+
+
+async def test_a_batch_message_is_stored_event_by_event_and_its_bad_event_goes_alone(
+    infra: Infra, pg_db: Database, analytics_settings: Settings
+) -> None:
+    """The router packs one org's events into one message (usage_batch.pack): every good
+    event of it is stored, and the one the schema refuses reaches the dead-letter queue on
+    its own, at once; the message is acked."""
+    config = consumer_config(analytics_settings)
+    org = "org-batched"
+    good = random_events(400, org)
+    singles = [as_message(e.model_dump_json().encode(), str(e.event_id), org) for e in good]
+    bad = as_message(orjson.dumps({"event_id": "not-a-uuid", "org_id": org}), "bad", org)
+    batches = pack([*singles[:200], bad, *singles[200:]])
+    assert len(batches) == 1 and batches[0].headers[BATCH_HEADER] == 401
+    bus = await RabbitEventBus.connect(infra.amqp_url)
+    metrics = ServiceMetrics("analytics")
+    consumer = UsageConsumer(bus, UsageStore(pg_db), metrics, config)
+    try:
+        await bus.declare(config.subscription())
+        await bus.publish_batch(config.exchange, batches)
+        await consumer.start()
+        await wait_for_rows(pg_db, org, len(good), timeout_s=60)
+        async with asyncio.timeout(30):
+            while await bus.queue_depth(f"{config.queue}.dead") < 1:
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        assert await bus.queue_depth(config.queue) == 0  # acked
+        assert await bus.queue_depth(f"{config.queue}.dead") == 1
+        assert sorted(await stored_ids(pg_db, org)) == sorted(str(e.event_id) for e in good)
+        assert sample(metrics, "dead_letters_total") == 1
+    finally:
+        await consumer.stop()
+        await bus.close()
 
 
 async def test_an_event_the_database_refuses_fails_alone(

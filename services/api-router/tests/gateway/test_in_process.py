@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import yaml
 from asgi_lifespan import LifespanManager
 
 from aistrale_common.events import MemoryEventBus, Subscription
 from aistrale_common.events.port import Message
+from aistrale_common.events.usage_batch import unpack
 from aistrale_router.app import create_app
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.migrate import migrate_async
@@ -43,7 +43,7 @@ async def running(
     bus = MemoryEventBus()
 
     async def collect(message: Message) -> None:
-        events.append(orjson.loads(message.body))
+        events.extend(unpack(message))
 
     await bus.subscribe(Subscription(settings.usage_exchange, ("usage.v1.#",)), collect)
     app = create_app(

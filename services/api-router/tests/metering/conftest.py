@@ -15,6 +15,7 @@ from aistrale_analytics.testing import delete_queues
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus, Message, Subscription
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.usage_batch import unpack
 from aistrale_common.testing.fixtures import Infra
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
@@ -43,11 +44,14 @@ class Collector:
         self.changed = asyncio.Event()
 
     async def handle(self, message: Message) -> None:
-        parsed = UsageEventV1.model_validate_json(message.body)
-        assert message.message_id == str(parsed.event_id)
-        assert message.routing_key == parsed.routing_key()
-        self.ids.add(message.message_id)
-        self.deliveries += 1
+        items = unpack(message)  # one event, or a batch of one org's
+        for item in items:
+            parsed = UsageEventV1.model_validate(item)
+            if len(items) == 1:
+                assert message.message_id == str(parsed.event_id)
+            assert message.routing_key == parsed.routing_key()
+            self.ids.add(str(parsed.event_id))
+            self.deliveries += 1
         self.changed.set()
 
     async def wait_for(self, count: int, timeout_s: float) -> None:

@@ -64,6 +64,9 @@ class SlowBus:
     async def queue_depth(self, queue: str) -> int:
         return await self._bus.queue_depth(queue)
 
+    async def dead_letter(self, subscription: Subscription, message: OutgoingMessage) -> None:
+        await self._bus.dead_letter(subscription, message)
+
     async def ping(self) -> None:
         await self._bus.ping()
 

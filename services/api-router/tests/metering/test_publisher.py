@@ -54,11 +54,11 @@ async def test_events_are_published_in_confirmed_batches_and_wait_for_their_cons
         await sink.stop()
         # stop() publishes for a bounded time and persists the rest: on a loaded machine some
         # may wait in the outbox. A batch whose confirm timed out after part of it reached the
-        # queue is in both places (at-least-once; the consumer dedupes by event_id), so the
-        # two together hold every event at least once; the replay below checks the ids.
+        # queue is in both places (at-least-once; the consumer dedupes by event_id); the
+        # replay below checks that the two together hold every id. One org's events go as
+        # one message per flushed batch (usage_batch.pack): far fewer messages than events.
         queued = await bus.queue_depth(names["queue"])
-        assert queued + await backlog(outbox_db) >= len(sent)
-        assert queued > 0
+        assert 0 < queued <= len(sent) // 100
         replay = publisher(bus, names, outbox_db)
         collector = await collect(bus, names["exchange"], names["queue"])
         await replay.start()

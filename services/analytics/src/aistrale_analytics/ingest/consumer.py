@@ -1,15 +1,18 @@
 """The usage consumer: group commit over a durable quorum queue.
 
-The bus calls `handle` once per message, concurrently up to the prefetch; the group commit
-in aistrale_common parks each event and commits everything pending in one transaction
-before the handlers return, so every ack follows the commit. A batch that fails is retried
-event by event, so one bad event cannot take good ones with it to the dead-letter queue.
+The bus calls `handle` once per message, concurrently up to the prefetch; a message holds
+one event or a batch of them (aistrale_common.events.usage_batch). The group commit in
+aistrale_common parks each event and commits everything pending in one transaction before
+the handlers return, so every ack follows the commit. A batch that fails is retried event
+by event, so one bad event cannot take good ones with it: an event that can never be
+stored (the schema or the database refuses it) goes to the dead-letter queue alone, at
+once, and the rest of its message is acked. A database outage is waited out, not counted.
 
 Lag is sampled, not derived: every `lag_interval_s` a passive declare of the queue (one
 channel round trip) reads how many messages are ready and not yet delivered; what sits in
-the prefetch window unacked is not counted (at most `prefetch`). Dead letters are counted
-here, where the handler fails on the delivery the bus dead-letters (the same
-`max_deliveries` rule); the broker's own delivery limit is a higher safety net only.
+the prefetch window unacked is not counted (at most `prefetch`). A handler that still
+fails (the dead-letter publish itself) has its message delivered again, up to
+`max_deliveries`; the broker's own delivery limit is a higher safety net only.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
 
-from aistrale_analytics.ingest.decode import decode_event
+from aistrale_analytics.ingest.decode import decode_item
 from aistrale_analytics.ingest.service import UsageStore
-from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events import Consumer, EventBus, Message, OutgoingMessage, Subscription
 from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.events.port import max_deliveries
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.usage_batch import each_event
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.tasks import stop_task
@@ -43,7 +47,7 @@ class IngestMetrics:
             "events_ingested_total", "Usage events newly stored by a committed transaction"
         )
         self.dead_letters: Counter = metrics.counter(
-            "dead_letters_total", "Usage messages the consumer sent to the dead-letter queue"
+            "dead_letters_total", "Usage events the consumer sent to the dead-letter queue"
         )
         self.lag: Gauge = metrics.gauge(
             "consumer_lag", "Usage messages waiting in the queue, not yet delivered (sampled)"
@@ -94,13 +98,14 @@ class UsageConsumer:
             raise
 
     async def _handle(self, message: Message) -> None:
-        try:
-            event = decode_event(message.body)
-        except ValueError:
-            self._metrics.events.labels("malformed").inc()
-            log.warning("usage_message_malformed", delivery_count=message.delivery_count)
-            raise
-        await self._group.submit(event)
+        await each_event(message, decode_item, self._group.submit, self._reject)
+
+    async def _reject(self, message: OutgoingMessage, reason: str) -> None:
+        """An event that can never be stored: kept in the dead-letter queue for a look."""
+        await self._bus.dead_letter(self._config.subscription(), message)
+        self._metrics.events.labels("malformed").inc()
+        self._metrics.dead_letters.inc()
+        log.warning("usage_event_dead_lettered", event_id=message.message_id, reason=reason)
 
     async def _ingest(self, events: Sequence[UsageEventV1]) -> None:
         """One transaction; counted as stored or duplicate, as a batch or one by one."""

@@ -7,6 +7,8 @@ the same limits before it publishes them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aistrale_common.events.schemas import UsageEventV1
 
 
@@ -17,5 +19,13 @@ class PoisonMessage(ValueError):
 def decode_event(body: bytes) -> UsageEventV1:
     try:
         return UsageEventV1.model_validate_json(body)
+    except ValueError as exc:
+        raise PoisonMessage(f"not a usage event v1: {exc}") from exc
+
+
+def decode_item(item: Any) -> UsageEventV1:
+    """One event of a message (aistrale_common.events.usage_batch.unpack), parsed JSON."""
+    try:
+        return UsageEventV1.model_validate(item)
     except ValueError as exc:
         raise PoisonMessage(f"not a usage event v1: {exc}") from exc

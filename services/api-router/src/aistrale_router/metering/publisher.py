@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from aistrale_common.events import EventBus, OutgoingMessage, Subscription
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.usage_batch import pack
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
 from aistrale_router.metering.journal import Journal
@@ -207,7 +208,10 @@ class UsagePublisher:
             else self._config.publish_timeout_s
         )
         try:
-            await asyncio.wait_for(self._bus.publish_batch(self._exchange, batch), timeout)
+            # Events of one org go as one message: the broker and the consumers pay per
+            # message (aistrale_common.events.usage_batch).
+            packed = pack(batch)
+            await asyncio.wait_for(self._bus.publish_batch(self._exchange, packed), timeout)
         except Exception as exc:  # any failure means "not confirmed": the outbox takes it
             self._degraded = True
             self._metrics.publish_failures.inc()

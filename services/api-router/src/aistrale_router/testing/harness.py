@@ -10,8 +10,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from aistrale_common.events.port import Message
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.usage_batch import unpack
 from aistrale_common.testing.fixtures import Infra
 from aistrale_common.testing.processes import (
     ServiceProcess,
@@ -61,9 +64,10 @@ class UsageEvents:
     bodies: dict[str, bytes] = field(default_factory=dict)  # event id -> as published
 
     async def on_message(self, message: Message) -> None:
-        event = UsageEventV1.model_validate_json(message.body)
-        self.bodies[str(event.event_id)] = message.body
-        self.events.append(event)
+        for item in unpack(message):  # one event, or a batch of one org's
+            event = UsageEventV1.model_validate(item)
+            self.bodies[str(event.event_id)] = orjson.dumps(item)
+            self.events.append(event)
 
     async def wait_for(self, request_id: str, timeout_s: float = 10.0) -> UsageEventV1:
         async with asyncio.timeout(timeout_s):

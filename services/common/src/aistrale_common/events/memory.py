@@ -153,6 +153,14 @@ class MemoryEventBus:
             else:
                 queue.items.put_nowait(message)
 
+    async def dead_letter(self, subscription: Subscription, message: OutgoingMessage) -> None:
+        dead = subscription.dead_letter_queue()
+        assert dead is not None, "an exclusive queue has no dead-letter queue"
+        delivered = Message(subscription.exchange, message.routing_key, message.body)
+        self._queues.setdefault(dead, _Queue(dead)).items.put_nowait(
+            replace(delivered, message_id=message.message_id)
+        )
+
     async def queue_depth(self, queue: str) -> int:
         found = self._queues.get(queue)
         return found.items.qsize() if found else 0

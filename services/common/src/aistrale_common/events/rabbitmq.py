@@ -133,6 +133,12 @@ class RabbitEventBus:
         self._consumers.append(consumer)
         return consumer
 
+    async def dead_letter(self, subscription: Subscription, message: OutgoingMessage) -> None:
+        assert subscription.queue is not None, "an exclusive queue has no dead-letter queue"
+        # The direct exchange `_declare_durable` made, with the queue's name as the key.
+        routed = OutgoingMessage(subscription.queue, message.body, message.message_id)
+        await self._publisher.publish_batch(f"{subscription.exchange}.dead", [routed])
+
     async def queue_depth(self, queue: str) -> int:
         channel = await self._connection.channel()
         try:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter
-from pydantic import ValidationError
 
 from aistrale_common.db import Database
-from aistrale_common.events import Consumer, EventBus, Message, Subscription
+from aistrale_common.events import Consumer, EventBus, Message, OutgoingMessage, Subscription
 from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_common.events.usage_batch import each_event
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_userorg.keys import repository as repo
@@ -44,6 +44,11 @@ class LastUsedConfig:
         return Subscription(self.exchange, ("usage.v1.#",), self.queue, self.prefetch)
 
 
+def _used(item: object) -> Used:
+    event = UsageEventV1.model_validate(item)  # a ValidationError is a ValueError
+    return event.key_id, as_utc(event.occurred_at)
+
+
 def newest_per_key(used: Iterable[Used]) -> dict[str, datetime]:
     newest: dict[str, datetime] = {}
     for key_id, at in used:
@@ -65,13 +70,14 @@ class LastUsedConsumer:
         )
 
     async def handle(self, message: Message) -> None:
-        try:
-            event = UsageEventV1.model_validate_json(message.body)
-        except ValidationError:  # acked: a body that is not a usage event never will be
-            self._events.labels("invalid").inc()
-            log.warning("usage_event_invalid", message_id=message.message_id)
-            return
-        await self._group.submit((event.key_id, as_utc(event.occurred_at)))
+        """One event or a batch (aistrale_common.events.usage_batch)."""
+        await each_event(message, _used, self._group.submit, self._ignore)
+
+    async def _ignore(self, message: OutgoingMessage, reason: str) -> None:
+        # Acked: a body that is not a usage event never will be, and a last-used time is
+        # not worth a dead-letter queue (analytics keeps its own of the same events).
+        self._events.labels("invalid").inc()
+        log.warning("usage_event_invalid", message_id=message.message_id, reason=reason)
 
     async def _write(self, used: Sequence[Used]) -> None:
         async with self._db.transaction() as session:
