@@ -31,10 +31,12 @@ MAX_RSS_GROWTH = 0.10
 
 
 def phases(total_s: float, timers: Timers) -> tuple[list[Phase], list[Phase]]:
-    """(warm-up, the rest): a burst, a pause longer than a lease's life, sustained load."""
+    """(warm-up, the rest): a burst, a pause longer than a lease's life, then sustained
+    load, of which the first third still counts as warm-up (memory is measured after it)."""
     burst = Phase(max(5.0, total_s * 0.1), 32)
     pause = Phase(timers.lease_ttl_s + timers.lease_idle_s + 1, 0)
-    return [burst], [pause, Phase(total_s - burst.seconds - pause.seconds, 12)]
+    sustained = total_s - burst.seconds - pause.seconds
+    return [burst, pause, Phase(sustained / 3, 12)], [Phase(sustained * 2 / 3, 12)]
 
 
 @pytest.fixture(scope="module")
