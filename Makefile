@@ -42,5 +42,7 @@ fmt: deps  ## format and fix what ruff can
 	@$(UV) run --frozen ruff format .
 	@$(UV) run --frozen ruff check --fix .
 
-bench: deps  ## gateway overhead vs a direct call and a plain reverse proxy
-	@$(UV) run --frozen python -m bench.run
+BENCH_ARGS ?=
+bench: deps  ## `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
+	@bash bench/install-tools.sh
+	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)

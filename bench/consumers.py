@@ -1,0 +1,138 @@
+"""Whether the platform's consumers keep up: after each run, the bench waits until analytics
+has stored every request the router counted and the broker's queues are empty, and records
+how long that took (the next target is measured only then, so no backlog steals its CPU).
+
+- the router's count: `aistrale_api_router_requests_total` (every /v1 model request, counted
+  where its usage event is built), from /metrics;
+- analytics' count: `requests` of the org's all-time usage summary (the usage API);
+- `make up` only: the depth of analytics' and user-org's durable queues (passive declare);
+- the key's `last_used_at` (user-org's last-used consumer), as seen through the admin API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aio_pika
+import httpx
+
+from bench.admin import AdminClient, Tenant
+
+ROUTER_REQUESTS = "aistrale_api_router_requests_total{"
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class ConsumerState:
+    router_requests: int
+    analytics_requests: int
+    queue_depths: dict[str, int] = field(default_factory=dict)
+    last_used_at: datetime | None = None
+
+    @property
+    def caught_up(self) -> bool:
+        return self.analytics_requests == self.router_requests and not any(
+            depth != 0 for depth in self.queue_depths.values()
+        )
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the consumers looked like once caught up (or when the wait gave up)."""
+
+    state: ConsumerState
+    drain_s: float | None  # from the end of the load until caught up; None: not within the wait
+    last_used_lag_s: float | None  # end of the load minus the key's last_used_at
+
+
+def router_requests(metrics_text: str) -> int:
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics_text.splitlines()
+            if line.startswith(ROUTER_REQUESTS)
+        )
+    )
+
+
+class QueueDepths:
+    """Ready messages per durable queue, over one AMQP connection kept for the run."""
+
+    def __init__(self, amqp_url: str, queues: list[str]) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._queues = queues
+        self._connection = self._loop.run_until_complete(aio_pika.connect(amqp_url, timeout=10))
+
+    def read(self) -> dict[str, int]:
+        return self._loop.run_until_complete(self._read())
+
+    async def _read(self) -> dict[str, int]:
+        depths = {}
+        async with self._connection.channel() as channel:
+            for name in self._queues:
+                declared = await channel.declare_queue(name, passive=True)
+                result = declared.declaration_result
+                depths[name] = int(result.message_count or 0) if result else -1
+        return depths
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._loop.run_until_complete(self._connection.close())
+        self._loop.close()
+
+
+class ConsumerProbe:
+    def __init__(
+        self,
+        admin: AdminClient,
+        tenant: Tenant,
+        metrics_url: str,
+        analytics_url: str,
+        queues: QueueDepths | None = None,
+    ) -> None:
+        self._admin = admin
+        self._tenant = tenant
+        self._metrics_url = metrics_url
+        self._analytics_url = analytics_url
+        self._queues = queues
+
+    def state(self) -> ConsumerState:
+        org, key = self._tenant.org_id, self._tenant.key_id
+        summary = self._admin.request(
+            "GET", f"{self._analytics_url}/analytics/v1/orgs/{org}/usage/summary?period=total"
+        )
+        record = self._admin.request("GET", f"/admin/v1/orgs/{org}/keys/{key}")
+        last_used = record.get("last_used_at")
+        return ConsumerState(
+            router_requests=router_requests(httpx.get(self._metrics_url, timeout=10).text),
+            analytics_requests=int(summary["totals"]["requests"]),
+            queue_depths=self._queues.read() if self._queues else {},
+            last_used_at=datetime.fromisoformat(last_used) if last_used else None,
+        )
+
+    def settle(self, load_ended: float, timeout_s: float) -> Settled:
+        """`load_ended`: time.time() when wrk stopped."""
+        deadline = time.monotonic() + timeout_s
+        state = self.state()
+        while not state.caught_up and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            state = self.state()
+        drain = max(0.0, time.time() - load_ended) if state.caught_up else None
+        lag = None
+        if state.last_used_at is not None:
+            lag = round(load_ended - state.last_used_at.astimezone(UTC).timestamp(), 3)
+        return Settled(state, round(drain, 2) if drain is not None else None, lag)
+
+
+@contextlib.contextmanager
+def queue_depths(amqp_url: str, queues: list[str]) -> Iterator[QueueDepths]:
+    depths = QueueDepths(amqp_url, queues)
+    try:
+        yield depths
+    finally:
+        depths.close()
