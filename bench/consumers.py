@@ -34,11 +34,15 @@ class ConsumerState:
     queue_depths: dict[str, int] = field(default_factory=dict)
     last_used_at: datetime | None = None
 
+    def done(self) -> dict[str, bool]:
+        """Per consumer: analytics holds every request the router counted; each queue is
+        empty."""
+        queues = {name: depth == 0 for name, depth in self.queue_depths.items()}
+        return {"analytics": self.analytics_requests == self.router_requests, **queues}
+
     @property
     def caught_up(self) -> bool:
-        return self.analytics_requests == self.router_requests and not any(
-            depth != 0 for depth in self.queue_depths.values()
-        )
+        return all(self.done().values())
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Settled:
     state: ConsumerState
     drain_s: float | None  # from the end of the load until caught up; None: not within the wait
     last_used_lag_s: float | None  # end of the load minus the key's last_used_at
+    # per consumer (analytics' count, each queue): seconds after the load when it caught up
+    caught_up_s: dict[str, float | None] = field(default_factory=dict)
 
 
 def router_requests(metrics_text: str) -> int:
@@ -61,9 +67,10 @@ def router_requests(metrics_text: str) -> int:
 
 
 class QueueDepths:
-    """Ready messages per durable queue, over one AMQP connection kept for the run."""
+    """Ready messages per durable queue (label -> queue name), over one AMQP connection
+    kept for the run."""
 
-    def __init__(self, amqp_url: str, queues: list[str]) -> None:
+    def __init__(self, amqp_url: str, queues: dict[str, str]) -> None:
         self._loop = asyncio.new_event_loop()
         self._queues = queues
         self._connection = self._loop.run_until_complete(aio_pika.connect(amqp_url, timeout=10))
@@ -74,10 +81,10 @@ class QueueDepths:
     async def _read(self) -> dict[str, int]:
         depths = {}
         async with self._connection.channel() as channel:
-            for name in self._queues:
+            for label, name in self._queues.items():
                 declared = await channel.declare_queue(name, passive=True)
                 result = declared.declaration_result
-                depths[name] = int(result.message_count or 0) if result else -1
+                depths[label] = int(result.message_count or 0) if result else -1
         return depths
 
     def close(self) -> None:
@@ -119,18 +126,24 @@ class ConsumerProbe:
         """`load_ended`: time.time() when wrk stopped."""
         deadline = time.monotonic() + timeout_s
         state = self.state()
-        while not state.caught_up and time.monotonic() < deadline:
+        first: dict[str, float | None] = dict.fromkeys(state.done())
+        while True:
+            after = round(max(0.0, time.time() - load_ended), 2)
+            for name, done in state.done().items():
+                if done and first.get(name) is None:
+                    first[name] = after
+            if state.caught_up or time.monotonic() >= deadline:
+                break
             time.sleep(POLL_S)
             state = self.state()
-        drain = max(0.0, time.time() - load_ended) if state.caught_up else None
         lag = None
         if state.last_used_at is not None:
             lag = round(load_ended - state.last_used_at.astimezone(UTC).timestamp(), 3)
-        return Settled(state, round(drain, 2) if drain is not None else None, lag)
+        return Settled(state, after if state.caught_up else None, lag, first)
 
 
 @contextlib.contextmanager
-def queue_depths(amqp_url: str, queues: list[str]) -> Iterator[QueueDepths]:
+def queue_depths(amqp_url: str, queues: dict[str, str]) -> Iterator[QueueDepths]:
     depths = QueueDepths(amqp_url, queues)
     try:
         yield depths

@@ -78,6 +78,7 @@ def consumer_report(settled: Settled) -> dict[str, Any]:
         "queue_depths": state.queue_depths,
         "last_used_lag_s": settled.last_used_lag_s,
         "drain_s": settled.drain_s,
+        "caught_up_s": settled.caught_up_s,
     }
 
 

@@ -137,7 +137,8 @@ def platform_up(workdir: Path, upstream: str, *, limits: bool = True) -> Iterato
         stack.callback(admin.close)
         tenant = provision(admin, limits=limits)
         prefix = env["AISTRALE_QUEUE_PREFIX"]
-        queues = [f"{prefix}analytics.usage", f"{prefix}user-org.key-last-used"]
+        labels = ("analytics.usage", "user-org.key-last-used")
+        queues = {f"queue {label}": prefix + label for label in labels}
         depths = stack.enter_context(queue_depths(AMQP_URL, queues))
         probe = ConsumerProbe(
             admin, tenant, bases["api-router"] + "/metrics", bases["analytics"], depths

@@ -172,7 +172,25 @@ def _keep_up(measurements: Sequence[Measurement], target: str) -> Check:
     return Check(f"make {target}: consumers caught up within (s)", worst, KEEP_UP_S, True, 0)
 
 
-def print_report(table: list[Row], totals: dict[str, float], verdicts: list[Check]) -> None:
+def consumers(measurements: Sequence[Measurement]) -> dict[str, dict[str, float | None]]:
+    """Per target with consumers, per consumer: the slowest catch-up over all its runs
+    (None: at least once not within the wait)."""
+    runs: dict[str, dict[str, list[float | None]]] = {}
+    for m in measurements:
+        for name, seconds in (m.consumers or {}).get("caught_up_s", {}).items():
+            runs.setdefault(m.target, {}).setdefault(name, []).append(seconds)
+    return {
+        target: {name: _worst_drain(times) for name, times in by_name.items()}
+        for target, by_name in runs.items()
+    }
+
+
+def print_report(
+    table: list[Row],
+    totals: dict[str, float],
+    verdicts: list[Check],
+    caught_up: dict[str, dict[str, float | None]] | None = None,
+) -> None:
     head = ("target", "conc", "reqs", "non2xx", "sockerr", "p50 ms", "p99 ms", "rps", "drain s")
     print("{:<7} {:>4} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>7}".format(*head))
     for r in table:
@@ -185,6 +203,11 @@ def print_report(table: list[Row], totals: dict[str, float], verdicts: list[Chec
     for r in table:
         parts = "  ".join(f"{n} {v:.0f}" for n, v in r.cpu_us.items())
         print(f"  {r.target:<7} c={r.concurrency:<3} {parts}")
+    for target, worst in (caught_up or {}).items():
+        parts = ", ".join(f"{name} {seconds}" for name, seconds in worst.items())
+        print(
+            f"  {target}: consumers caught up after (s, worst run; None: not in the wait): {parts}"
+        )
     print()
     for name, value in totals.items():
         print(f"{name}: {value}")
@@ -208,6 +231,7 @@ def write_json(
         "features": features,
         "results": [asdict(r) for r in rows(measurements)],
         "summary": totals,
+        "consumers_caught_up_s": consumers(measurements),
         "checks": [{**asdict(c), "passed": c.passed} for c in checks(measurements, totals)],
         "per_round": [
             {**asdict(m), "rps": round(m.wrk.rps, 1)}

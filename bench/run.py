@@ -31,7 +31,7 @@ from bench.measure import Measurement, measure, warm_up
 from bench.nginx import run_mock, run_nginx
 from bench.platform_run import platform_run
 from bench.platform_up import platform_up
-from bench.report import checks, print_report, rows, summary, write_json
+from bench.report import checks, consumers, print_report, rows, summary, write_json
 from bench.router_alone import router_alone
 from bench.target import COMPLETIONS, Target
 from bench.wrk import locate_wrk
@@ -73,7 +73,9 @@ def _arguments() -> argparse.Namespace:
         default="limits",
         help="limits: org and key RPM/TPM limits and budgets (never binding); bare: none",
     )
-    parser.add_argument("--drain-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--drain-timeout", type=float, default=30.0, help="longest wait for the consumers"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     args.targets = [t for t in args.targets.split(",") if t]
@@ -124,7 +126,8 @@ def _rounds(
                 print(
                     f"  round {index} c={concurrency:<2} {target.name:<6} "
                     f"p50 {m.wrk.p50_ms:.3f} p99 {m.wrk.p99_ms:.3f} rps {m.wrk.rps:.0f}"
-                    f"{errors}" + (f" drain {m.drain_s}s" if m.consumers else ""),
+                    f"{errors}"
+                    + (f" caught up {m.consumers['caught_up_s']}" if m.consumers else ""),
                     flush=True,
                 )
     return done
@@ -171,7 +174,7 @@ def main() -> None:
     }
     features = {t.name: t.features for t in targets if t.features}
     totals = summary(measurements)
-    print_report(rows(measurements), totals, checks(measurements, totals))
+    print_report(rows(measurements), totals, checks(measurements, totals), consumers(measurements))
     write_json(args.out, measurements, settings, features)
     print(f"written: {args.out}")
 

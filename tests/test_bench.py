@@ -11,7 +11,7 @@ import pytest
 
 from bench.measure import Measurement
 from bench.pyspy import fold
-from bench.report import checks, rows, summary, write_json
+from bench.report import checks, consumers, rows, summary, write_json
 from bench.wrk import WrkResult, parse_output
 
 # Recorded from wrk 4.1.0 with bench/wrk/post.lua against an nginx answering half 503.
@@ -72,7 +72,7 @@ def _wrk(rps: float, p50: float, p99: float, errors: int = 0) -> WrkResult:
 def _round(index: int, slow: float, up_errors: int = 0) -> list[Measurement]:
     """One round; `slow` scales every latency and divides every rate alike, as a busier
     machine would: ratios within the round do not move."""
-    consumers = {"caught_up": True}
+    consumers = {"caught_up": True, "caught_up_s": {"analytics": 1.0 * slow}}
     spec = {
         ("direct", 1): (4000, 0.10, 0.30),
         ("nginx", 1): (3000, 0.15, 0.40),
@@ -148,11 +148,12 @@ def test_consumers_that_never_caught_up_fail() -> None:
     measurements = _round(0, 1.0)
     stuck = next(m for m in measurements if (m.target, m.concurrency) == ("run", 64))
     measurements[measurements.index(stuck)] = Measurement(
-        "run", 64, 0, stuck.wrk, drain_s=None, consumers={"caught_up": False}
+        "run", 64, 0, stuck.wrk, drain_s=None, consumers={"caught_up_s": {"analytics": None}}
     )
     by_name = {c.name: c for c in checks(measurements, summary(measurements))}
     assert not by_name["make run: consumers caught up within (s)"].passed
     assert by_name["make up: consumers caught up within (s)"].passed
+    assert consumers(measurements) == {"run": {"analytics": None}, "up": {"analytics": 1.0}}
 
 
 def test_latest_json_holds_rows_summary_checks_and_rounds(tmp_path: Path) -> None:
@@ -170,6 +171,7 @@ def test_latest_json_holds_rows_summary_checks_and_rounds(tmp_path: Path) -> Non
     passed = {c["name"]: c["passed"] for c in report["checks"]}
     assert passed["make run: c=64 rps / nginx"] is False
     assert passed["make up: c=64 rps / nginx"] is True
+    assert report["consumers_caught_up_s"]["up"] == {"analytics": 1.0}
 
 
 def test_py_spy_stacks_fold_into_self_inclusive_and_package_time() -> None:
