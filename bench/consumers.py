@@ -24,7 +24,8 @@ import httpx
 from bench.admin import AdminClient, Tenant
 
 ROUTER_REQUESTS = "aistrale_api_router_requests_total{"
-POLL_S = 0.25
+POLL_S = 0.5
+SETTLE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -108,15 +109,22 @@ class ConsumerProbe:
         self._analytics_url = analytics_url
         self._queues = queues
 
-    def state(self) -> ConsumerState:
-        org, key = self._tenant.org_id, self._tenant.key_id
+    def state(self, *, router: int | None = None, key: bool = True) -> ConsumerState:
+        """`router`: the router's count if already read (it no longer moves once the load
+        is over); `key`: read the key's last_used_at. Each call costs the platform some ms
+        of CPU (docs/decisions/bench-what-users-run.md), so polls skip what they can."""
+        org = self._tenant.org_id
         summary = self._admin.request(
             "GET", f"{self._analytics_url}/analytics/v1/orgs/{org}/usage/summary?period=total"
         )
-        record = self._admin.request("GET", f"/admin/v1/orgs/{org}/keys/{key}")
-        last_used = record.get("last_used_at")
+        last_used = None
+        if key:
+            record = self._admin.request("GET", f"/admin/v1/orgs/{org}/keys/{self._tenant.key_id}")
+            last_used = record.get("last_used_at")
+        if router is None:
+            router = router_requests(httpx.get(self._metrics_url, timeout=10).text)
         return ConsumerState(
-            router_requests=router_requests(httpx.get(self._metrics_url, timeout=10).text),
+            router_requests=router,
             analytics_requests=int(summary["totals"]["requests"]),
             queue_depths=self._queues.read() if self._queues else {},
             last_used_at=datetime.fromisoformat(last_used) if last_used else None,
@@ -125,7 +133,8 @@ class ConsumerProbe:
     def settle(self, load_ended: float, timeout_s: float) -> Settled:
         """`load_ended`: time.time() when wrk stopped."""
         deadline = time.monotonic() + timeout_s
-        state = self.state()
+        time.sleep(SETTLE_S)  # requests in flight when wrk stopped finish and are counted
+        state = self.state(key=False)
         first: dict[str, float | None] = dict.fromkeys(state.done())
         while True:
             after = round(max(0.0, time.time() - load_ended), 2)
@@ -135,7 +144,8 @@ class ConsumerProbe:
             if state.caught_up or time.monotonic() >= deadline:
                 break
             time.sleep(POLL_S)
-            state = self.state()
+            state = self.state(router=state.router_requests, key=False)
+        state = self.state()  # the router's count once more, and the key's last use
         lag = None
         if state.last_used_at is not None:
             lag = round(load_ended - state.last_used_at.astimezone(UTC).timestamp(), 3)

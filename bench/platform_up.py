@@ -158,4 +158,5 @@ def platform_up(workdir: Path, upstream: str, *, limits: bool = True) -> Iterato
             "databases": "Postgres (one database per service, this run's own)",
         }
         url = bases["api-router"] + COMPLETIONS
-        yield Target("up", url, tenant.authorization, components, probe, features)
+        databases = tuple(_db(run, svc) for svc in SERVICES)
+        yield Target("up", url, tenant.authorization, components, probe, features, databases)

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.cpu import snapshot, used
 from bench.measure import warm_up
+from bench.pgstats import database_counters, per_request
 from bench.pyspy import fold, record
 from bench.run import BODY, PLATFORMS, RESULTS, _clean_environment, _mock
 from bench.target import Target
@@ -38,14 +39,14 @@ def _is_python(pid: int) -> bool:
 Sampling = list[tuple[str, Path, "subprocess.Popen[bytes]"]]
 
 
-def _sample(target: Target, seconds: float, out: Path) -> Sampling:
+def _sample(target: Target, seconds: float, out: Path, native: bool) -> Sampling:
     """Starts py-spy on each Python process of the target."""
     started: Sampling = []
     for name in PYTHON_COMPONENTS:
         for pid in target.components[name]() if name in target.components else []:
             if _is_python(pid):
                 path = out / f"{target.name}-{name}-{pid}-{int(time.time())}.txt"
-                started.append((name, path, record(pid, seconds, path)))
+                started.append((name, path, record(pid, seconds, path, native=native)))
     return started
 
 
@@ -62,12 +63,14 @@ def profile_target(
     target: Target, args: argparse.Namespace, body: Path, shared: dict[str, Any], out: Path
 ) -> dict[str, Any]:
     components = {**target.components, **shared}
-    files = _sample(target, args.seconds, out)
+    files = _sample(target, args.seconds, out, args.native)
+    pg_before = database_counters(target.databases) if target.databases else {}
     before = snapshot(components)
     result = run_wrk(target.url, args.concurrency, args.seconds, body, target.authorization)
     ended = time.time()
     loaded = snapshot(components)
     load = _folded(files)
+    pg_loaded = database_counters(target.databases) if target.databases else {}
     report: dict[str, Any] = {
         "wrk": asdict(result),
         "rps": round(result.rps, 1),
@@ -75,13 +78,18 @@ def profile_target(
         "py_spy_load": load,
     }
     if target.consumers is not None:
-        drain_files = _sample(target, args.drain_seconds, out)
+        drain_files = _sample(target, args.drain_seconds, out, args.native)
         settled = target.consumers.settle(ended, args.drain_seconds)
         report["drain_s"] = settled.drain_s
         report["cpu_us_per_request_drain"] = _per_request(
             used(loaded, snapshot(components)), result
         )
         report["py_spy_drain"] = _folded(drain_files)
+    if target.databases:
+        time.sleep(1.0)  # the statistics collector's view lags by up to a second
+        pg_after = database_counters(target.databases)
+        report["postgres_per_request_load"] = per_request(pg_before, pg_loaded, result.requests)
+        report["postgres_per_request_total"] = per_request(pg_before, pg_after, result.requests)
     return report
 
 
@@ -92,6 +100,9 @@ def _per_request(seconds: dict[str, float], result: Any) -> dict[str, float]:
 def _print(name: str, report: dict[str, Any], top: int) -> None:
     print(f"\n=== {name}: {report['rps']} rps, errors {report['wrk']['non_2xx']}")
     print("CPU per request (µs):", report["cpu_us_per_request"])
+    for key in ("postgres_per_request_load", "postgres_per_request_total"):
+        if key in report:
+            print(f"{key}:", report[key])
     if "cpu_us_per_request_drain" in report:
         print(f"drain {report['drain_s']} s, CPU per request:", report["cpu_us_per_request_drain"])
     for phase in ("py_spy_load", "py_spy_drain"):
@@ -114,6 +125,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--mock", choices=("nginx", "python"), default="nginx")
     parser.add_argument("--tenant", choices=("limits", "bare"), default="limits")
+    parser.add_argument("--native", action="store_true", help="py-spy --native: C frames too")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--out", type=Path, default=RESULTS / "profile-latest.json")
     args = parser.parse_args()

@@ -26,12 +26,12 @@ def _uvx() -> list[str]:
     return [uv, "tool", "run"] if uv else [sys.executable, "-m", "uv", "tool", "run"]
 
 
-def record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+def record(pid: int, seconds: float, out: Path, *, native: bool = False) -> subprocess.Popen[bytes]:
     """Starts sampling in the background. Blocking mode (the process is paused for each
     sample, some µs at RATE_HZ): --nonblocking gave stacks torn between two calls."""
     argv = [*_uvx(), "--from", PY_SPY, "py-spy", "record", "--pid", str(pid)]
     argv += ["--duration", str(max(1, round(seconds))), "--rate", str(RATE_HZ)]
-    argv += ["--format", "raw", "--output", str(out)]
+    argv += ["--format", "raw", "--output", str(out), *(["--native"] if native else [])]
     log = out.with_suffix(".log").open("wb")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
 

@@ -21,6 +21,7 @@ class Target:
     components: Mapping[str, Finder]  # processes whose CPU per request is reported
     consumers: ConsumerProbe | None = None  # None: no consumers behind this target
     features: dict[str, str] = field(default_factory=dict)
+    databases: tuple[str, ...] = ()  # this target's own Postgres databases, if any
 
 
 def with_env(needle: str, assignment: str) -> Finder:
