@@ -9,7 +9,6 @@ deletes them afterwards (a durable queue left with 10^4 events slows every later
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -17,18 +16,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import aio_pika
 import httpx
 
-from aistrale_common.testing.fixtures import admin_execute, delete_redis_keys
+from aistrale_common.testing.fixtures import admin_execute
 from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
 from aistrale_common.testing.tcp_proxy import free_port
 from bench.admin import ADMIN_EMAIL, AdminClient, admin_password, provision
 from bench.catalog import write_models
+from bench.cleanup import delete_broker_and_redis_state
 from bench.consumers import ConsumerProbe, queue_depths
 from bench.cpu import matching
 from bench.target import COMPLETIONS, Target, postgres_backends
@@ -73,24 +70,9 @@ def _leaves_nothing(run: str, env: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        delete_queues_sync(AMQP_URL, *queues_for_prefix(env["AISTRALE_QUEUE_PREFIX"]))
-        _delete_exchanges(env["AISTRALE_USAGE_EXCHANGE"], env["AISTRALE_CONTROL_EXCHANGE"])
-        delete_redis_keys(REDIS_URL, env["AISTRALE_REDIS_PREFIX"])
+        delete_broker_and_redis_state(env)
         for service in SERVICES:
             admin_execute(PG_SERVER, f'DROP DATABASE IF EXISTS "{_db(run, service)}" WITH (FORCE)')
-
-
-def _delete_exchanges(*names: str) -> None:
-    async def delete() -> None:
-        connection = await aio_pika.connect(AMQP_URL, timeout=10)
-        async with connection:
-            channel = await connection.channel()
-            for name in names:
-                with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                    await channel.exchange_delete(name)
-
-    with ThreadPoolExecutor(1) as pool, contextlib.suppress(Exception):
-        pool.submit(asyncio.run, delete()).result()
 
 
 def _prepare(env: dict[str, str], workdir: Path) -> None:

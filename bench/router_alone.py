@@ -14,14 +14,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from aistrale_common.testing.fixtures import delete_redis_keys
 from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
 from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.keys.record import BudgetRule, KeyRecord
 from aistrale_router.testing.fake_userorg import FakeUserOrg
 from aistrale_router.testing.server import serve_in_thread
 from bench.catalog import write_models
+from bench.cleanup import delete_broker_and_redis_state
 from bench.cpu import matching
 from bench.target import COMPLETIONS, Target
 
@@ -68,16 +67,10 @@ def _router_env(workdir: Path, upstream: str, userorg: str, token: str) -> dict[
 
 @contextlib.contextmanager
 def _leaves_nothing(env: dict[str, str]) -> Iterator[None]:
-    """The run's queues and Redis counters go after it (`total` spend counters never
-    expire; a queue left with 10^4 events slows every later publish)."""
     try:
         yield
     finally:
-        if "AISTRALE_AMQP_URL" in env:
-            queues = queues_for_prefix(env["AISTRALE_QUEUE_PREFIX"])
-            delete_queues_sync(env["AISTRALE_AMQP_URL"], *queues)
-        if "AISTRALE_REDIS_URL" in env:
-            delete_redis_keys(env["AISTRALE_REDIS_URL"], env["AISTRALE_REDIS_PREFIX"])
+        delete_broker_and_redis_state(env)
 
 
 @contextlib.contextmanager
