@@ -36,7 +36,7 @@ test: deps tools  ## lint, then the whole suite on real Postgres, Redis and Rabb
 lint: deps  ## ruff and mypy, clean
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy services tests
+	@$(UV) run --frozen mypy services tests bench
 
 fmt: deps  ## format and fix what ruff can
 	@$(UV) run --frozen ruff format .

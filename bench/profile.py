@@ -109,6 +109,8 @@ def _print(name: str, report: dict[str, Any], top: int) -> None:
         for process, folded in report.get(phase, {}).items():
             total = max(1, folded["samples"])
             print(f"\n-- {phase} {process}: {folded['samples']} samples")
+            for name, n in folded["by_area"]:
+                print(f"   {'area':<8} {100 * n / total:5.1f}%  {name}")
             for label, key in (("self", "self_by_function"), ("package", "self_by_package")):
                 for func, n in folded[key][:top]:
                     print(f"   {label:<8} {100 * n / total:5.1f}%  {func}")

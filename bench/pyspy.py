@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.areas import by_area
+
 PY_SPY = "py-spy==0.4.3"
 RATE_HZ = 100
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -42,6 +44,7 @@ class Profile:
     self_by_function: list[tuple[str, int]]
     inclusive_by_function: list[tuple[str, int]]
     self_by_package: list[tuple[str, int]]
+    by_area: list[tuple[str, int]]
 
 
 def _frame(text: str) -> tuple[str, str]:
@@ -58,11 +61,12 @@ def package(path: str) -> str:
 
 def fold(lines: Iterable[str], top: int = 30) -> Profile:
     """Folds py-spy's raw output ("frame;frame;... count" per line, root first)."""
+    rows = list(lines)
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     total = 0
-    for line in lines:
+    for line in rows:
         stack, _, count_text = line.rstrip("\n").rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
@@ -75,7 +79,11 @@ def fold(lines: Iterable[str], top: int = 30) -> Profile:
         for name in {f"{f} ({_short(p)})" for f, p in frames}:
             inclusive[name] += count
     return Profile(
-        total, self_time.most_common(top), inclusive.most_common(3 * top), packages.most_common(top)
+        total,
+        self_time.most_common(top),
+        inclusive.most_common(3 * top),
+        packages.most_common(top),
+        by_area(rows),
     )
 
 
