@@ -36,7 +36,7 @@ test: deps tools  ## lint, then the whole suite on real Postgres, Redis and Rabb
 lint: deps  ## ruff and mypy, clean
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy services tests
+	@$(UV) run --frozen mypy services tests bench
 
 fmt: deps  ## format and fix what ruff can
 	@$(UV) run --frozen ruff format .
@@ -45,5 +45,7 @@ fmt: deps  ## format and fix what ruff can
 soak: deps  ## the make-up topology under load and faults for 10 minutes (docs/soak.md)
 	@AISTRALE_SOAK_S=$${AISTRALE_SOAK_S:-600} $(UV) run --frozen pytest tests/soak -s $(PYTEST_ARGS)
 
-bench: deps  ## gateway overhead vs a direct call and a plain reverse proxy
-	@$(UV) run --frozen python -m bench.run
+BENCH_ARGS ?=
+bench: deps  ## `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
+	@bash bench/install-tools.sh
+	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)

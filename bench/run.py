@@ -1,187 +1,182 @@
-"""`make bench`: router overhead over a direct call and over nginx, at concurrency 1 and 64.
+"""`make bench`: what users run (`make run`, `make up`) against a direct call to the mock
+upstream and nginx in front of it, with wrk, at concurrency 1 and 64; the router alone
+(fake user-org, no consumers) as a diagnostic row.
 
 Targets run in interleaved rounds (`--rounds`, default 5) so that the shared machine's
-changing load hits every target alike; the table shows medians over rounds, and the added
-latency and throughput ratios are computed within each round, then their median taken.
-Prints a table and writes bench/results/latest.json. Targets (issue 4): added p50 <= 0.5 ms
-and p99 <= 2 ms at concurrency 1; at 64, at least a quarter of nginx's throughput.
+changing load hits every target alike; added latency and throughput ratios are computed
+within each round, then their median taken. After each run against a platform the bench
+waits for its consumers to catch up (and records how long that took) before the next
+target. Prints a table and the pass/fail of issue 13's targets; writes
+bench/results/latest.json. Method: docs/router.md "Performance".
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import pstats
-import statistics
+import contextlib
+import os
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, replace
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Protocol
 
-import httpx
 import orjson
 
-from bench.cpu import cpu_seconds
-from bench.load import Result, run_load
-from bench.stack import BARE_KEY, BENCH_KEY, Stack, bench_stack
+from aistrale_common.testing.processes import service_process
+from aistrale_common.testing.tcp_proxy import free_port
+from bench.cpu import Finder, matching, with_children
+from bench.measure import Measurement, measure, warm_up
+from bench.nginx import run_mock, run_nginx
+from bench.platform_run import platform_run
+from bench.platform_up import platform_up
+from bench.report import checks, consumers, print_report, rows, summary, write_json
+from bench.router_alone import router_alone
+from bench.target import COMPLETIONS, Target
+from bench.wrk import locate_wrk
 
 RESULTS = Path(__file__).parent / "results"
 BODY = orjson.dumps(
     {"model": "bench", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 16}
 )
+PLATFORMS: dict[str, Platform] = {
+    "run": platform_run,
+    "up": platform_up,
+    "router": router_alone,
+}
+ALL = ("direct", "nginx", *PLATFORMS)
 
 
-async def measure(
-    stack: Stack, requests_c1: int, requests_c64: int, rounds: int
-) -> list[list[Result]]:
-    """Rounds of every target back to back, so that a change in the machine's load (it is
-    shared) hits all targets alike; each round is one list of results."""
-    plain = {"content-type": "application/json"}
-    keyed = {**plain, "authorization": f"Bearer {BENCH_KEY}"}
-    targets = [
-        ("direct", stack.upstream, plain),
-        ("nginx", stack.nginx, plain),
-        ("router", stack.router, keyed),
-        ("router-bare", stack.router, {**plain, "authorization": f"Bearer {BARE_KEY}"}),
-    ]
-    per_round: list[list[Result]] = [[] for _ in range(rounds)]
-    for concurrency, requests in ((1, requests_c1), (64, requests_c64)):
-        for index in range(rounds):
-            for name, base, headers in targets:
-                result = await _one(
-                    stack,
-                    name,
-                    base + "/v1/chat/completions",
-                    headers,
-                    concurrency,
-                    max(concurrency, requests // rounds),
-                )
-                per_round[index].append(result)
-    return per_round
+class Platform(Protocol):
+    def __call__(
+        self, workdir: Path, upstream: str, *, limits: bool = True
+    ) -> AbstractContextManager[Target]: ...
 
 
-async def _one(
-    stack: Stack, name: str, url: str, headers: dict[str, str], concurrency: int, requests: int
-) -> Result:
-    pids = stack.pids.get(name) or []
-    before = cpu_seconds(pids)
-    result = await run_load(
-        name, url, BODY, headers, concurrency=concurrency, requests=requests, warmup=100
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per target")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per wrk run")
+    parser.add_argument(
+        "--targets", default=",".join(ALL), help=f"comma-separated, of {','.join(ALL)}"
     )
-    used = (cpu_seconds(pids) - before) / (result.requests + 100) * 1e6
-    return replace(result, cpu_us_per_request=round(used, 1) if pids else None)
+    parser.add_argument(
+        "--mock",
+        choices=("nginx", "python"),
+        default="nginx",
+        help="the mock upstream: nginx (not the bottleneck) or bench/mock_upstream.py",
+    )
+    parser.add_argument(
+        "--tenant",
+        choices=("limits", "bare"),
+        default="limits",
+        help="limits: org and key RPM/TPM limits and budgets (never binding); bare: none",
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=30.0, help="longest wait for the consumers"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args()
+    args.targets = [t for t in args.targets.split(",") if t]
+    unknown = set(args.targets) - set(ALL)
+    if unknown or not {"direct", "nginx"} <= set(args.targets):
+        parser.error(f"targets: direct and nginx always, others of {ALL}; unknown {unknown}")
+    return args
 
 
-def combined(per_round: list[list[Result]]) -> list[Result]:
-    """One row per target and concurrency: medians over the rounds, requests summed."""
-    rows = []
-    for position in range(len(per_round[0])):
-        runs = [results[position] for results in per_round]
-        cpus = [r.cpu_us_per_request for r in runs if r.cpu_us_per_request is not None]
-        rows.append(
-            replace(
-                runs[0],
-                requests=sum(r.requests for r in runs),
-                errors=sum(r.errors for r in runs),
-                seconds=sum(r.seconds for r in runs),
-                p50_ms=round(statistics.median(r.p50_ms for r in runs), 3),
-                p99_ms=round(statistics.median(r.p99_ms for r in runs), 3),
-                mean_ms=round(statistics.median(r.mean_ms for r in runs), 3),
-                cpu_us_per_request=round(statistics.median(cpus), 1) if cpus else None,
-            )
-        )
-    return rows
+@contextlib.contextmanager
+def _mock(kind: str, workdir: Path) -> Iterator[tuple[str, Finder]]:
+    port = free_port()
+    if kind == "nginx":
+        with run_mock(workdir, port) as url:
+            yield url, with_children("nginx: master", str(workdir / "mock"))
+        return
+    argv = [sys.executable, "-m", "uvicorn", "bench.mock_upstream:app", "--port", str(port)]
+    argv += ["--log-level", "warning", "--no-access-log"]
+    with service_process(argv, port, {}, log_path=workdir / "mock.log") as url:
+        yield url, matching("bench.mock_upstream:app", f"--port {port}")
 
 
-def summary(per_round: list[list[Result]]) -> dict[str, float]:
-    """Differences and ratios within each round (same machine load), then their median."""
-    rounds = [{(r.target, r.concurrency): r for r in results} for results in per_round]
-
-    def median(value: Callable[[dict[tuple[str, int], Result]], float]) -> float:
-        return round(statistics.median(value(by) for by in rounds), 3)
-
-    return {
-        "added_p50_ms_c1": median(lambda by: by["router", 1].p50_ms - by["direct", 1].p50_ms),
-        "added_p99_ms_c1": median(lambda by: by["router", 1].p99_ms - by["direct", 1].p99_ms),
-        "router_vs_nginx_throughput_c64": median(
-            lambda by: by["router", 64].rps / by["nginx", 64].rps
-        ),
-        "nginx_added_p50_ms_c1": median(lambda by: by["nginx", 1].p50_ms - by["direct", 1].p50_ms),
-        "bare_added_p50_ms_c1": median(
-            lambda by: by["router-bare", 1].p50_ms - by["direct", 1].p50_ms
-        ),
-        "bare_vs_nginx_throughput_c64": median(
-            lambda by: by["router-bare", 64].rps / by["nginx", 64].rps
-        ),
-        "added_p50_ms_c1_min": round(
-            min(by["router", 1].p50_ms - by["direct", 1].p50_ms for by in rounds), 3
-        ),
-        "added_p50_ms_c1_max": round(
-            max(by["router", 1].p50_ms - by["direct", 1].p50_ms for by in rounds), 3
-        ),
-    }
+def _clean_environment() -> None:
+    """Each topology sets what it needs; a developer's own AISTRALE_* must not leak in."""
+    for name in [n for n in os.environ if n.startswith("AISTRALE_")]:
+        print(f"bench: ignoring {name} from the environment", file=sys.stderr)
+        del os.environ[name]
 
 
-def print_table(results: list[Result], totals: dict[str, float]) -> None:
-    head = ("target", "conc", "reqs", "err", "p50 ms", "p99 ms", "rps", "cpu us/req")
-    print("{:<11} {:>4} {:>6} {:>4} {:>8} {:>8} {:>8} {:>10}".format(*head))
-    for r in results:
-        cpu = f"{r.cpu_us_per_request:.0f}" if r.cpu_us_per_request is not None else "-"
-        print(
-            f"{r.target:<11} {r.concurrency:>4} {r.requests:>6} {r.errors:>4} "
-            f"{r.p50_ms:>8.3f} {r.p99_ms:>8.3f} {r.rps:>8.0f} {cpu:>10}"
-        )
-    for name, value in totals.items():
-        print(f"{name}: {value}")
-
-
-def usage_published(router: str) -> float:
-    text = httpx.get(router + "/metrics", timeout=5).text
-    lines = [ln for ln in text.splitlines() if ln.startswith("aistrale_api_router_usage_events")]
-    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines if "_total" in ln.split("{")[0])
+def _rounds(
+    targets: list[Target], args: argparse.Namespace, body: Path, shared: dict[str, Finder]
+) -> list[Measurement]:
+    done: list[Measurement] = []
+    for concurrency in (1, 64):
+        for index in range(max(1, args.rounds)):
+            for target in targets:
+                m = measure(
+                    target,
+                    concurrency,
+                    index,
+                    duration_s=args.duration,
+                    body=body,
+                    shared=shared,
+                    drain_timeout_s=args.drain_timeout,
+                )
+                done.append(m)
+                errors = f" errors {m.wrk.errors}" if m.wrk.errors else ""
+                print(
+                    f"  round {index} c={concurrency:<2} {target.name:<6} "
+                    f"p50 {m.wrk.p50_ms:.3f} p99 {m.wrk.p99_ms:.3f} rps {m.wrk.rps:.0f}"
+                    f"{errors}"
+                    + (f" caught up {m.consumers['caught_up_s']}" if m.consumers else ""),
+                    flush=True,
+                )
+    return done
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--requests-c1", type=int, default=3000)
-    parser.add_argument("--requests-c64", type=int, default=64 * 100)
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per target")
-    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
-    parser.add_argument("--profile", action="store_true", help="cProfile the router")
-    parser.add_argument(
-        "--embedded", action="store_true", help="in-process bus and limits (as `make run`)"
-    )
-    args = parser.parse_args()
+    args = _arguments()
+    _clean_environment()
+    locate_wrk()
     workdir = (Path(".aistrale") / "bench" / time.strftime("%Y%m%dT%H%M%S")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    profile = workdir / "router.prof" if args.profile else None
-    with bench_stack(workdir, profile=profile, embedded=args.embedded) as stack:
-        per_round = asyncio.run(
-            measure(stack, args.requests_c1, args.requests_c64, max(1, args.rounds))
+    body = workdir / "body.json"
+    body.write_bytes(BODY)
+    with contextlib.ExitStack() as stack:
+        upstream, mock_pids = stack.enter_context(_mock(args.mock, workdir))
+        nginx = stack.enter_context(
+            run_nginx(workdir, free_port(), int(upstream.rsplit(":", 1)[1]))
         )
-        time.sleep(0.5)  # the last usage batch
-        events = usage_published(stack.router)
-    results = combined(per_round)
-    totals = summary(per_round)
-    print_table(results, totals)
-    print(f"usage events published or outboxed by the router: {events:.0f}")
-    print(f"features: {stack.features}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "features": stack.features,
-        "rounds": len(per_round),
-        "results": [{**asdict(r), "rps": round(r.rps, 1)} for r in results],
-        "per_round": [[{**asdict(r), "rps": round(r.rps, 1)} for r in rs] for rs in per_round],
-        "summary": totals,
-        "usage_events": events,
+        targets = [
+            Target("direct", upstream + COMPLETIONS, None, {}),
+            Target(
+                "nginx",
+                nginx + COMPLETIONS,
+                None,
+                {"nginx": with_children("nginx: master", str(workdir / "nginx"))},
+            ),
+        ]
+        for name in [t for t in args.targets if t in PLATFORMS]:
+            print(f"bench: starting {name}", flush=True)
+            platform = PLATFORMS[name](workdir / name, upstream, limits=args.tenant == "limits")
+            targets.append(stack.enter_context(platform))
+        for target in targets:
+            warm_up(target, body, args.drain_timeout)
+        measurements = _rounds(targets, args, body, {"mock": mock_pids})
+    settings = {
+        "rounds": args.rounds,
+        "duration_s": args.duration,
+        "mock": args.mock,
+        "tenant": args.tenant,
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "workdir": str(workdir),
     }
-    args.out.write_text(json.dumps(report, indent=2))
+    features = {t.name: t.features for t in targets if t.features}
+    totals = summary(measurements)
+    print_report(rows(measurements), totals, checks(measurements, totals), consumers(measurements))
+    write_json(args.out, measurements, settings, features)
     print(f"written: {args.out}")
-    if profile is not None:
-        stats = pstats.Stats(str(profile))
-        stats.sort_stats("tottime").print_stats(25)
-        print(f"profile: {profile} (python -m pstats)")
 
 
 if __name__ == "__main__":
