@@ -1,15 +1,20 @@
-"""All SQL of ingestion: insert-if-new raw events, add deltas to rollups."""
+"""All SQL of ingestion: insert-if-new raw events, add deltas to rollups.
+
+The statements are built once per dialect: building an upsert (its `excluded` columns) and
+compiling it cost more than committing a batch of events on SQLite.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aistrale_analytics.ingest.rollup import RollupDelta, RollupKey
 from aistrale_analytics.tables import usage_events, usage_rollups
@@ -36,31 +41,39 @@ def _event_row(event: UsageEventV1, dialect: str) -> dict[str, Any]:
     return row
 
 
-async def insert_new_events(
-    session: AsyncSession, events: Sequence[UsageEventV1], dialect: str
-) -> set[str]:
-    """Inserts the events; returns the ids that were new (a redelivery inserts nothing)."""
-    # executemany with RETURNING: one cached statement, sent as multi-row batches.
-    stmt = (
+Executor = AsyncConnection | AsyncSession
+
+
+@cache
+def _insert_events(dialect: str) -> Any:
+    return (
         _insert(usage_events, dialect).on_conflict_do_nothing().returning(usage_events.c.event_id)
     )
-    result = await session.execute(stmt, [_event_row(e, dialect) for e in events])
+
+
+@cache
+def _upsert_rollups(dialect: str) -> Any:
+    stmt = _insert(usage_rollups, dialect)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["bucket", "org_id", "bucket_start", "key_id", "model"],
+        set_={name: usage_rollups.c[name] + excluded[name] for name in _SUMMED},
+    )
+
+
+async def insert_new_events(db: Executor, events: Sequence[UsageEventV1], dialect: str) -> set[str]:
+    """Inserts the events; returns the ids that were new (a redelivery inserts nothing)."""
+    # executemany with RETURNING: one cached statement, sent as multi-row batches.
+    result = await db.execute(_insert_events(dialect), [_event_row(e, dialect) for e in events])
     return {str(event_id) for event_id in result.scalars()}
 
 
 async def add_to_rollups(
-    session: AsyncSession, deltas: Sequence[tuple[RollupKey, RollupDelta]], dialect: str
+    db: Executor, deltas: Sequence[tuple[RollupKey, RollupDelta]], dialect: str
 ) -> None:
-    if not deltas:
-        return
-    rows = [_rollup_row(key, delta, dialect) for key, delta in deltas]
-    stmt = _insert(usage_rollups, dialect)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["bucket", "org_id", "bucket_start", "key_id", "model"],
-        set_={name: usage_rollups.c[name] + excluded[name] for name in _SUMMED},
-    )
-    await session.execute(stmt, rows)
+    if deltas:
+        rows = [_rollup_row(key, delta, dialect) for key, delta in deltas]
+        await db.execute(_upsert_rollups(dialect), rows)
 
 
 def _rollup_row(key: RollupKey, delta: RollupDelta, dialect: str) -> dict[str, Any]:

@@ -22,8 +22,8 @@ class UsageStore:
         unique = list({str(e.event_id): e for e in events}.values())
         if not unique:
             return 0
-        async with self._db.transaction() as session:
-            new_ids = await repository.insert_new_events(session, unique, self._db.dialect)
+        async with self._db.connection() as conn:
+            new_ids = await repository.insert_new_events(conn, unique, self._db.dialect)
             fresh = [e for e in unique if str(e.event_id) in new_ids]
-            await repository.add_to_rollups(session, aggregate(fresh), self._db.dialect)
+            await repository.add_to_rollups(conn, aggregate(fresh), self._db.dialect)
         return len(fresh)

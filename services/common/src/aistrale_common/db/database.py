@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -81,6 +82,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a transaction: for bulk writes, without the ORM session's
+        bookkeeping (a consumer's batch commits several times faster this way)."""
+        async with self.engine.begin() as conn:
+            yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
