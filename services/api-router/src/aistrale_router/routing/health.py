@@ -1,6 +1,11 @@
 """Readiness of each deployment: a periodic GET {base_url}/models (vLLM and every
 OpenAI-compatible server answer it). /v1/models reports a model ready when any of its
-deployments answered the last probe."""
+deployments answered the last probe.
+
+A deployment busy with requests whose answers have all been good so far is healthy by that
+fact and is not probed: a server that takes one request at a time (llama.cpp's, Ollama's)
+would queue the probe behind the running generation, or, configured to, cut the generation
+short for it (docs/decisions/local-model-busy-not-probed.md)."""
 
 from __future__ import annotations
 
@@ -31,9 +36,15 @@ class HealthProber:
         for deployment_id, healthy in zip(deployments, results, strict=True):
             self._states.set_health(deployment_id, healthy)
 
+    def _answering(self, deployment: Deployment) -> bool:
+        state = self._states.get(deployment.id)
+        return state.inflight > 0 and state.failures == 0
+
     async def _probe(self, deployment: Deployment) -> bool:
         if deployment.provider not in ("vllm", "openai-compatible"):
             return True  # external providers: their availability shows in the breaker
+        if self._answering(deployment):
+            return True
         key = self._store.platform_key(deployment)
         headers = {"authorization": f"Bearer {key}"} if key else {}
         url = deployment.base_url.rstrip("/") + "/models"
