@@ -23,6 +23,10 @@ COMPILE_S = 300.0
 AFTER_COMPILE_S = 30.0
 STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]\s")
 COMPILING = "Building wheel for llama-cpp-python"
+COMPILED = (
+    "Created wheel for llama-cpp-python",
+    "Building wheel for llama-cpp-python (pyproject.toml): finished",
+)
 
 
 class PipProgress:
@@ -36,6 +40,7 @@ class PipProgress:
         self._clock = clock
         self._started = clock()
         self._compile_started: float | None = None
+        self._compiling = False
         status.estimate(0.0, COMPILE_S + AFTER_COMPILE_S)
 
     def __call__(self, line: str) -> None:
@@ -46,11 +51,18 @@ class PipProgress:
         text = line.strip()
         if not text or text.startswith(("Running command", "WARNING: Location")):
             return
-        if COMPILING in text and self._compile_started is None:
+        if text.startswith(COMPILED):
+            self._compiling = False
+        elif COMPILING in text and self._compile_started is None:
             self._compile_started = self._clock()
-        if _worth_logging(text):
-            log.info("local_model.install", line=text)
-            self._status.note(f"pip, {self._elapsed()}s: {text}")
+            self._compiling = True
+        if self._compiling:
+            # The compiler's own lines (warnings, flags): the log keeps the errors only.
+            if "error" in text.lower():
+                log.warning("local_model.compile", line=text)
+            return
+        log.info("local_model.install", line=text)
+        self._status.note(f"pip, {self._elapsed()}s: {text}")
 
     def _step(self, done: int, total: int) -> None:
         now = self._clock()
@@ -65,8 +77,3 @@ class PipProgress:
 
     def _elapsed(self) -> int:
         return round(self._clock() - self._started)
-
-
-def _worth_logging(text: str) -> bool:
-    # pip -v prints compiler flags and cmake's chatter too; the log keeps pip's own steps.
-    return not text.startswith(("-- ", "/usr/", "cmake", "***", "Stored in", "Link", "Source"))
