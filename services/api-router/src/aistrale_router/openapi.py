@@ -61,7 +61,7 @@ BODIES: dict[str, Schema] = {
     "/v1/completions": {
         "required": ["model", "prompt"],
         "properties": {**_COMMON, "prompt": {"type": ["string", "array"]}},
-        "example": {"model": "gemma-3-270m", "prompt": "The capital of France is"},
+        "example": {"model": "smollm2-135m", "prompt": "The capital of France is"},
     },
     "/v1/embeddings": {
         "required": ["model", "input"],

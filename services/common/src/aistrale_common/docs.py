@@ -10,6 +10,8 @@ route every service's docs by path as it routes the rest.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -17,9 +19,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/assets"
+
+
+def assets_dir() -> Path:
+    """The package's `vendor/swagger-ui-<version>` folder (found, not imported: untyped)."""
+    vendor = Path(str(files("swagger_ui_bundle"))) / "vendor"
+    return max(vendor.glob("swagger-ui-*"))
 
 
 def serve_docs_locally(app: FastAPI) -> None:
@@ -28,7 +35,7 @@ def serve_docs_locally(app: FastAPI) -> None:
         return
     assets = f"{app.docs_url}{ASSETS}"
     page = Route(app.docs_url, _page(app, assets), include_in_schema=False)
-    files = Mount(assets, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    files = Mount(assets, StaticFiles(directory=assets_dir()), name="swagger-ui")
     app.router.routes[:] = [_swap(route, app.docs_url, page) for route in app.router.routes]
     app.router.routes.append(files)
 

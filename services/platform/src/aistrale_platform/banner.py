@@ -83,8 +83,8 @@ async def _announce_model(base: str, local: LocalModelStatus, out: TextIO) -> No
         progress.cancel()
     if local.state is State.READY:
         line = (
-            f'local model "{local.model}" is ready ({local.detail}): chat with smollm2-135m, '
-            f"complete text with gemma-3-270m at {base}/v1 (docs/local-model.md)"
+            f'local model "{local.model}" is ready ({local.detail}): '
+            f"POST {base}/v1/chat/completions (docs/local-model.md)"
         )
     else:
         line = f'local model "{local.model}" is not available: {local.detail}'

@@ -23,8 +23,10 @@ class Settings(ServiceSettings):
 
     local_model: bool = True
     # The packaged models one server serves (localmodel/weights.py); the first is loaded at
-    # start, the server swaps to another when a request names it.
-    local_models: list[str] = Field(default_factory=lambda: ["smollm2-135m", "gemma-3-270m"])
+    # start, the server swaps to another when a request names it. SmolLM2 alone by default:
+    # compared with Gemma 3 270M in docs/local-model.md; '["smollm2-135m", "gemma-3-270m"]'
+    # adds Gemma (and its entry in models.yaml).
+    local_models: list[str] = Field(default_factory=lambda: ["smollm2-135m"])
     # The alias of AISTRALE_LOCAL_MODEL_GGUF (default: the file's name without .gguf).
     local_model_name: str | None = None
     local_model_host: str = "127.0.0.1"
