@@ -20,7 +20,12 @@ from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_platform.localmodel.build import lowest_priority
 from aistrale_platform.localmodel.installer import MARKER, server_home, weights_home
 from aistrale_platform.localmodel.processes import run_with_progress, stop_leftover
-from aistrale_platform.localmodel.progress import AFTER_COMPILE_S, COMPILE_S, PipProgress
+from aistrale_platform.localmodel.progress import (
+    AFTER_COMPILE_S,
+    BEFORE_COMPILE_S,
+    COMPILE_S,
+    PipProgress,
+)
 from aistrale_platform.localmodel.status import LocalModelStatus, State
 from aistrale_platform.localmodel.supervisor import new_status, supervise
 from aistrale_platform.localmodel.weights import PACKAGED
@@ -333,14 +338,15 @@ def test_compile_progress_gives_an_estimate_from_the_steps_so_far() -> None:
     now = [100.0]
     status = LocalModelStatus(model="m", base_url="http://127.0.0.1:1/v1")
     progress = PipProgress(status, clock=lambda: now[0])
-    assert status.eta_s == COMPILE_S + AFTER_COMPILE_S  # before the compile: the measured one
+    # Before the compile: the measured first start.
+    assert status.eta_s == BEFORE_COMPILE_S + COMPILE_S + AFTER_COMPILE_S
     progress("Collecting llama-cpp-python[server]==0.3.36")
     progress("  Building wheel for llama-cpp-python (pyproject.toml): started")
     now[0] += 60.0
     progress("  [21/84] /usr/bin/g++ -O3 -c ggml.c")
     assert status.progress == 0.25
     assert status.eta_s == 60.0 * 63 / 21 + AFTER_COMPILE_S  # 3 min for the 3 quarters left
-    assert "step 21/84, about 4 min left" in status.detail
+    assert "step 21/84, about 3 min left" in status.detail
     progress("  ggml.c:12: warning: unused variable")  # the compiler's chatter: not progress
     assert "step 21/84" in status.detail
     progress("  Building wheel for llama-cpp-python (pyproject.toml): finished with status 'done'")

@@ -6,7 +6,7 @@ HTTP client, which llama-cpp-python builds and installs but never loads (it swit
 itself for WebAssembly). It forces `LLAMA_BUILD_COMMON` on in its own CMakeLists, so the
 override runs as llama.cpp's project include, after that and before llama.cpp reads it.
 llama.cpp's tests, examples and tools are off already in a subproject build. 194 compile
-steps become 84 (docs/decisions/local-model-first-start.md).
+steps become 83 (docs/decisions/local-model-first-start.md).
 
 Lowest priority: `nice -n 19` and `ionice -c 3` (idle I/O) for pip and every compiler it
 starts, so the gateway and everything else on the machine keep their speed.

@@ -17,10 +17,12 @@ from aistrale_platform.localmodel.status import LocalModelStatus
 
 log = get_logger(__name__)
 
-# Measured (docs/local-model.md): the trimmed compile on 2 shared cores at nice 19, and what
-# follows it (installing the wheels, the weights, loading the model).
-COMPILE_S = 300.0
-AFTER_COMPILE_S = 30.0
+# Measured on a clean machine (docs/local-model.md; 2 shared cores, load average 4-5): venv,
+# download and build dependencies before the compile; the trimmed compile at nice 19; what
+# follows it (installing the wheels, loading the model).
+BEFORE_COMPILE_S = 35.0
+COMPILE_S = 210.0
+AFTER_COMPILE_S = 15.0
 STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]\s")
 COMPILING = "Building wheel for llama-cpp-python"
 COMPILED = (
@@ -41,7 +43,7 @@ class PipProgress:
         self._started = clock()
         self._compile_started: float | None = None
         self._compiling = False
-        status.estimate(0.0, COMPILE_S + AFTER_COMPILE_S)
+        status.estimate(0.0, BEFORE_COMPILE_S + COMPILE_S + AFTER_COMPILE_S)
 
     def __call__(self, line: str) -> None:
         step = STEP.match(line)
