@@ -83,7 +83,6 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AISTRALE_", "VIRTUAL_ENV"))}
     env |= {
         "AISTRALE_PORT": str(port),
-        "AISTRALE_CLI_HOME": str(tmp_path / "cli"),
         "AISTRALE_LOCAL_MODEL_PORT": str(model_port),
         "AISTRALE_LOCAL_MODEL_CACHE_DIR": str(tmp_path / "cache"),
         "AISTRALE_LOCAL_MODEL_PYTHON": sys.executable,
@@ -96,7 +95,8 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         )  # fmt: skip
     try:
         _wait_serving(port, proc, tmp_path / "make-run.log")
-        yield repo, env
+        # The second terminal: the CLI keeps its session in this test's folder.
+        yield repo, {**env, "AISTRALE_CLI_HOME": str(tmp_path / "cli")}
     finally:
         _stop(proc)
 

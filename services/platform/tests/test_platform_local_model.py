@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import io
 import json
 import shutil
 import socket
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_platform.banner import announce_progress
 from aistrale_platform.localmodel.build import lowest_priority
 from aistrale_platform.localmodel.installer import MARKER, server_home, weights_home
 from aistrale_platform.localmodel.processes import run_with_progress, stop_leftover
@@ -352,3 +354,19 @@ def test_compile_progress_gives_an_estimate_from_the_steps_so_far() -> None:
     progress("  Building wheel for llama-cpp-python (pyproject.toml): finished with status 'done'")
     progress("Successfully installed llama-cpp-python-0.3.36")
     assert status.detail.endswith("Successfully installed llama-cpp-python-0.3.36")
+
+
+async def test_banner_tells_the_compile_progress_each_quarter() -> None:
+    status = LocalModelStatus(model="smollm2-135m", base_url="http://127.0.0.1:1/v1")
+    out = io.StringIO()
+    task = asyncio.create_task(announce_progress(status, out, poll_s=0.01))
+    for done, left in ((0.1, 200.0), (0.3, 150.0), (0.55, 100.0), (0.8, 40.0), (1.0, 10.0)):
+        status.estimate(done, left)
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(task, 5)  # it stops by itself after the last quarter
+    assert out.getvalue().splitlines() == [
+        "local model: installing, 30% of the compile, about 2 min left (first start only)",
+        "local model: installing, 55% of the compile, about 2 min left (first start only)",
+        "local model: installing, 80% of the compile, about 1 min left (first start only)",
+        "local model: installing, 100% of the compile, about 1 min left (first start only)",
+    ]

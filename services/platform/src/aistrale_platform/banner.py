@@ -76,7 +76,7 @@ def _model_line(base: str, local: LocalModelStatus | None) -> str:
 
 
 async def _announce_model(base: str, local: LocalModelStatus, out: TextIO) -> None:
-    progress = asyncio.create_task(_announce_progress(local, out))
+    progress = asyncio.create_task(announce_progress(local, out))
     try:
         await local.wait_for(State.READY, State.FAILED, State.STOPPED)
     finally:
@@ -91,7 +91,7 @@ async def _announce_model(base: str, local: LocalModelStatus, out: TextIO) -> No
     print(line, file=out, flush=True)
 
 
-async def _announce_progress(local: LocalModelStatus, out: TextIO, poll_s: float = 1.0) -> None:
+async def announce_progress(local: LocalModelStatus, out: TextIO, poll_s: float = 1.0) -> None:
     """One line per quarter of the install, with the time left: the terminal says the wait
     is expected and how long it is, without anyone asking /ready."""
     said = 0
