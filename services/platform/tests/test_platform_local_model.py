@@ -19,7 +19,7 @@ import pytest
 
 from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_platform.banner import announce_progress
-from aistrale_platform.localmodel.build import lowest_priority
+from aistrale_platform.localmodel.build import lowest_priority, trimmed_build_env
 from aistrale_platform.localmodel.installer import MARKER, server_home, weights_home
 from aistrale_platform.localmodel.processes import run_with_progress, stop_leftover
 from aistrale_platform.localmodel.progress import (
@@ -370,3 +370,24 @@ async def test_banner_tells_the_compile_progress_each_quarter() -> None:
         "local model: installing, 80% of the compile, about 1 min left (first start only)",
         "local model: installing, 100% of the compile, about 1 min left (first start only)",
     ]
+
+
+def test_trimmed_build_turns_off_what_llama_cpp_python_forces_on(tmp_path: Path) -> None:
+    """The mechanism on a miniature of llama-cpp-python's CMake layout (the real compile
+    takes minutes; measured in docs/local-model.md): the top project forces
+    LLAMA_BUILD_COMMON on, then adds llama.cpp, which reads it as an option."""
+    (tmp_path / "src" / "vendor").mkdir(parents=True)
+    (tmp_path / "src" / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.21)\nproject(llama_cpp NONE)\n"
+        'set(LLAMA_BUILD_COMMON ON CACHE BOOL "forced" FORCE)\n'
+        'option(LLAVA_BUILD "mtmd" ON)\nadd_subdirectory(vendor)\n'
+    )
+    (tmp_path / "src" / "vendor" / "CMakeLists.txt").write_text(
+        'project("llama.cpp" NONE)\noption(LLAMA_BUILD_COMMON "common" ON)\n'
+        'message(STATUS "common=${LLAMA_BUILD_COMMON} llava=${LLAVA_BUILD}")\n'
+    )
+    env = trimmed_build_env(tmp_path)
+    defines = [f"-D{d}" for d in env["SKBUILD_CMAKE_DEFINE"].split(";")]
+    argv = ["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "build"), *defines]
+    configured = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert "common=OFF llava=OFF" in configured
