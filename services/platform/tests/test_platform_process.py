@@ -99,7 +99,9 @@ def test_platform_serves_while_the_local_model_loads(tmp_path: Path) -> None:
             assert model["state"] == "installing", model  # not waited for
             assert model["base_url"] == f"http://127.0.0.1:{model_port}/v1"
             _docs_and_landing_page_work_offline(base)
-            client = OpenAI(base_url=f"{base}/v1", api_key=_first_key(base, tmp_path))
+            key = _first_key(base, tmp_path)
+            _a_key_without_bearer_gets_a_hint(base, key)
+            client = OpenAI(base_url=f"{base}/v1", api_key=key)
             assert _eventually(lambda: _model_ready(client) is False)  # after the router's probe
             _installing_says_so(client)
 
@@ -116,6 +118,14 @@ def test_platform_serves_while_the_local_model_loads(tmp_path: Path) -> None:
     banner = log.read_text()
     assert f'local model "{MODEL}" is ready' in banner
     print(f"serving after {serving_s:.1f}s")
+
+
+def _a_key_without_bearer_gets_a_hint(base: str, key: str) -> None:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    refused = httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": key})
+    assert refused.status_code == 401
+    message = refused.json()["error"]["message"]
+    assert "Authorization: Bearer sk-" in message and key not in message
 
 
 def _installing_says_so(client: OpenAI) -> None:

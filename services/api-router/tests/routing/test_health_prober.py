@@ -52,18 +52,20 @@ def server() -> Iterator[tuple[int, _Probes]]:
         httpd.server_close()
 
 
-def _catalog(tmp_path: Path, port: int) -> CatalogStore:
+def _catalog(tmp_path: Path, port: int, names: tuple[str, ...] = ("one-slot",)) -> CatalogStore:
+    """One model per name, each with a deployment of that name on the same server."""
     path = tmp_path / "models.yaml"
-    path.write_text(
-        "models:\n"
-        "  - name: local\n"
+    entries = "".join(
+        f"  - name: model-{name}\n"
         "    deployments:\n"
         "      - provider: openai-compatible\n"
         f"        base_url: http://127.0.0.1:{port}/v1\n"
         "        model: local\n"
-        "        name: one-slot\n"
+        f"        name: {name}\n"
         "    pricing: {input_micro_usd_per_mtok: 0, output_micro_usd_per_mtok: 0}\n"
+        for name in names
     )
+    path.write_text("models:\n" + entries)
     return CatalogStore(path)
 
 
@@ -91,5 +93,24 @@ async def test_busy_deployment_with_good_answers_is_not_probed(
         states.finished("one-slot", ok=True)
         await prober.probe_all()  # idle again: probed
         assert probes.count == 3
+    finally:
+        await client.close()
+
+
+async def test_deployments_on_one_server_share_its_probe(
+    server: tuple[int, _Probes], tmp_path: Path
+) -> None:
+    # Two catalog names served by one local server (models.yaml's priced entry, Gemma).
+    port, probes = server
+    client = build_upstream_client(Settings(environment="test", data_dir=tmp_path))
+    states = DeploymentStates(failures=3, open_s=30.0)
+    prober = HealthProber(client, _catalog(tmp_path, port, ("free", "priced")), states)
+    try:
+        await prober.probe_all()
+        assert probes.count == 1  # one probe for the server
+        states.started("free")  # busy with one name: the other is answered for too
+        await prober.probe_all()
+        assert probes.count == 1
+        assert states.get("free").healthy is True and states.get("priced").healthy is True
     finally:
         await client.close()
