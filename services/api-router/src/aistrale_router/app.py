@@ -18,6 +18,7 @@ from aistrale_router.gateway.api import endpoints
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
+from aistrale_router.openapi import document_routes
 from aistrale_router.settings import SERVICE, Settings
 
 
@@ -77,8 +78,9 @@ def create_app(
         app_class=GatewayApp,
     )
     assert isinstance(app, GatewayApp)
+    served = endpoints(gateway, requests)
     front = FrontDoor(
-        endpoints(gateway, requests),
+        served,
         metrics,
         settings.max_request_bytes,
         app_tracer(app),
@@ -86,4 +88,5 @@ def create_app(
     )
     app.router.routes[0:0] = front.routes
     app.front = front
+    document_routes(app, [(e.method, e.path) for e in served])
     return app

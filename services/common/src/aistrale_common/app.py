@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from aistrale_common.docs import serve_docs_locally
 from aistrale_common.errors import install_error_handlers
 from aistrale_common.health import Check, ops_router
 from aistrale_common.heap import freeze_startup_heap
@@ -59,6 +60,7 @@ def build_app(
         # add a second span and look up the global OTel providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    serve_docs_locally(app)  # no CDN: the docs work offline
     app.state.metrics = metrics
     app.state.settings = settings
     app.state.checks = checks

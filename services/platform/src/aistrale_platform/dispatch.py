@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aistrale_common.health import run_checks
 from aistrale_common.logging import get_logger
+from aistrale_platform.landing import landing
 
 log = get_logger(__name__)
 
@@ -49,6 +50,7 @@ class PlatformApp:
             "/health": self._health,
             "/ready": self._ready,
             "/metrics": self._metrics,
+            "/": lambda: landing,
         }
 
     def app_for(self, path: str) -> ASGIApp:

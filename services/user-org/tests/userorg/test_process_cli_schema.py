@@ -3,8 +3,11 @@ drives it, and schemathesis fuzzes its OpenAPI schema (no 5xx, no schema violati
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import secrets
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +69,9 @@ def admin_headers(server: str) -> dict[str, str]:
 
 def test_cli_common_tasks(server: str, tmp_path: Path) -> None:
     runner = CliRunner()
-    env = {"AISTRALE_URL": server, "AISTRALE_CLI_HOME": str(tmp_path), "COLUMNS": "200"}
+    # The port alone, as after `make run`: the CLI builds the local URL from it.
+    port = server.rsplit(":", 1)[1]
+    env = {"AISTRALE_PORT": port, "AISTRALE_CLI_HOME": str(tmp_path), "COLUMNS": "200"}
 
     def run(*args: str) -> str:
         result = runner.invoke(cli, list(args), env=env)
@@ -87,14 +92,42 @@ def test_cli_common_tasks(server: str, tmp_path: Path) -> None:
     assert plaintext, key_out
     listed = run("keys", "list", org)
     assert "ci-key" in listed and plaintext.group(1) not in listed
+    rows = json.loads(run("keys", "list", org, "--json"))
+    assert [r["name"] for r in rows] == ["ci-key"] and "key" not in rows[0]
+    assert [r["id"] for r in json.loads(run("orgs", "list", "--json"))] == [org]
     assert "25.5" in run("budgets", "set", org, "25.50", "--period", "month")
     assert "25500000" in run("budgets", "get", org)
     run("members", "add", org, "dev@cli.test", "member", "--password", "dev-password")
     assert "dev@cli.test" in run("members", "list", org)
+    members = json.loads(run("members", "list", org, "--json"))
+    assert "dev@cli.test" in [m["email"] for m in members]
     assert "org.create" in run("audit", "list", "--org", org)
+    audit = json.loads(run("audit", "list", "--org", org, "--json"))
+    assert "org.create" in [entry["action"] for entry in audit]
     assert "True" in run("audit", "verify")
+    _piped_tables_keep_whole_ids(env, org, rows[0]["id"])
     run("logout")
     assert not (tmp_path / "session.json").exists()
+
+
+def _piped_tables_keep_whole_ids(env: dict[str, str], org: str, key_id: str) -> None:
+    """`aistrale keys list | grep` in an 80-column terminal: every id whole on its line."""
+    argv = python_module_argv("aistrale", "keys", "list", org)
+    narrow = {**os.environ, **env, "COLUMNS": "80"}
+    out = subprocess.run(argv, env=narrow, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert re.search(rf"\b{key_id}\b", out.stdout), out.stdout
+
+
+def test_cli_says_one_line_when_nothing_answers(tmp_path: Path) -> None:
+    env = {**os.environ, "AISTRALE_PORT": str(free_port()), "AISTRALE_CLI_HOME": str(tmp_path)}
+    env.pop("AISTRALE_URL", None)
+    argv = python_module_argv("aistrale", "login", "--email", "a@b.c", "--password", "x")
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    assert len(lines) == 1, lines  # no traceback
+    assert f"nothing answers at http://127.0.0.1:{env['AISTRALE_PORT']}" in lines[0]
 
 
 def test_openapi_schema_holds(server: str, admin_headers: dict[str, str]) -> None:

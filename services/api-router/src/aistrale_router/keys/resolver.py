@@ -38,8 +38,16 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise AuthenticationFailed("Incorrect API key provided.")
+        raise AuthenticationFailed(_hint(authorization))
     return token
+
+
+def _hint(authorization: str) -> str:
+    # A bare key, or another scheme: the commonest first mistake with curl. The header's
+    # value is never echoed (it may be a real key).
+    if authorization.strip().startswith("sk-"):
+        return "Incorrect API key provided: send it as `Authorization: Bearer sk-…`."
+    return "Incorrect API key provided: the header must be `Authorization: Bearer <your key>`."
 
 
 class KeyResolver:

@@ -1,6 +1,11 @@
 """Readiness of each deployment: a periodic GET {base_url}/models (vLLM and every
 OpenAI-compatible server answer it). /v1/models reports a model ready when any of its
-deployments answered the last probe."""
+deployments answered the last probe.
+
+A deployment busy with requests whose answers have all been good so far is healthy by that
+fact and is not probed: a server that takes one request at a time (llama.cpp's, Ollama's)
+would queue the probe behind the running generation, or, configured to, cut the generation
+short for it (docs/decisions/local-model-busy-not-probed.md)."""
 
 from __future__ import annotations
 
@@ -26,21 +31,36 @@ class HealthProber:
         self._states = states
 
     async def probe_all(self) -> None:
+        # Deployments on one server (two catalog names for one local server) share a probe:
+        # a busy one proves the server answers for the others too.
+        servers: dict[tuple[str, str, str | None], list[Deployment]] = {}
         deployments = {d.id: d for m in self._store.catalog.models for d in m.deployments}
-        results = await asyncio.gather(*(self._probe(d) for d in deployments.values()))
-        for deployment_id, healthy in zip(deployments, results, strict=True):
-            self._states.set_health(deployment_id, healthy)
+        for deployment in deployments.values():
+            servers.setdefault(self._server(deployment), []).append(deployment)
+        results = await asyncio.gather(*(self._probe(group) for group in servers.values()))
+        for group, healthy in zip(servers.values(), results, strict=True):
+            for deployment in group:
+                self._states.set_health(deployment.id, healthy)
 
-    async def _probe(self, deployment: Deployment) -> bool:
-        if deployment.provider not in ("vllm", "openai-compatible"):
-            return True  # external providers: their availability shows in the breaker
-        key = self._store.platform_key(deployment)
-        headers = {"authorization": f"Bearer {key}"} if key else {}
+    def _server(self, deployment: Deployment) -> tuple[str, str, str | None]:
         url = deployment.base_url.rstrip("/") + "/models"
+        return deployment.provider, url, self._store.platform_key(deployment)
+
+    def _answering(self, deployment: Deployment) -> bool:
+        state = self._states.get(deployment.id)
+        return state.inflight > 0 and state.failures == 0
+
+    async def _probe(self, group: list[Deployment]) -> bool:
+        provider, url, key = self._server(group[0])
+        if provider not in ("vllm", "openai-compatible"):
+            return True  # external providers: their availability shows in the breaker
+        if any(self._answering(d) for d in group):
+            return True
+        headers = {"authorization": f"Bearer {key}"} if key else {}
         try:
             status, _ = await self._client.get(url, headers, PROBE_TIMEOUT_S)
         except (UpstreamTimedOut, UpstreamUnreachable) as exc:
-            log.info("deployment_probe_failed", deployment=deployment.id, error=type(exc).__name__)
+            log.info("deployment_probe_failed", deployment=group[0].id, error=type(exc).__name__)
             return False
         return status == 200
 

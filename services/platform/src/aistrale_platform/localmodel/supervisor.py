@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ import httpx
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
 from aistrale_platform.localmodel.installer import Installed, ensure_installed
+from aistrale_platform.localmodel.placeholder import placeholder
 from aistrale_platform.localmodel.processes import LocalModelError, stop, stop_leftover
 from aistrale_platform.localmodel.status import LocalModelStatus, State
 from aistrale_platform.settings import Settings
@@ -30,36 +32,51 @@ POLL_S = 0.25
 RESTART_BACKOFF_S = 2.0
 
 
+def served_aliases(settings: Settings) -> list[str]:
+    if settings.local_model_gguf is not None:
+        return [settings.local_model_name or settings.local_model_gguf.stem]
+    return list(settings.local_models)
+
+
 def new_status(settings: Settings) -> LocalModelStatus:
     base_url = f"http://{settings.local_model_host}:{settings.local_model_port}/v1"
-    status = LocalModelStatus(model=settings.local_model_name, base_url=base_url)
+    status = LocalModelStatus(model=", ".join(served_aliases(settings)), base_url=base_url)
     if not settings.local_model:
         status.move(State.DISABLED, "AISTRALE_LOCAL_MODEL=0")
     return status
 
 
+def server_config(settings: Settings, installed: Installed) -> dict[str, object]:
+    """llama-cpp-python's --config_file: every model on one server, which loads the first
+    and swaps when a request names another (one is in memory at a time).
+
+    `interrupt_requests: false`: by default a request arriving during a stream ends that
+    stream with a bare `[DONE]` and no finish_reason, silently for the client; the waiting
+    request waits instead."""
+    models: list[dict[str, object]] = []
+    for model in installed.models:
+        entry: dict[str, object] = {
+            "model": str(model.gguf),
+            "model_alias": model.alias,
+            "n_ctx": settings.local_model_ctx,
+        }
+        if model.chat_format is not None:
+            entry["chat_format"] = model.chat_format
+        if settings.local_model_threads is not None:
+            entry["n_threads"] = settings.local_model_threads
+        models.append(entry)
+    return {
+        "host": settings.local_model_host,
+        "port": settings.local_model_port,
+        "interrupt_requests": False,
+        "models": models,
+    }
+
+
 def server_argv(settings: Settings, installed: Installed) -> list[str]:
-    # `chat_format gemma` applies Gemma's turn format: the GGUF carries no chat template.
-    argv = [
-        str(installed.python),
-        "-m",
-        SERVER_MODULE,
-        "--model",
-        str(installed.gguf),
-        "--model_alias",
-        settings.local_model_name,
-        "--chat_format",
-        "gemma",
-        "--host",
-        settings.local_model_host,
-        "--port",
-        str(settings.local_model_port),
-        "--n_ctx",
-        str(settings.local_model_ctx),
-    ]
-    if settings.local_model_threads is not None:
-        argv += ["--n_threads", str(settings.local_model_threads)]
-    return argv
+    config = settings.local_model_dir / "server.json"
+    config.write_text(json.dumps(server_config(settings, installed), indent=2))
+    return [str(installed.python), "-m", SERVER_MODULE, "--config_file", str(config)]
 
 
 @contextlib.asynccontextmanager
@@ -87,7 +104,13 @@ class Supervisor:
     async def run(self) -> None:
         try:
             self.status.move(State.INSTALLING, "checking the model server and weights")
-            installed = await ensure_installed(self.settings, self.status)
+            self._check_port_free()
+            host, port = self.settings.local_model_host, self.settings.local_model_port
+            async with placeholder(host, port, self.status):
+                installed = await self._install()
+                if installed is None:  # failed: the placeholder stays, saying why
+                    await asyncio.Future()
+                    return
             await self._serve(installed)
         except (LocalModelError, OSError) as exc:
             log.error("local_model.failed", error=str(exc))
@@ -95,6 +118,14 @@ class Supervisor:
         except Exception as exc:  # the task's boundary: report it, never take the gateway down
             log.exception("local_model.crashed")
             self.status.move(State.FAILED, f"{type(exc).__name__}: {exc}")
+
+    async def _install(self) -> Installed | None:
+        try:
+            return await ensure_installed(self.settings, self.status)
+        except (LocalModelError, OSError) as exc:
+            log.error("local_model.failed", error=str(exc))
+            self.status.move(State.FAILED, str(exc))
+            return None
 
     async def _serve(self, installed: Installed) -> None:
         stop_leftover(self.pid_file, SERVER_MODULE)

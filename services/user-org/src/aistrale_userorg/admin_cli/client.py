@@ -14,16 +14,33 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class CliSettings(BaseSettings):
-    """AISTRALE_URL picks the platform; the session file lives under AISTRALE_CLI_HOME."""
+    """AISTRALE_URL picks the platform; without it, AISTRALE_PORT on this machine (the port
+    `make run` serves on). The session file lives under AISTRALE_CLI_HOME."""
 
     model_config = SettingsConfigDict(env_prefix="AISTRALE_", extra="ignore")
 
-    url: str = "http://127.0.0.1:8080"
+    url: str | None = None
+    port: int = Field(default=8080, gt=0, lt=65536)
     cli_home: Path = Field(default_factory=lambda: Path.home() / ".config" / "aistrale")
+
+    @property
+    def base_url(self) -> str:
+        return self.url or f"http://127.0.0.1:{self.port}"
 
 
 class CliError(Exception):
     """An answer the user should read: the API's error message, or what to do next."""
+
+
+class Unreachable(CliError):
+    """Nothing answers at the platform's URL: one line says where we looked, no traceback."""
+
+    def __init__(self, url: str, cause: httpx.TransportError) -> None:
+        reason = type(cause).__name__.removesuffix("Error").lower() or "error"
+        super().__init__(
+            f"nothing answers at {url} ({reason}). Is the platform running (`make run`)? "
+            "Set AISTRALE_URL, or AISTRALE_PORT for another local port."
+        )
 
 
 @dataclass
@@ -70,11 +87,17 @@ class AdminClient:
     def __init__(self, settings: CliSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.store = SessionStore(settings.cli_home)
         self.session = self.store.load()
-        base = self.session.url if self.session else settings.url
+        base = self.session.url if self.session else settings.base_url
         self.http = httpx.Client(base_url=base, transport=transport, timeout=30.0)
 
+    def _http(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unreachable(str(self.http.base_url).rstrip("/"), exc) from exc
+
     def login(self, form: dict[str, str]) -> Session:
-        response = self.http.post("/admin/v1/auth/token", data=form)
+        response = self._http("POST", "/admin/v1/auth/token", data=form)
         _raise_for(response)
         body = response.json()
         self.session = Session(
@@ -85,8 +108,8 @@ class AdminClient:
 
     def logout(self) -> None:
         if self.session and self.session.refresh_token:
-            self.http.post(
-                "/admin/v1/auth/logout", json={"refresh_token": self.session.refresh_token}
+            self._http(
+                "POST", "/admin/v1/auth/logout", json={"refresh_token": self.session.refresh_token}
             )
         self.store.clear()
 
@@ -102,7 +125,7 @@ class AdminClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         assert self.session is not None
         headers = {"authorization": f"Bearer {self.session.access_token}"}
-        return self.http.request(method, path, headers=headers, **kwargs)
+        return self._http(method, path, headers=headers, **kwargs)
 
     def _refresh(self) -> bool:
         if self.session is None or not self.session.refresh_token:

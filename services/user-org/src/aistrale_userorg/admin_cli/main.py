@@ -9,7 +9,16 @@ import typer
 from aistrale_userorg.admin_cli import render
 from aistrale_userorg.admin_cli.client import AdminClient, CliError, CliSettings
 
-app = typer.Typer(help="Administer an AISTRALE platform.", no_args_is_help=True)
+HELP = """Administer an AISTRALE platform.
+
+\b
+Environment:
+  AISTRALE_URL       the platform (default http://127.0.0.1:$AISTRALE_PORT)
+  AISTRALE_PORT      the local port `make run` serves on (default 8080)
+  AISTRALE_CLI_HOME  where the session is kept (default ~/.config/aistrale, mode 0600)
+A saved session remembers its platform; `aistrale login` picks it anew."""
+
+app = typer.Typer(help=HELP, no_args_is_help=True)
 orgs = typer.Typer(help="Organizations.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
 budgets = typer.Typer(
@@ -39,6 +48,7 @@ KEY_COLUMNS = (
     "last_used_at",
 )
 Period = Annotated[str, typer.Option(help="day, month or total")]
+Json = Annotated[bool, typer.Option("--json", help="Print the rows as JSON (every field)")]
 
 
 def client() -> AdminClient:
@@ -49,19 +59,30 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
     return client().request(method, path, **kwargs)
 
 
+def listing(
+    rows: list[dict[str, Any]], columns: tuple[str, ...], title: str, *, as_json: bool
+) -> None:
+    if as_json:
+        render.as_json(rows)
+    else:
+        render.table(rows, columns, title)
+
+
 @app.command()
 def login(
     email: Annotated[str | None, typer.Option(help="Your email")] = None,
     password: Annotated[str | None, typer.Option(help="Prompted when omitted")] = None,
     api_key: Annotated[str | None, typer.Option(help="An admin API key (ak-...) instead")] = None,
-    url: Annotated[str | None, typer.Option(help="Platform URL (or AISTRALE_URL)")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Platform URL (or AISTRALE_URL / AISTRALE_PORT)")
+    ] = None,
 ) -> None:
     """Sign in and keep the session under AISTRALE_CLI_HOME."""
     settings = CliSettings()
     if url:
         settings = settings.model_copy(update={"url": url})
     admin = AdminClient(settings)
-    admin.http.base_url = settings.url  # a new login may target another platform
+    admin.http.base_url = settings.base_url  # a new login may target another platform
     if api_key:
         form = {"grant_type": "client_credentials", "client_secret": api_key}
     else:
@@ -69,7 +90,7 @@ def login(
         password = password or typer.prompt("Password", hide_input=True)
         form = {"grant_type": "password", "username": email, "password": password}
     admin.login(form)
-    render.console.print(f"Signed in to {settings.url}")
+    render.console.print(f"Signed in to {settings.base_url}")
 
 
 @app.command()
@@ -94,9 +115,9 @@ def whoami() -> None:
 
 
 @orgs.command("list")
-def orgs_list(limit: int = 50, offset: int = 0) -> None:
+def orgs_list(limit: int = 50, offset: int = 0, json: Json = False) -> None:
     page = call("GET", "/admin/v1/orgs", params={"limit": limit, "offset": offset})
-    render.table(page["data"], ORG_COLUMNS, "Organizations")
+    listing(page["data"], ORG_COLUMNS, "Organizations", as_json=json)
 
 
 @orgs.command("create")
@@ -125,9 +146,9 @@ def orgs_delete(org_id: str, yes: Annotated[bool, typer.Option("--yes")] = False
 
 
 @keys.command("list")
-def keys_list(org_id: str, limit: int = 50, offset: int = 0) -> None:
+def keys_list(org_id: str, limit: int = 50, offset: int = 0, json: Json = False) -> None:
     page = call("GET", f"/admin/v1/orgs/{org_id}/keys", params={"limit": limit, "offset": offset})
-    render.table(page["data"], KEY_COLUMNS, "API keys")
+    listing(page["data"], KEY_COLUMNS, "API keys", as_json=json)
 
 
 @keys.command("create")
@@ -181,9 +202,9 @@ def budgets_get(org_id: str, key: Annotated[str | None, typer.Option()] = None) 
 
 
 @members.command("list")
-def members_list(org_id: str) -> None:
+def members_list(org_id: str, json: Json = False) -> None:
     page = call("GET", f"/admin/v1/orgs/{org_id}/members")
-    render.table(page["data"], ("user_id", "email", "role", "created_at"), "Members")
+    listing(page["data"], ("user_id", "email", "role", "created_at"), "Members", as_json=json)
 
 
 @members.command("add")
@@ -202,11 +223,12 @@ def audit_list(
     org: Annotated[str | None, typer.Option(help="Only this org")] = None,
     action: Annotated[str | None, typer.Option()] = None,
     limit: int = 50,
+    json: Json = False,
 ) -> None:
     params = {k: v for k, v in (("org_id", org), ("action", action), ("limit", limit)) if v}
     page = call("GET", "/admin/v1/audit", params=params)
     columns = ("seq", "occurred_at", "actor_email", "action", "target", "outcome", "source_ip")
-    render.table(page["data"], columns, "Audit log")
+    listing(page["data"], columns, "Audit log", as_json=json)
 
 
 @audit.command("verify")

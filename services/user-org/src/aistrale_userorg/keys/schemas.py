@@ -29,7 +29,7 @@ class KeyCreate(BaseModel):
                     "name": "backend-prod",
                     "rpm_limit": 600,
                     "tpm_limit": 100000,
-                    "allowed_models": ["gemma-3-270m"],
+                    "allowed_models": ["smollm2-135m"],
                     "expires_at": "2030-01-01T00:00:00Z",
                 }
             ]
@@ -68,7 +68,7 @@ KEY_EXAMPLE: JsonDict = {
     "expires_at": None,
     "revoked_at": None,
     "last_used_at": "2026-11-22T11:00:00Z",
-    "allowed_models": ["gemma-3-270m"],
+    "allowed_models": ["smollm2-135m"],
     "rpm_limit": 60,
     "tpm_limit": 100000,
 }
