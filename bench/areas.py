@@ -28,6 +28,7 @@ AREAS = (
     ("admission (limits, budget, leases)", ("aistrale_router/admission",)),
     ("key auth (cache, user-org lookup)", ("aistrale_router/keys", "aistrale_router/userorg_api")),
     ("upstream exchange (lean client)", ("aistrale_router/upstream",)),
+    ("stream relays (SSE)", ("aistrale_router/streaming",)),
     ("routing", ("aistrale_router/routing",)),
     ("catalog", ("aistrale_router/catalog",)),
     ("response write (coalescing transport)", ("aistrale_common/http_server",)),

@@ -13,11 +13,11 @@ from aistrale_common.errors import InvalidRequest
 from aistrale_router.catalog.schema import Catalog, Pricing
 from aistrale_router.gateway.metering import Tokens, cost_micro_usd
 from aistrale_router.gateway.request import parse_request
+from aistrale_router.gateway.wiring import build_upstream_client
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
-from aistrale_router.upstream.client import build_upstream_client
-from aistrale_router.upstream.relay import StreamRelay
+from aistrale_router.streaming.relay import StreamRelay
 
 
 def test_the_client_body_is_forwarded_as_is_when_nothing_changes() -> None:

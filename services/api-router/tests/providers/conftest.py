@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aistrale_router.sse import SseEvent, SseParser
+from aistrale_router.streaming.sse import SseEvent, SseParser
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from aistrale_common.errors import InvalidRequest, ServiceUnavailable
 from aistrale_router.providers import ProviderTarget, Usage, default_registry
 from aistrale_router.providers.anthropic import AnthropicAdapter
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 TARGET = ProviderTarget("https://api.anthropic.com", "claude-sonnet-4-5", "sk-ant-test-key")
 PARAMS = message_create_params.MessageCreateParamsNonStreaming

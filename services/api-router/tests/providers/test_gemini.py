@@ -18,7 +18,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from aistrale_common.errors import InvalidRequest, RateLimited
 from aistrale_router.providers import ProviderTarget, Usage, default_registry
 from aistrale_router.providers.gemini import GeminiAdapter
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 TARGET = ProviderTarget(
     "https://generativelanguage.googleapis.com", "gemini-2.5-flash", "AIza-test-key"

@@ -12,7 +12,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from aistrale_common.errors import InvalidRequest, UpstreamFailed
 from aistrale_router.providers import ProviderTarget, Usage, default_registry
 from aistrale_router.providers.base import ProviderAdapter
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 TARGETS = {
     "openai": ProviderTarget("https://api.openai.com/v1", "gpt-4o-mini", "sk-test"),

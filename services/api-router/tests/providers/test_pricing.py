@@ -19,7 +19,7 @@ from aistrale_router.providers.pricing import (
     lookup,
     resolve_price,
 )
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 PRICE = ModelPrice(3_000_000, 15_000_000, 300_000, date(2025, 10, 1))
 

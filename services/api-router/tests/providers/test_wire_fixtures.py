@@ -17,7 +17,7 @@ import pytest
 from google.genai import types as gemini_types
 from pydantic import TypeAdapter
 
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 STREAM_EVENT = TypeAdapter(anthropic_types.RawMessageStreamEvent)
 

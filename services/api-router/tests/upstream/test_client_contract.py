@@ -23,14 +23,14 @@ from cryptography.x509.oid import NameOID
 from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.settings import Settings
 from aistrale_router.upstream.aiohttp_client import AiohttpUpstream
-from aistrale_router.upstream.client import (
+from aistrale_router.upstream.httpx_client import HttpxUpstream
+from aistrale_router.upstream.lean import LeanUpstream
+from aistrale_router.upstream.port import (
     UpstreamBroken,
     UpstreamClient,
     UpstreamTimedOut,
     UpstreamUnreachable,
 )
-from aistrale_router.upstream.httpx_client import HttpxUpstream
-from aistrale_router.upstream.lean import LeanUpstream
 
 from .raw_server import METRICS, RawServer
 

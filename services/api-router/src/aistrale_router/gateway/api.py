@@ -23,7 +23,7 @@ from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.request import Endpoint as Kind
 from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.wiring import GatewayRef
-from aistrale_router.upstream.relay import DONE_EVENT, error_event
+from aistrale_router.streaming.relay import DONE_EVENT, error_event
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")

@@ -15,9 +15,9 @@ from aistrale_router.providers.base import (
     ProviderAdapter,
     ProviderTarget,
 )
+from aistrale_router.providers.openai_errors import upstream_error
 from aistrale_router.providers.plan_keys import PlanKeys, UpstreamKeys
 from aistrale_router.routing.picker import Target
-from aistrale_router.upstream.errors import upstream_error
 
 
 class RequestPreparer:

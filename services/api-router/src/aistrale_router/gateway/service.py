@@ -45,12 +45,12 @@ from aistrale_router.gateway.request import (
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.providers.base import ProviderAdapter
+from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.upstream.adapted_relay import AdaptedRelay
-from aistrale_router.upstream.client import UpstreamBroken, UpstreamTimedOut
-from aistrale_router.upstream.forward import AttemptsFailed, Forwarder, Opened
-from aistrale_router.upstream.relay import StreamRelay
+from aistrale_router.streaming.adapted import AdaptedRelay
+from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.upstream.port import UpstreamBroken, UpstreamTimedOut
 
 JSON = "application/json"
 _CLIENT_GONE = (CLIENT_CLOSED, "client_disconnected")

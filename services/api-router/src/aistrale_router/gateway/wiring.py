@@ -31,13 +31,13 @@ from aistrale_router.metering import build_usage_sink
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
+from aistrale_router.routing.forward import Forwarder, RetryPolicy
 from aistrale_router.routing.health import HealthProber
 from aistrale_router.routing.load import VllmLoadScraper
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
-from aistrale_router.upstream.client import build_upstream_client
-from aistrale_router.upstream.forward import Forwarder, RetryPolicy
+from aistrale_router.upstream.port import UpstreamClient
 
 
 class GatewayRef:
@@ -54,6 +54,25 @@ class GatewayRef:
     def in_catalog(self, name: str) -> bool:
         current = self.current
         return current is not None and current.catalog.catalog.get(name) is not None
+
+
+def build_upstream_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> UpstreamClient:
+    """Production uses the lean client (`upstream/lean`, measured in
+    docs/decisions/router-upstream-client.md); `AISTRALE_UPSTREAM_CLIENT=aiohttp` selects
+    aiohttp; an injected httpx transport (tests, the single-process platform) selects httpx."""
+    if transport is not None:
+        from aistrale_router.upstream.httpx_client import HttpxUpstream
+
+        return HttpxUpstream(settings, transport)
+    if settings.upstream_client == "aiohttp":
+        from aistrale_router.upstream.aiohttp_client import AiohttpUpstream
+
+        return AiohttpUpstream(settings)
+    from aistrale_router.upstream.lean import LeanUpstream
+
+    return LeanUpstream(settings)
 
 
 def key_cache(settings: Settings) -> KeyCache:

@@ -25,7 +25,7 @@ from aistrale_router.providers.openai_format import (
     message_choice,
     tool_call,
 )
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 API_VERSION = "2023-06-01"
 FINISH_REASONS = {

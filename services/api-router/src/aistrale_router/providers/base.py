@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aistrale_common.errors import AistraleError
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 
 @dataclass(frozen=True, slots=True)

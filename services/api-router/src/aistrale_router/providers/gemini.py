@@ -28,7 +28,7 @@ from aistrale_router.providers.openai_format import (
     message_choice,
     tool_call,
 )
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 FINISH_REASONS = {
     "STOP": "stop",

@@ -25,7 +25,7 @@ from aistrale_router.providers.openai_format import (
     loads_object,
     usage_from_openai,
 )
-from aistrale_router.sse import SseEvent
+from aistrale_router.streaming.sse import SseEvent
 
 OPENAI_SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 OPENAI_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")

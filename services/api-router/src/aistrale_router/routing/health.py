@@ -16,7 +16,7 @@ from aistrale_common.tasks import every
 from aistrale_router.catalog.schema import Deployment
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.upstream.client import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
+from aistrale_router.upstream.port import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
 
 log = get_logger(__name__)
 PROBE_TIMEOUT_S = 2.0

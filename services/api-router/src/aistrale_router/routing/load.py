@@ -18,7 +18,7 @@ from aistrale_router.catalog.schema import Deployment
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.routing.vllm_metrics import VllmGauges, parse_vllm_gauges
-from aistrale_router.upstream.client import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
+from aistrale_router.upstream.port import UpstreamClient, UpstreamTimedOut, UpstreamUnreachable
 
 log = get_logger(__name__)
 STALE_AFTER_INTERVALS = 3

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 
 from aistrale_router.settings import Settings
-from aistrale_router.upstream.client import (
+from aistrale_router.upstream.port import (
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,

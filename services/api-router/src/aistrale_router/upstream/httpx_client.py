@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 
 from aistrale_router.settings import Settings
-from aistrale_router.upstream.client import (
+from aistrale_router.upstream.port import (
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 from aistrale_router.settings import Settings
-from aistrale_router.upstream.client import (
+from aistrale_router.upstream.lean.connection import Connection, ConnectionLost
+from aistrale_router.upstream.lean.pool import Origin, OriginPool
+from aistrale_router.upstream.port import (
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,
     UpstreamUnreachable,
 )
-from aistrale_router.upstream.lean.connection import Connection, ConnectionLost
-from aistrale_router.upstream.lean.pool import Origin, OriginPool
 
 # Request headers the client sets itself; a caller's copy would corrupt the framing.
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})

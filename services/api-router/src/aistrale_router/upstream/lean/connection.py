@@ -7,8 +7,8 @@ from typing import cast
 
 import httptools
 
-from aistrale_router.upstream.client import UpstreamBroken, UpstreamTimedOut
 from aistrale_router.upstream.lean.headers import ResponseHeaders
+from aistrale_router.upstream.port import UpstreamBroken, UpstreamTimedOut
 
 # Past this many unread body bytes the socket stops being read: a slow client slows the
 # upstream instead of growing the router's memory.

@@ -7,8 +7,8 @@ import ssl
 from collections import deque
 from dataclasses import dataclass
 
-from aistrale_router.upstream.client import UpstreamTimedOut, UpstreamUnreachable
 from aistrale_router.upstream.lean.connection import Connection
+from aistrale_router.upstream.port import UpstreamTimedOut, UpstreamUnreachable
 
 
 @dataclass(frozen=True, slots=True)

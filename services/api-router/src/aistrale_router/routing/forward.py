@@ -22,16 +22,16 @@ from aistrale_common.logging import get_logger
 from aistrale_router.providers.base import PreparedRequest
 from aistrale_router.routing.picker import Target
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.upstream.client import (
+from aistrale_router.upstream.port import (
     UpstreamBroken,
     UpstreamClient,
     UpstreamResponse,
     UpstreamTimedOut,
     UpstreamUnreachable,
 )
-from aistrale_router.upstream.errors import RETRYABLE_STATUS
 
 log = get_logger(__name__)
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class Preparer(Protocol):

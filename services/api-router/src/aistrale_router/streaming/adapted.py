@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from aistrale_router.providers.base import StreamTranslator
-from aistrale_router.upstream.client import UpstreamResponse
-from aistrale_router.upstream.relay import StreamRelay, carries_tokens
+from aistrale_router.streaming.relay import StreamRelay, carries_tokens
+from aistrale_router.upstream.port import UpstreamResponse
 
 
 class AdaptedRelay(StreamRelay):

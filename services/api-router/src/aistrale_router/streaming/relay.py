@@ -16,8 +16,8 @@ import orjson
 
 from aistrale_common.errors import AistraleError, QuotaExceeded, UpstreamFailed, UpstreamTimeout
 from aistrale_common.logging import get_logger
-from aistrale_router.sse import SseEvent, SseParser
-from aistrale_router.upstream.client import UpstreamBroken, UpstreamResponse, UpstreamTimedOut
+from aistrale_router.streaming.sse import SseEvent, SseParser
+from aistrale_router.upstream.port import UpstreamBroken, UpstreamResponse, UpstreamTimedOut
 
 log = get_logger(__name__)
 DONE = "[DONE]"

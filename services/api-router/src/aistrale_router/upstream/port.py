@@ -1,4 +1,6 @@
-"""The upstream HTTP client the forwarder uses, whichever library carries the bytes.
+"""The transport port: what the forwarder and the relays need from an HTTP client,
+whichever library carries the bytes. `upstream/` is a leaf: it knows nothing of providers,
+routing or the gateway; the factory that picks a client is in `gateway/wiring.py`.
 
 Production uses the lean client (`upstream/lean`, asyncio protocols + httptools: about a
 quarter of aiohttp's CPU per request, and aiohttp about a sixth of httpx's; measured in
@@ -12,10 +14,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
-
-import httpx
-
-from aistrale_router.settings import Settings
 
 
 class UpstreamTimedOut(Exception):
@@ -57,19 +55,3 @@ class UpstreamClient(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def build_upstream_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> UpstreamClient:
-    if transport is not None:
-        from aistrale_router.upstream.httpx_client import HttpxUpstream
-
-        return HttpxUpstream(settings, transport)
-    if settings.upstream_client == "aiohttp":
-        from aistrale_router.upstream.aiohttp_client import AiohttpUpstream
-
-        return AiohttpUpstream(settings)
-    from aistrale_router.upstream.lean import LeanUpstream
-
-    return LeanUpstream(settings)

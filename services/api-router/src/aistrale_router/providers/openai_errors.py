@@ -15,7 +15,6 @@ from aistrale_common.errors import (
 from aistrale_common.logging import get_logger
 
 log = get_logger(__name__)
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def upstream_error(status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
