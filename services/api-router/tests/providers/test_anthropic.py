@@ -100,7 +100,7 @@ def _valid(body: dict[str, Any]) -> None:
 
 
 def test_registry_has_anthropic() -> None:
-    assert isinstance(default_registry().get("anthropic"), AnthropicAdapter)
+    assert isinstance(default_registry().translator("anthropic"), AnthropicAdapter)
 
 
 def test_request_translation_is_a_valid_messages_request() -> None:

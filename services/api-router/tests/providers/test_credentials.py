@@ -191,7 +191,7 @@ PLATFORM = {"SELF_HOSTED_KEY": "self-key", "ANTHROPIC_API_KEY": "ant-platform"}
 
 async def test_plan_keys_org_first_and_only_for_byok_providers() -> None:
     source = FlakySource({("org1", "anthropic"): "ant-org1"}, down=set())
-    keys = UpstreamKeys(CredentialResolver(PLATFORM, source), default_registry().adapters)
+    keys = UpstreamKeys(CredentialResolver(PLATFORM, source), default_registry().byok_providers())
     planned = await keys.for_plan("org1", PLAN)
     assert [planned.key_for(d) for d in PLAN] == [None, "self-key", "ant-org1", "ant-org1", None]
     assert sorted(source.asked) == [("org1", "anthropic"), ("org1", "gemini")]  # once each
@@ -211,7 +211,7 @@ async def test_plan_keys_org_first_and_only_for_byok_providers() -> None:
 
 async def test_plan_keys_refuse_byok_deployments_when_the_lookup_failed() -> None:
     source = FlakySource({("org1", "anthropic"): "ant-org1"}, down={"org1"})
-    keys = UpstreamKeys(CredentialResolver(PLATFORM, source), default_registry().adapters)
+    keys = UpstreamKeys(CredentialResolver(PLATFORM, source), default_registry().byok_providers())
     planned = await keys.for_plan("org1", PLAN)
     assert [planned.key_for(d) for d in PLAN[:2]] == [None, "self-key"]  # still served
     for deployment in PLAN[2:]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import get_args
 
 import pytest
+from pydantic import ValidationError
 
 from aistrale_common.errors import (
     AistraleError,
@@ -14,7 +17,9 @@ from aistrale_common.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
-from aistrale_router.providers import default_registry
+from aistrale_router.catalog.schema import ProviderName
+from aistrale_router.catalog.store import read_catalog
+from aistrale_router.providers import UnknownProvider, default_registry
 
 CASES = [
     # provider, status, fixture, headers, error type, code, Retry-After
@@ -54,6 +59,13 @@ CASES = [
      ServiceUnavailable, "service_unavailable", "1"),
     ("huggingface", 401, "huggingface/router_error_auth.json", {},
      UpstreamFailed, "invalid_provider_credentials", None),
+    # Self-hosted OpenAI-format servers go through the same map (vLLM's error shape).
+    ("vllm", 400, "vllm/error_context_length.json", {},
+     InvalidRequest, "context_length_exceeded", None),
+    ("vllm", 503, "vllm/error_overloaded.json", {"retry-after": "5"},
+     ServiceUnavailable, "service_unavailable", "5"),
+    ("openai-compatible", 504, "vllm/error_overloaded.json", {},
+     UpstreamTimeout, "upstream_timeout", None),
 ]  # fmt: skip
 
 
@@ -71,7 +83,6 @@ def test_mapping(
     raw: Callable[[str], bytes],
 ) -> None:
     adapter = default_registry().get(provider)
-    assert adapter is not None
     error = adapter.error(status, raw(fixture), headers)
     assert type(error) is kind
     assert error.instance_code == code
@@ -81,7 +92,6 @@ def test_mapping(
 
 def test_credentials_error_never_echoes_the_provider_message(raw: Callable[[str], bytes]) -> None:
     adapter = default_registry().get("openai")
-    assert adapter is not None
     error = adapter.error(401, raw("openai/error_invalid_key.json"), {})
     assert "sk-proj" not in error.message and "openai" in error.message
 
@@ -97,7 +107,6 @@ def test_credentials_error_never_echoes_the_provider_message(raw: Callable[[str]
 )
 def test_retry_after_sources(headers: dict[str, str], expected: str) -> None:
     adapter = default_registry().get("groq")
-    assert adapter is not None
     error = adapter.error(429, b'{"error":{"message":"slow down"}}', headers)
     assert isinstance(error, RateLimited) and error.headers["Retry-After"] == expected
 
@@ -115,7 +124,6 @@ def test_retry_after_sources(headers: dict[str, str], expected: str) -> None:
 )  # fmt: skip
 def test_other_statuses(status: int, body: bytes, kind: type[AistraleError]) -> None:
     adapter = default_registry().get("anthropic")
-    assert adapter is not None
     error = adapter.error(status, body, {})
     assert type(error) is kind and error.instance_code != "context_length_exceeded"
 
@@ -125,8 +133,36 @@ def test_other_statuses(status: int, body: bytes, kind: type[AistraleError]) -> 
 def test_a_garbled_success_body_is_an_upstream_failure(provider: str, body: bytes) -> None:
     from aistrale_router.providers import ProviderTarget
 
-    adapter = default_registry().get(provider)
-    assert adapter is not None
+    adapter = default_registry().translator(provider)
     target = ProviderTarget("http://upstream", "m", None)
     with pytest.raises(UpstreamFailed):
         adapter.chat_response(body, target, "r")
+
+
+def test_every_catalog_provider_has_an_adapter() -> None:
+    registry = default_registry()
+    for name in get_args(ProviderName):
+        assert registry.get(name).name == name
+    with pytest.raises(UnknownProvider, match=r"'nope'.*known: anthropic"):
+        registry.get("nope")
+
+
+def test_an_unknown_provider_in_the_catalog_fails_when_it_loads(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        "models:\n  - name: m\n    deployments:\n"
+        "      - {provider: nope, base_url: 'http://x/v1', model: m}\n"
+    )
+    with pytest.raises(ValidationError, match="provider") as raised:
+        read_catalog(models)
+    assert "nope" in str(raised.value) and "openai-compatible" in str(raised.value)
+
+
+def test_an_openai_shaped_400_keeps_its_param_on_every_path() -> None:
+    body = (
+        b'{"error":{"message":"bad temperature","type":"invalid_request_error",'
+        b'"param":"temperature","code":null}}'
+    )
+    for provider in ("vllm", "openai"):
+        error = default_registry().get(provider).error(400, body, {})
+        assert isinstance(error, InvalidRequest) and error.param == "temperature"

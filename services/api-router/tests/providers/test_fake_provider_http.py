@@ -96,8 +96,7 @@ async def call(
     client: httpx.AsyncClient, provider: str, target: ProviderTarget, body: dict[str, Any]
 ) -> Outcome:
     """What the router's forwarding does with an adapter, in a few lines."""
-    adapter = default_registry().get(provider)
-    assert adapter is not None
+    adapter = default_registry().translator(provider)
     prepared = adapter.chat_request(body, target)
     request = client.build_request(
         prepared.method, prepared.url, headers=prepared.headers, content=prepared.body

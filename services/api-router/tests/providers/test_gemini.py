@@ -78,7 +78,7 @@ def _valid(body: dict[str, Any]) -> None:
 
 
 def test_registry_has_gemini() -> None:
-    assert isinstance(default_registry().get("gemini"), GeminiAdapter)
+    assert isinstance(default_registry().translator("gemini"), GeminiAdapter)
 
 
 def test_request_translation() -> None:

@@ -11,7 +11,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from aistrale_common.errors import InvalidRequest, UpstreamFailed
 from aistrale_router.providers import ProviderTarget, Usage, default_registry
-from aistrale_router.providers.base import ProviderAdapter
+from aistrale_router.providers.base import WireTranslator
 from aistrale_router.streaming.sse import SseEvent
 
 TARGETS = {
@@ -21,10 +21,8 @@ TARGETS = {
 }
 
 
-def _adapter(name: str) -> ProviderAdapter:
-    adapter = default_registry().get(name)
-    assert adapter is not None
-    return adapter
+def _adapter(name: str) -> WireTranslator:
+    return default_registry().translator(name)
 
 
 @pytest.mark.parametrize("name", ["openai", "groq", "huggingface"])

@@ -108,8 +108,7 @@ def test_streamed_and_non_streamed_cost_the_same(
     raw: Callable[[str], bytes],
     sse_events: Callable[[str], list[SseEvent]],
 ) -> None:
-    adapter = default_registry().get(provider)
-    assert adapter is not None
+    adapter = default_registry().translator(provider)
     target = ProviderTarget("http://upstream", model, None)
     usage_plain = usage_from_openai(adapter.chat_response(raw(plain), target, "r1")["usage"])
     translator = adapter.stream_translator(target, "r2", model)

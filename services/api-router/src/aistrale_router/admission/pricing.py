@@ -7,8 +7,8 @@ The Lua scripts repeat these two functions; the contract tests hold both to the 
 from __future__ import annotations
 
 from aistrale_router.catalog.schema import Pricing
-from aistrale_router.providers.base import Usage
 from aistrale_router.providers.pricing import cost_micro_usd as shared_cost
+from aistrale_router.usage import Usage
 
 MTOK = 1_000_000
 

@@ -20,9 +20,9 @@ from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.sink import UsageSink
-from aistrale_router.providers.base import Usage
 from aistrale_router.providers.pricing import cost_micro_usd as pricing_cost
 from aistrale_router.routing.picker import Target
+from aistrale_router.usage import Usage
 
 log = get_logger(__name__)
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the response ended

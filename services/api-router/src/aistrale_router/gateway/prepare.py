@@ -1,21 +1,19 @@
-"""What is sent to a deployment: the client's bytes for OpenAI-format servers (vllm,
-openai-compatible, and any provider without an adapter), or the adapter's translation,
-with the key `PlanKeys` resolved for it (the org's own, else the platform's)."""
+"""What is sent to a deployment, by its provider's adapter (the passthrough's bytes for
+OpenAI-format servers, a translation for the others), with the key `PlanKeys` resolved
+for it (the org's own, else the platform's)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from aistrale_common.errors import AistraleError, InvalidRequest
-from aistrale_router.gateway.request import PATHS, ClientRequest
+from aistrale_common.errors import AistraleError
+from aistrale_router.gateway.request import ClientRequest
 from aistrale_router.providers.base import (
     AdapterRegistry,
     PreparedRequest,
     ProviderAdapter,
     ProviderTarget,
 )
-from aistrale_router.providers.openai_errors import upstream_error
 from aistrale_router.providers.plan_keys import PlanKeys, UpstreamKeys
 from aistrale_router.routing.picker import Target
 
@@ -25,7 +23,7 @@ class RequestPreparer:
         self.adapters = adapters
         self.keys = keys
 
-    def adapter(self, target: Target) -> ProviderAdapter | None:
+    def adapter(self, target: Target) -> ProviderAdapter:
         return self.adapters.get(target.deployment.provider)
 
     async def keys_for(self, org_id: str, targets: list[Target]) -> PlanKeys:
@@ -35,49 +33,18 @@ class RequestPreparer:
         self, target: Target, request: ClientRequest, max_tokens: int | None, keys: PlanKeys
     ) -> PreparedRequest:
         api_key = keys.key_for(target.deployment)  # 503 when the org's key is unknown
-        adapter = self.adapter(target)
-        if adapter is None:
-            return _openai_format(target, request, max_tokens, api_key)
-        body: dict[str, Any] = dict(request.body)
-        if max_tokens is not None:
-            body[request.max_tokens_field] = max_tokens
-        provider = provider_target(target, api_key)
-        if request.endpoint == "chat":
-            return adapter.chat_request(body, provider)
-        if request.endpoint == "embeddings":
-            return adapter.embeddings_request(body, provider)
-        raise InvalidRequest(
-            f"/v1/completions is not available for {target.deployment.provider} models; "
-            "use /v1/chat/completions.",
-            param="model",
-        )
+        return self.adapter(target).prepare(request, provider_target(target, api_key), max_tokens)
 
     def error(
         self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
     ) -> AistraleError:
-        adapter = self.adapter(target)
-        if adapter is None:
-            return upstream_error(status, body, headers)
-        return adapter.error(status, body, headers)
+        return self.adapter(target).error(status, body, headers)
 
 
 def provider_target(target: Target, api_key: str | None = None) -> ProviderTarget:
     """Without a key for reading answers: only requests carry one."""
     deployment = target.deployment
     return ProviderTarget(deployment.base_url, deployment.model, api_key)
-
-
-def _openai_format(
-    target: Target, request: ClientRequest, max_tokens: int | None, api_key: str | None
-) -> PreparedRequest:
-    deployment = target.deployment
-    headers = {"content-type": "application/json", "accept-encoding": "identity"}
-    if api_key:
-        headers["authorization"] = f"Bearer {api_key}"
-    url = deployment.base_url.rstrip("/") + PATHS[request.endpoint]
-    return PreparedRequest(
-        "POST", url, headers, request.upstream_body(deployment.model, max_tokens)
-    )
 
 
 class BoundRequest:

@@ -8,18 +8,14 @@ once with orjson.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from aistrale_common.errors import InvalidRequest
+from aistrale_router.providers.base import PATHS, Endpoint
 
-Endpoint = Literal["chat", "completions", "embeddings"]
-PATHS: dict[Endpoint, str] = {
-    "chat": "/chat/completions",
-    "completions": "/completions",
-    "embeddings": "/embeddings",
-}
+__all__ = ["PATHS", "ClientRequest", "Endpoint", "parse_request", "unparsed_request"]
 _REQUIRED: dict[Endpoint, str] = {
     "chat": "messages",
     "completions": "prompt",

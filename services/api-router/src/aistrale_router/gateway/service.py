@@ -44,15 +44,12 @@ from aistrale_router.gateway.request import (
 )
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
-from aistrale_router.providers.base import ProviderAdapter
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.streaming.adapted import AdaptedRelay
 from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.upstream.port import UpstreamBroken, UpstreamTimedOut
 
-JSON = "application/json"
 _CLIENT_GONE = (CLIENT_CLOSED, "client_disconnected")
 
 
@@ -216,26 +213,18 @@ class Gateway:
             await opened.response.close()
         meter.first_byte_at = time.perf_counter()
         self.forwarder.finished(opened, ok=True)
-        adapter = self.preparer.adapter(opened.target)
-        if adapter is not None:
-            body = orjson.dumps(self._translated(adapter, opened, meter, body))
-            headers["content-type"] = "application/json"
-        else:
-            headers["content-type"] = opened.response.headers.get("content-type", JSON)
+        body, headers["content-type"] = self.preparer.adapter(opened.target).complete(
+            body,
+            opened.response.headers.get("content-type"),
+            meter.request,
+            provider_target(opened.target),
+            meter.request_id,
+        )
         status = opened.response.status
         return Complete(status, body, headers, partial(self._meter_complete, meter, status, body))
 
     def _meter_complete(self, meter: Meter, status: int, body: bytes) -> None:
         self.metering.finish(meter, status, None, _tokens_of_body(body, meter))
-
-    def _translated(
-        self, adapter: ProviderAdapter, opened: Opened, meter: Meter, body: bytes
-    ) -> dict[str, Any]:
-        target = provider_target(opened.target)
-        if meter.request.endpoint == "embeddings":
-            encoding = meter.request.body.get("encoding_format")
-            return adapter.embeddings_response(body, target, encoding)
-        return adapter.chat_response(body, target, meter.request_id)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate
@@ -245,19 +234,13 @@ class Gateway:
                 return True
             return await self.gatekeeper.check_stream(admission, prompt, completion_tokens)
 
-        hide = not meter.request.wants_usage
-        adapter = self.preparer.adapter(opened.target)
-        relay = (
-            StreamRelay(opened.response, hide_usage=hide, budget=budget)
-            if adapter is None
-            else AdaptedRelay(
-                opened.response,
-                adapter.stream_translator(
-                    provider_target(opened.target), meter.request_id, meter.request.model
-                ),
-                hide_usage=hide,
-                budget=budget,
-            )
+        relay = self.preparer.adapter(opened.target).relay(
+            opened.response,
+            meter.request,
+            provider_target(opened.target),
+            meter.request_id,
+            hide_usage=not meter.request.wants_usage,
+            budget=budget,
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         return Streaming(headers, aiter(relay), self, meter, opened, relay)

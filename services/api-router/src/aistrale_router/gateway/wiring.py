@@ -133,7 +133,7 @@ async def open_gateway(
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
         gatekeeper=gatekeeper,
         metering=Metering(sink, gatekeeper, requests),
-        preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
+        preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.byok_providers())),
         cutoff=cutoff,
         max_choices=settings.max_choices,
     )

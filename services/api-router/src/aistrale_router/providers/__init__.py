@@ -1,7 +1,10 @@
-"""External providers behind one interface (see base.py and docs/providers.md)."""
+"""Every provider behind one interface (see base.py and docs/providers.md)."""
 
 from __future__ import annotations
 
+from typing import get_args
+
+from aistrale_router.catalog.schema import ProviderName
 from aistrale_router.providers.anthropic import AnthropicAdapter
 from aistrale_router.providers.base import (
     AdapterRegistry,
@@ -9,10 +12,14 @@ from aistrale_router.providers.base import (
     ProviderAdapter,
     ProviderTarget,
     StreamTranslator,
-    Usage,
+    UnknownProvider,
+    WireTranslator,
 )
 from aistrale_router.providers.gemini import GeminiAdapter
 from aistrale_router.providers.openai_compat import OpenAICompatibleAdapter
+from aistrale_router.providers.passthrough import PassthroughAdapter
+from aistrale_router.providers.translating import TranslatingAdapter
+from aistrale_router.usage import Usage
 
 __all__ = [
     "AdapterRegistry",
@@ -20,17 +27,27 @@ __all__ = [
     "ProviderAdapter",
     "ProviderTarget",
     "StreamTranslator",
+    "UnknownProvider",
     "Usage",
     "default_registry",
 ]
 
 
 def default_registry() -> AdapterRegistry:
-    """Every adapter we ship. `vllm` and `openai-compatible` have none: forwarded as bytes."""
+    """Every provider the catalog may name has an adapter: `vllm` and `openai-compatible`
+    the passthrough, the others their translator."""
     registry = AdapterRegistry()
-    registry.register(OpenAICompatibleAdapter("openai"))
-    registry.register(OpenAICompatibleAdapter("groq", has_embeddings=False))
-    registry.register(OpenAICompatibleAdapter("huggingface"))
-    registry.register(AnthropicAdapter())
-    registry.register(GeminiAdapter())
+    registry.register(PassthroughAdapter("vllm"))
+    registry.register(PassthroughAdapter("openai-compatible"))
+    translators: list[WireTranslator] = [
+        OpenAICompatibleAdapter("openai"),
+        OpenAICompatibleAdapter("groq", has_embeddings=False),
+        OpenAICompatibleAdapter("huggingface"),
+        AnthropicAdapter(),
+        GeminiAdapter(),
+    ]
+    for translator in translators:
+        registry.register(TranslatingAdapter(translator), translator)
+    missing = set(get_args(ProviderName)) - set(registry.adapters)
+    assert not missing, f"catalog providers without an adapter: {sorted(missing)}"
     return registry

@@ -13,7 +13,7 @@ from typing import Any
 
 from aistrale_common.errors import AistraleError, InvalidRequest, UpstreamFailed
 from aistrale_router.providers.anthropic_request import messages_body
-from aistrale_router.providers.base import PreparedRequest, ProviderTarget, Usage
+from aistrale_router.providers.base import PreparedRequest, ProviderTarget
 from aistrale_router.providers.errors import map_provider_error
 from aistrale_router.providers.openai_format import (
     JSON_HEADERS,
@@ -26,6 +26,7 @@ from aistrale_router.providers.openai_format import (
     tool_call,
 )
 from aistrale_router.streaming.sse import SseEvent
+from aistrale_router.usage import Usage
 
 API_VERSION = "2023-06-01"
 FINISH_REASONS = {

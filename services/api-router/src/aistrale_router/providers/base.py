@@ -1,19 +1,49 @@
 """The seam between the gateway's forwarding and a provider's wire format.
 
-`vllm` and `openai-compatible` speak OpenAI's format and are forwarded as bytes with no
-adapter. Every other provider has a `ProviderAdapter` that translates OpenAI chat (and
-embeddings, where the provider has them) both ways, streaming included, and maps the
-provider's errors to our error types in one place (`error`).
+Every provider the catalog may name has a `ProviderAdapter`: the gateway prepares the
+request, reads a whole answer, relays a stream and maps a failure through it, with no
+"no adapter" branch anywhere. `vllm` and `openai-compatible` speak OpenAI's format and get
+the `PassthroughAdapter` (the client's bytes go up and the answer's bytes come back as they
+are). Every other provider has a `WireTranslator` that translates OpenAI chat (and
+embeddings, where the provider has them) both ways, streaming included; `TranslatingAdapter`
+turns one into a `ProviderAdapter`. All of them map errors through `errors.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aistrale_common.errors import AistraleError
-from aistrale_router.streaming.sse import SseEvent
+from aistrale_router.streaming.adapted import StreamTranslator
+from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.upstream.port import UpstreamResponse
+from aistrale_router.usage import Usage
+
+__all__ = [
+    "PATHS",
+    "AdapterRegistry",
+    "Budget",
+    "Endpoint",
+    "Outbound",
+    "PreparedRequest",
+    "ProviderAdapter",
+    "ProviderTarget",
+    "StreamTranslator",
+    "UnknownProvider",
+    "Usage",
+    "WireTranslator",
+]
+
+Endpoint = Literal["chat", "completions", "embeddings"]
+PATHS: dict[Endpoint, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+}
+# Completion tokens so far -> may the stream go on?
+Budget = Callable[[int], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,34 +63,57 @@ class PreparedRequest:
     body: bytes = field(repr=False)
 
 
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
+class Outbound(Protocol):
+    """The client's request as adapters read it (the gateway's `ClientRequest`)."""
 
-    def as_openai(self) -> dict[str, Any]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
-        }
+    @property
+    def endpoint(self) -> Endpoint: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def max_tokens_field(self) -> str: ...
 
-
-class StreamTranslator(Protocol):
-    """Turns a provider's SSE events into OpenAI `chat.completion.chunk` dicts."""
-
-    usage: Usage | None
-
-    def feed(self, event: SseEvent) -> list[dict[str, Any]]: ...
-
-    def finish(self) -> list[dict[str, Any]]:
-        """Chunks still owed at the end of the stream (the usage chunk, for instance)."""
+    def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
+        """The client's bytes, re-encoded only when something must change."""
         ...
 
 
 class ProviderAdapter(Protocol):
+    """What the gateway asks of every provider."""
+
+    name: str
+    byok: bool  # whether an org may bring its own key for this provider
+
+    def prepare(
+        self, request: Outbound, target: ProviderTarget, max_tokens: int | None
+    ) -> PreparedRequest:
+        """Raises InvalidRequest for what this provider cannot serve."""
+        ...
+
+    def complete(
+        self, body: bytes, content_type: str | None, request: Outbound, target: ProviderTarget,
+        request_id: str,
+    ) -> tuple[bytes, str]:  # fmt: skip
+        """A successful whole answer as the client gets it: (body, content type)."""
+        ...
+
+    def relay(
+        self, response: UpstreamResponse, request: Outbound, target: ProviderTarget,
+        request_id: str, *, hide_usage: bool, budget: Budget | None,
+    ) -> StreamRelay:  # fmt: skip
+        """The relay that turns the provider's stream into OpenAI chunks."""
+        ...
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
+        """The provider's failure as one of our errors (errors.py, for every provider)."""
+        ...
+
+
+class WireTranslator(Protocol):
+    """A provider with its own wire format, translated from and to OpenAI's."""
+
     name: str
 
     def chat_request(self, body: Mapping[str, Any], target: ProviderTarget) -> PreparedRequest:
@@ -87,18 +140,36 @@ class ProviderAdapter(Protocol):
         """`encoding_format` is the client's (the openai SDK asks for "base64" by default)."""
         ...
 
-    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
-        """The one place a provider's failure becomes one of our errors."""
-        ...
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError: ...
+
+
+class UnknownProvider(LookupError):
+    """A provider name no adapter serves: the catalog naming it is refused when it loads."""
 
 
 @dataclass
 class AdapterRegistry:
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+    translators: dict[str, WireTranslator] = field(default_factory=dict)
 
-    def register(self, adapter: ProviderAdapter) -> None:
+    def register(self, adapter: ProviderAdapter, translator: WireTranslator | None = None) -> None:
         self.adapters[adapter.name] = adapter
+        if translator is not None:
+            self.translators[adapter.name] = translator
 
-    def get(self, provider: str) -> ProviderAdapter | None:
-        """None for providers that speak OpenAI's format and are forwarded untouched."""
-        return self.adapters.get(provider)
+    def get(self, provider: str) -> ProviderAdapter:
+        try:
+            return self.adapters[provider]
+        except KeyError:
+            raise UnknownProvider(self.unknown(provider)) from None
+
+    def translator(self, provider: str) -> WireTranslator:
+        """The wire translator behind a translated provider (tests read it directly)."""
+        return self.translators[provider]
+
+    def byok_providers(self) -> frozenset[str]:
+        return frozenset(name for name, a in self.adapters.items() if a.byok)
+
+    def unknown(self, provider: str) -> str:
+        known = ", ".join(sorted(self.adapters))
+        return f"no adapter serves provider {provider!r} (known: {known})"

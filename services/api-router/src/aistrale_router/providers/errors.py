@@ -1,6 +1,8 @@
 """The one place where a provider's failure becomes one of our errors.
 
-Every adapter's `error(status, body, headers)` lands in `map_provider_error`. The rules,
+Every adapter's `error(status, body, headers)` lands in `map_provider_error`, the
+passthrough's (vllm, openai-compatible) included: the same upstream answer gets the same
+error whichever path the deployment takes. The rules,
 in order (first match wins):
 
     credentials rejected (401/403, Gemini API_KEY_INVALID)  -> UpstreamFailed 502
@@ -31,6 +33,9 @@ from aistrale_common.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from aistrale_common.logging import get_logger
+
+log = get_logger(__name__)
 
 CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
 INVALID_PROVIDER_CREDENTIALS = "invalid_provider_credentials"
@@ -56,6 +61,7 @@ class ProviderFailure:
     message: str
     kind: str  # the provider's error type / code / status word, lower case, may be ""
     retry_after_s: int | None
+    param: str | None = None  # OpenAI-shaped bodies name the parameter at fault
 
 
 def map_provider_error(
@@ -68,9 +74,11 @@ def describe(
     provider: str, status: int, body: bytes, headers: Mapping[str, str]
 ) -> ProviderFailure:
     parsed = _json(body)
+    if parsed is None and body:  # an HTML page, a proxy's text: logged, never passed on
+        log.info("upstream_error_not_json", body=body[:200].decode("utf-8", "replace"))
     message, kind = _message_and_kind(parsed, body)
     retry = _retry_after(headers, parsed)
-    return ProviderFailure(provider, status, message, kind.lower(), retry)
+    return ProviderFailure(provider, status, message, kind.lower(), retry, _param(parsed))
 
 
 def classify(f: ProviderFailure) -> AistraleError:
@@ -99,7 +107,7 @@ def _by_status(f: ProviderFailure) -> AistraleError:
     if f.status == 404:
         return UpstreamFailed(_say(f, "upstream model or route not found"))
     if 400 <= f.status < 500:
-        return InvalidRequest(_say(f))
+        return InvalidRequest(_say(f), param=f.param)
     return UpstreamFailed(_say(f, "upstream error"))
 
 
@@ -144,6 +152,12 @@ def _message_and_kind(parsed: Any, body: bytes) -> tuple[str, str]:
         if isinstance(kind, str) and kind:
             return message, kind
     return message, ""
+
+
+def _param(parsed: Any) -> str | None:
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    return param if isinstance(param, str) and param else None
 
 
 def _gemini_reason(error: Mapping[str, Any]) -> str:

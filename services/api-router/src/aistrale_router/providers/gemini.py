@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aistrale_common.errors import AistraleError, InvalidRequest, UpstreamFailed
-from aistrale_router.providers.base import PreparedRequest, ProviderTarget, Usage
+from aistrale_router.providers.base import PreparedRequest, ProviderTarget
 from aistrale_router.providers.errors import map_provider_error
 from aistrale_router.providers.gemini_request import SIGNATURE_MARK, generate_body
 from aistrale_router.providers.openai_format import (
@@ -29,6 +29,7 @@ from aistrale_router.providers.openai_format import (
     tool_call,
 )
 from aistrale_router.streaming.sse import SseEvent
+from aistrale_router.usage import Usage
 
 FINISH_REASONS = {
     "STOP": "stop",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aistrale_common.errors import AistraleError, InvalidRequest, UpstreamFailed
-from aistrale_router.providers.base import PreparedRequest, ProviderTarget, Usage
+from aistrale_router.providers.base import PreparedRequest, ProviderTarget
 from aistrale_router.providers.errors import map_provider_error
 from aistrale_router.providers.openai_format import (
     JSON_HEADERS,
@@ -26,6 +26,7 @@ from aistrale_router.providers.openai_format import (
     usage_from_openai,
 )
 from aistrale_router.streaming.sse import SseEvent
+from aistrale_router.usage import Usage
 
 OPENAI_SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 OPENAI_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aistrale_common.errors import InvalidRequest, UpstreamFailed
-from aistrale_router.providers.base import Usage
+from aistrale_router.usage import Usage
 
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 SSE_HEADERS = {"content-type": "application/json", "accept": "text/event-stream"}

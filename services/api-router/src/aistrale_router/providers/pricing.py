@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
-from aistrale_router.providers.base import Usage
 from aistrale_router.providers.price_list import PRICES, ModelPrice
+from aistrale_router.usage import Usage
 
 __all__ = ["PRICES", "ModelPrice", "PriceLike", "cost_micro_usd", "lookup", "resolve_price"]
 

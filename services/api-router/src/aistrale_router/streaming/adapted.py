@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from aistrale_router.providers.base import StreamTranslator
 from aistrale_router.streaming.relay import StreamRelay, carries_tokens
+from aistrale_router.streaming.sse import SseEvent
 from aistrale_router.upstream.port import UpstreamResponse
+from aistrale_router.usage import Usage
+
+
+class StreamTranslator(Protocol):
+    """Turns a provider's SSE events into OpenAI `chat.completion.chunk` dicts."""
+
+    usage: Usage | None
+
+    def feed(self, event: SseEvent) -> list[dict[str, Any]]: ...
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Chunks still owed at the end of the stream (the usage chunk, for instance)."""
+        ...
 
 
 class AdaptedRelay(StreamRelay):

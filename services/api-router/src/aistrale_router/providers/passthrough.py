@@ -1,0 +1,58 @@
+"""OpenAI-format servers (`vllm`, `openai-compatible`): zero-parse byte forwarding.
+
+The client's bytes go upstream as they came (re-encoded once only when the model name,
+`stream_options.include_usage` or a budget cap on max_tokens must change), the answer's
+bytes come back untouched, and the stream is relayed event by event by `StreamRelay`.
+Errors go through the same map as every other provider's (errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aistrale_common.errors import AistraleError
+from aistrale_router.providers.base import (
+    PATHS,
+    Budget,
+    Outbound,
+    PreparedRequest,
+    ProviderTarget,
+)
+from aistrale_router.providers.errors import map_provider_error
+from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.upstream.port import UpstreamResponse
+
+JSON = "application/json"
+
+
+class PassthroughAdapter:
+    byok = False  # self-hosted: the platform key alone, no org lookup on the hot path
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def prepare(
+        self, request: Outbound, target: ProviderTarget, max_tokens: int | None
+    ) -> PreparedRequest:
+        headers = {"content-type": JSON, "accept-encoding": "identity"}
+        if target.api_key:
+            headers["authorization"] = f"Bearer {target.api_key}"
+        url = target.base_url.rstrip("/") + PATHS[request.endpoint]
+        return PreparedRequest(
+            "POST", url, headers, request.upstream_body(target.model, max_tokens)
+        )
+
+    def complete(
+        self, body: bytes, content_type: str | None, request: Outbound, target: ProviderTarget,
+        request_id: str,
+    ) -> tuple[bytes, str]:  # fmt: skip
+        return body, content_type or JSON
+
+    def relay(
+        self, response: UpstreamResponse, request: Outbound, target: ProviderTarget,
+        request_id: str, *, hide_usage: bool, budget: Budget | None,
+    ) -> StreamRelay:  # fmt: skip
+        return StreamRelay(response, hide_usage=hide_usage, budget=budget)
+
+    def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
+        return map_provider_error(self.name, status, body, headers)
