@@ -17,9 +17,11 @@ import random
 from dataclasses import dataclass
 
 from aistrale_common.errors import QuotaExceeded
-from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
+from aistrale_router.admission import AdmissionRequest, Settlement
 from aistrale_router.admission.plan import scope_key
 from aistrale_router.admission.testing import Harness, key, model
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import cost_micro_usd
 
 BUDGET = 5_000  # micro-USD; a worst case is 100 prompt x 1 + 200 out x 2 = 500
 ESTIMATE = 100
@@ -69,8 +71,8 @@ async def one(harness: Harness, shape: Shape, rng: random.Random) -> Outcome:
         completion, after_last_pass = await relay(harness, admission, shape, prompt, grant)
     else:
         completion, after_last_pass = rng.randint(grant // 2, grant), 0
-    cost = cost_micro_usd(MODEL.pricing, prompt, completion)
-    await harness.gatekeeper.settle(admission, Settlement(prompt, completion, cost))
+    cost = cost_micro_usd(Usage(prompt, completion), MODEL.pricing)
+    await harness.gatekeeper.settle(admission, Settlement(Usage(prompt, completion), cost))
     term = -(-(shape.underestimate * 1_000_000 + after_last_pass * 2_000_000) // 1_000_000)
     return Outcome(admitted=True, cost=cost, bound=term)
 

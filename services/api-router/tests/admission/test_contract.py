@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from aistrale_common.errors import QuotaExceeded, RateLimited
-from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
+from aistrale_router.admission import AdmissionRequest, Settlement
 from aistrale_router.admission.plan import scope_key
 from aistrale_router.admission.testing import Harness, key, model
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import cost_micro_usd
 
 ORG_DAY = "d20261118"
 
@@ -65,8 +67,8 @@ async def test_the_tighter_of_key_and_org_budget_applies(harness: Harness) -> No
 async def test_settle_releases_the_hold_and_records_the_real_cost(harness: Harness) -> None:
     record = key(org_budget=1_000)
     admission = await harness.gatekeeper.admit(ask(record))
-    cost = cost_micro_usd(model().pricing, 100, 50)
-    await harness.gatekeeper.settle(admission, Settlement(100, 50, cost))
+    cost = cost_micro_usd(Usage(100, 50), model().pricing)
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 50), cost))
     assert await harness.read(spend_key(harness, "org", "o1")) == 200
     assert await harness.read(spend_key(harness, "key", "k1")) == 200  # tracked without a rule
     assert await harness.read(spend_key(harness, "org", "o1", "m202611")) == 200
@@ -130,7 +132,7 @@ async def test_tpm_refuses_an_explicit_max_tokens_and_lowers_an_implicit_one(
 async def test_settle_corrects_the_token_window_to_real_usage(harness: Harness) -> None:
     record = key(tpm_limit=600)
     admission = await harness.gatekeeper.admit(ask(record))  # 300 counted
-    await harness.gatekeeper.settle(admission, Settlement(100, 20, 140))  # 120 used
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 20), 140))  # 120 used
     after = await harness.gatekeeper.admit(ask(record))
     assert after.headers["x-ratelimit-remaining-tokens"] == str(600 - 120 - 300)
 
@@ -142,8 +144,8 @@ async def test_raised_budget_takes_effect_on_the_next_request(harness: Harness) 
     # user-org raised the budget: the router sees a fresh KeyRecord; nothing is cached.
     raised = await harness.gatekeeper.admit(ask(key(org_budget=1_000)))
     assert raised.max_tokens == 200
-    await harness.gatekeeper.settle(in_flight, Settlement(100, 200, 500))
-    await harness.gatekeeper.settle(raised, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(in_flight, Settlement(Usage(100, 200), 500))
+    await harness.gatekeeper.settle(raised, Settlement(Usage(100, 200), 500))
     with pytest.raises(QuotaExceeded):
         await harness.gatekeeper.admit(ask(key(org_budget=1_000)))
     lowered = key(org_budget=600)  # lowered below the spend: refused, never negative holds
@@ -154,7 +156,7 @@ async def test_raised_budget_takes_effect_on_the_next_request(harness: Harness) 
 async def test_day_budget_rolls_over_at_utc_midnight(harness: Harness) -> None:
     record = key(org_budget=500, period="day")
     admission = await harness.gatekeeper.admit(ask(record))
-    await harness.gatekeeper.settle(admission, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 200), 500))
     harness.clock.now += 46_399  # 23:59:59 the same day
     with pytest.raises(QuotaExceeded):
         await harness.gatekeeper.admit(ask(record))
@@ -165,7 +167,7 @@ async def test_day_budget_rolls_over_at_utc_midnight(harness: Harness) -> None:
 async def test_month_budget_rolls_over_on_the_first(harness: Harness) -> None:
     record = key(org_budget=500, period="month")
     admission = await harness.gatekeeper.admit(ask(record))
-    await harness.gatekeeper.settle(admission, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 200), 500))
     harness.clock.now += 12 * 86_400  # 2026-11-30, still November
     with pytest.raises(QuotaExceeded) as refused:
         await harness.gatekeeper.admit(ask(record))
@@ -177,7 +179,7 @@ async def test_month_budget_rolls_over_on_the_first(harness: Harness) -> None:
 async def test_total_budget_never_rolls_over(harness: Harness) -> None:
     record = key(org_budget=500, period="total")
     admission = await harness.gatekeeper.admit(ask(record))
-    await harness.gatekeeper.settle(admission, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 200), 500))
     harness.clock.now += 400 * 86_400
     with pytest.raises(QuotaExceeded):
         await harness.gatekeeper.admit(ask(record))
@@ -185,7 +187,7 @@ async def test_total_budget_never_rolls_over(harness: Harness) -> None:
 
 async def test_budget_switched_to_month_counts_the_month_spend(harness: Harness) -> None:
     admission = await harness.gatekeeper.admit(ask(key(org_budget=10_000, period="day")))
-    await harness.gatekeeper.settle(admission, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 200), 500))
     harness.clock.now += 86_400  # a new day, the same month
     monthly = await harness.gatekeeper.admit(ask(key(org_budget=800, period="month")))
     assert monthly.max_tokens == 100  # 800 - 500 already spent this month = 100 + 2 x 100
@@ -209,7 +211,7 @@ async def test_a_late_settlement_still_records_the_spend(harness: Harness) -> No
     admission = await harness.gatekeeper.admit(ask(record))
     harness.clock.now += 601
     await harness.gatekeeper.admit(ask(record, max_tokens=1))  # reclaims the expired hold
-    await harness.gatekeeper.settle(admission, Settlement(100, 200, 500))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(100, 200), 500))
     assert await harness.read(spend_key(harness, "org", "o1")) == 500
 
 
@@ -229,8 +231,8 @@ async def test_stream_past_its_hold_extends_while_the_budget_pays(harness: Harne
     assert not await harness.gatekeeper.check_stream(admission, 150, 426)  # 1002 > 1000
     rest = await harness.gatekeeper.admit(ask(record, prompt=0, max_tokens=None))
     assert rest.max_tokens == 61 and rest.held_micro_usd == 122
-    await harness.gatekeeper.settle(rest, Settlement(0, 0, 0))
-    await harness.gatekeeper.settle(admission, Settlement(150, 426, 1_002))
+    await harness.gatekeeper.settle(rest, Settlement(Usage(0, 0), 0))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(150, 426), 1_002))
     assert await harness.read(spend_key(harness, "org", "o1")) == 1_002
 
 
@@ -278,6 +280,6 @@ async def test_token_windows_count_every_choice(harness: Harness) -> None:
     assert first.headers["x-ratelimit-remaining-tokens"] == "1"
     with pytest.raises(RateLimited):  # explicit max_tokens: refused, not lowered
         await harness.gatekeeper.admit(ask_n(key(key_id="k2", tpm_limit=1_000), 5))
-    await harness.gatekeeper.settle(first, Settlement(100, 3 * 10, 130))
+    await harness.gatekeeper.settle(first, Settlement(Usage(100, 3 * 10), 130))
     window = harness.gatekeeper.plan(ask_n(record, 3)).windows[0].key  # corrected:
     assert await harness.read(window) == 130

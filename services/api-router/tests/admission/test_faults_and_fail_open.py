@@ -27,6 +27,7 @@ from aistrale_router.admission.plan import scope_key
 from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
 from aistrale_router.keys.record import BudgetRule, KeyRecord
 from aistrale_router.settings import Settings
+from aistrale_router.usage import Usage
 
 MODEL = model()  # 1 and 2 micro-USD per token: prompt 100 + 200 out = 500 worst case
 WORST = 500
@@ -102,7 +103,7 @@ async def test_a_fault_on_one_org_leaves_every_other_org_served(
                 await gk.admit(ask(poisoned))
             assert "for this organization" in refused.value.message
             admitted = await gk.admit(ask(bystander))
-            await gk.settle(admitted, Settlement(100, 10, 120))
+            await gk.settle(admitted, Settlement(Usage(100, 10), 120))
         assert sample(metrics, "admission_store_faults_total", op="admit") == 10
         assert sample(metrics, "admission_store_up") == 1
         # fail_open did not hand the poisoned org to the per-process fallback either.
@@ -123,14 +124,14 @@ async def test_a_settlement_redis_faults_on_waits_aside_and_does_not_hold_up_oth
     try:
         stuck = await gk.admit(ask(bad))
         await redis.set(held_key(prefix, "o-bad"), "not a hash")
-        await gk.settle(stuck, Settlement(100, 10, 120))  # faults: set aside, no raise
+        await gk.settle(stuck, Settlement(Usage(100, 10), 120))  # faults: set aside, no raise
         assert sample(metrics, "admission_store_faults_total", op="settle") == 1
         for _ in range(5):
-            await gk.settle(await gk.admit(ask(good)), Settlement(100, 10, 120))
+            await gk.settle(await gk.admit(ask(good)), Settlement(Usage(100, 10), 120))
         assert int(await redis.get(spent_key(prefix, "o-good")) or 0) == 5 * 120
         await redis.delete(held_key(prefix, "o-bad"))  # the scope mends
         await asyncio.sleep(1.1)  # past the first retry delay
-        await gk.settle(await gk.admit(ask(good)), Settlement(100, 10, 120))  # a trigger
+        await gk.settle(await gk.admit(ask(good)), Settlement(Usage(100, 10), 120))  # a trigger
         for _ in range(100):
             if int(await redis.get(spent_key(prefix, "o-bad")) or 0) == 120:
                 break
@@ -152,7 +153,7 @@ async def test_fail_closed_serves_keys_that_need_no_redis(
             await gk.admit(ask(org_key("o1", 10**6)))  # this one needs Redis
         admissions = [await gk.admit(ask(unlimited)) for _ in range(20)]
         for admission in admissions:
-            await gk.settle(admission, Settlement(100, 10, 120))  # kept for Redis
+            await gk.settle(admission, Settlement(Usage(100, 10), 120))  # kept for Redis
         proxy.restore()
         for _ in range(100):  # the readiness check finds Redis back and replays
             await asyncio.sleep(0.05)
@@ -172,7 +173,7 @@ async def test_fail_open_does_not_spend_a_budget_it_saw_spent(
     small = org_key("o1", 2 * WORST)
     try:
         for _ in range(2):
-            await gk.settle(await gk.admit(ask(small)), Settlement(100, 200, WORST))
+            await gk.settle(await gk.admit(ask(small)), Settlement(Usage(100, 200), WORST))
         with pytest.raises(QuotaExceeded):
             await gk.admit(ask(small))  # refused by Redis: the router saw it spent
         proxy.cut()
@@ -201,7 +202,7 @@ async def test_fail_open_opens_a_budget_it_never_saw_for_its_share_only(
                     admission = await gk.admit(ask(org_key("o1", limit)))
                 except QuotaExceeded:
                     continue
-                await gk.settle(admission, Settlement(100, 200, WORST))
+                await gk.settle(admission, Settlement(Usage(100, 200), WORST))
                 cost += WORST
         finally:
             proxy.restore()

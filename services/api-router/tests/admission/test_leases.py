@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aistrale_common.errors import QuotaExceeded, RateLimited
 from aistrale_common.testing.fixtures import Infra
 from aistrale_common.testing.tcp_proxy import TcpProxy
-from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
+from aistrale_router.admission import AdmissionRequest, Settlement
 from aistrale_router.admission.factory import build_gatekeeper
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.leases import LeaseConfig, LeasingStore, lease_sizes
@@ -27,6 +27,8 @@ from aistrale_router.admission.redis_store import RedisStore
 from aistrale_router.admission.testing import FakeClock, Harness, drop_keys, key, model
 from aistrale_router.admission.verdict import Verdict
 from aistrale_router.settings import Settings
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import cost_micro_usd
 
 from .test_concurrency import BUDGET, ESTIMATE, Outcome, one, shapes
 
@@ -118,9 +120,9 @@ async def test_a_busy_key_is_admitted_from_its_lease_without_a_round_trip(
     assert lease.in_flight == 100 * worst
     costs = 0
     for admission in [first, *admissions]:
-        cost = cost_micro_usd(MODEL.pricing, ESTIMATE, 50)
+        cost = cost_micro_usd(Usage(ESTIMATE, 50), MODEL.pricing)
         costs += cost
-        await harness.gatekeeper.settle(admission, Settlement(ESTIMATE, 50, cost))
+        await harness.gatekeeper.settle(admission, Settlement(Usage(ESTIMATE, 50), cost))
     spent_key = f"{scope_key(f'{prefix}{{o1}}:', 'org', 'o1')}:s:d20261118"
     assert await harness.read(spent_key) == costs  # every settlement counted once
     assert lease.in_flight == 0
@@ -136,13 +138,13 @@ async def test_settlements_of_one_lease_go_to_redis_as_one_call(
     inner = store.inner
     assert isinstance(inner, CountingRedisStore)
     big = request(org_budget=10**9, tpm_limit=10**9)
-    await harness.gatekeeper.settle(await harness.gatekeeper.admit(big), Settlement(1, 1, 3))
+    await harness.gatekeeper.settle(await harness.gatekeeper.admit(big), Settlement(Usage(1, 1), 3))
     await leased(store)
     admissions = [await harness.gatekeeper.admit(big) for _ in range(50)]
     before = inner.settles
     await asyncio.gather(
         *(
-            harness.gatekeeper.settle(a, Settlement(ESTIMATE, i, 100 + 2 * i))
+            harness.gatekeeper.settle(a, Settlement(Usage(ESTIMATE, i), 100 + 2 * i))
             for i, a in enumerate(admissions)
         )
     )
@@ -177,7 +179,10 @@ async def test_settlements_that_cannot_reach_redis_are_replayed_exactly_once(
         admissions = [await gatekeeper.admit(big) for _ in range(20)]
         proxy.cut()
         await asyncio.gather(
-            *(gatekeeper.settle(a, Settlement(ESTIMATE, 10, 120)) for a in [first, *admissions])
+            *(
+                gatekeeper.settle(a, Settlement(Usage(ESTIMATE, 10), 120))
+                for a in [first, *admissions]
+            )
         )
         assert await spent(infra, prefix) == 0  # none reached Redis: all kept for later
         proxy.restore()
@@ -266,7 +271,7 @@ async def test_an_abandoned_lease_expires_and_its_budget_comes_back(
     whole = request(org_budget=10 * 500)
     admission = await dead.gatekeeper.admit(whole)  # the first is decided in Redis
     await leased(dead_store)
-    await dead.gatekeeper.settle(admission, Settlement(ESTIMATE, 0, 100))
+    await dead.gatekeeper.settle(admission, Settlement(Usage(ESTIMATE, 0), 100))
     assert dead_store.leases()[0].budget_free == 2500
     # The dead router never renews or gives back: 5000 - 100 spent - 2500 leased is left.
     before = await admitted_until_refused(alive, whole)
@@ -322,7 +327,7 @@ async def test_an_idle_lease_is_given_back(
     admission = await harness.gatekeeper.admit(whole)
     await leased(store)
     assert await held_total(infra, prefix) == 500 + 2500
-    await harness.gatekeeper.settle(admission, Settlement(ESTIMATE, 10, 120))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(ESTIMATE, 10), 120))
     clock.now += 11
     await store.tend()
     assert await held_total(infra, prefix) == 0 and not store.leases()
@@ -353,14 +358,14 @@ async def test_a_returned_lease_past_its_deadline_leaves_the_scope_usable(
     whole = request(org_budget=10 * 500, rpm_limit=1000)
     admission = await harness.gatekeeper.admit(whole)
     await leased(store)
-    await harness.gatekeeper.settle(admission, Settlement(ESTIMATE, 10, 120))
+    await harness.gatekeeper.settle(admission, Settlement(Usage(ESTIMATE, 10), 120))
     clock.now += 11
     await store.tend()  # idle: given back
     assert not store.leases()
     clock.now += 120  # past the returned lease's deadline
     for _ in range(3):
         await harness.gatekeeper.settle(
-            await harness.gatekeeper.admit(whole), Settlement(ESTIMATE, 10, 120)
+            await harness.gatekeeper.admit(whole), Settlement(Usage(ESTIMATE, 10), 120)
         )
     await leased(store)
     # What Redis holds is exactly what this router's leases hold: nothing stranded.

@@ -19,6 +19,7 @@ from aistrale_router.admission.plan import scope_key
 from aistrale_router.admission.redis_store import RedisStore
 from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
 from aistrale_router.settings import Settings
+from aistrale_router.usage import Usage
 
 REQUEST = AdmissionRequest(key(org_budget=10_000, rpm_limit=2), model(), 100, 200)
 
@@ -61,7 +62,7 @@ async def test_fail_closed_refuses_while_redis_is_down(infra: Infra, proxy: TcpP
         with pytest.raises(ServiceUnavailable) as refused:
             await gk.admit(REQUEST)
         assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "1"
-        await gk.settle(admitted, Settlement(100, 200, 500))  # kept for replay, no raise
+        await gk.settle(admitted, Settlement(Usage(100, 200), 500))  # kept for replay, no raise
         ready, results = await run_checks(gk.checks(), metrics)
         assert not ready and results["limits"].startswith("error:")
         assert gauge(metrics, "admission_store_up") == 0
@@ -92,8 +93,8 @@ async def test_fail_open_limits_per_process_and_catches_up(infra: Infra, proxy: 
         assert gauge(metrics, "admission_decisions_total", outcome="admitted", store="local") == 2
         limited = gauge(metrics, "admission_decisions_total", outcome="rate_limited", store="local")
         assert limited == 1
-        await gk.settle(first, Settlement(100, 200, 500))
-        await gk.settle(second, Settlement(100, 100, 300))
+        await gk.settle(first, Settlement(Usage(100, 200), 500))
+        await gk.settle(second, Settlement(Usage(100, 100), 300))
         proxy.restore()
         assert (await run_checks(gk.checks(), metrics))[0]  # Redis answers: replay starts
         await _settled(infra, prefix, 800)

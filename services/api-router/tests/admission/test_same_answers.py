@@ -12,9 +12,10 @@ from aistrale_common.testing.fixtures import Infra
 from aistrale_router.admission import AdmissionRequest
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.memory import MemoryStore
-from aistrale_router.admission.pricing import affordable_tokens, request_cost
 from aistrale_router.admission.redis_store import RedisStore
 from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import Rates, affordable_tokens, cost_micro_usd
 
 
 def cases(n: int) -> list[tuple[int, int, int, int, int | None, int, int]]:
@@ -64,11 +65,11 @@ async def test_lua_and_python_agree(infra: Infra) -> None:
 @pytest.mark.parametrize("case", cases(300))
 def test_affordable_is_the_largest_payable(case: Case) -> None:
     price_in, price_out, prompt, _, _, budget, n = case
-    want = 50_000
-    tokens = affordable_tokens(budget, prompt, price_in, price_out, want, n)
+    want, price = 50_000, Rates(price_in, price_out)
+    tokens = affordable_tokens(budget, prompt, price, want, n)
     if tokens < 0:
-        assert request_cost(price_in, price_out, prompt, 0) > budget
+        assert cost_micro_usd(Usage(prompt, 0), price) > budget
         return
-    assert request_cost(price_in, price_out, prompt, tokens * n) <= budget
+    assert cost_micro_usd(Usage(prompt, tokens * n), price) <= budget
     if tokens < want:
-        assert request_cost(price_in, price_out, prompt, (tokens + 1) * n) > budget
+        assert cost_micro_usd(Usage(prompt, (tokens + 1) * n), price) > budget

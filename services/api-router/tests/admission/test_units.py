@@ -12,10 +12,11 @@ from aistrale_router.admission.memory import MemoryStore
 from aistrale_router.admission.periods import period_label, period_reset_s
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.port import AdmissionRequest, Settlement
-from aistrale_router.admission.pricing import cost_micro_usd, request_cost
 from aistrale_router.admission.testing import FakeClock, key, model
 from aistrale_router.admission.verdict import Verdict
 from aistrale_router.catalog.schema import Pricing
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import Rates, cost_micro_usd
 
 
 def at(text: str) -> float:
@@ -49,10 +50,10 @@ def test_reset_durations_read_like_openai(seconds: float, text: str) -> None:
 
 def test_cost_rounds_up_to_the_micro_usd_and_free_is_free() -> None:
     pricing = Pricing(input_micro_usd_per_mtok=150_000, output_micro_usd_per_mtok=600_000)
-    assert cost_micro_usd(pricing, 1, 0) == 1  # 0.15 micro-USD rounds up
-    assert cost_micro_usd(pricing, 1_000_000, 1_000_000) == 750_000
-    assert cost_micro_usd(None, 10**6, 10**6) == 0
-    assert request_cost(3, 7, 0, 0) == 0
+    assert cost_micro_usd(Usage(1, 0), pricing) == 1  # 0.15 micro-USD rounds up
+    assert cost_micro_usd(Usage(1_000_000, 1_000_000), pricing) == 750_000
+    assert cost_micro_usd(Usage(10**6, 10**6), None) == 0
+    assert cost_micro_usd(Usage(0, 0), Rates(3, 7)) == 0
 
 
 class CountingStore(MemoryStore):
@@ -72,7 +73,7 @@ async def test_a_key_without_limits_or_budgets_is_admitted_without_a_store_round
     admission = await gatekeeper.admit(request)
     assert store.admits == 0
     assert admission.max_tokens is None  # nothing lowers what the client asked for
-    await gatekeeper.settle(admission, Settlement(10, 5, 20))
+    await gatekeeper.settle(admission, Settlement(Usage(10, 5), 20))
     plan = admission.plan
     assert plan is not None
     spent = await store.read(plan.spend[0].key, plan.now_ms)

@@ -11,13 +11,14 @@ import pytest
 
 from aistrale_common.errors import InvalidRequest
 from aistrale_router.catalog.schema import Catalog, Pricing
-from aistrale_router.gateway.metering import Tokens, cost_micro_usd
 from aistrale_router.gateway.request import parse_request
 from aistrale_router.gateway.wiring import build_upstream_client
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
 from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import cost_micro_usd
 
 
 def test_the_client_body_is_forwarded_as_is_when_nothing_changes() -> None:
@@ -56,9 +57,11 @@ def test_cost_is_integer_micro_usd_rounded_up() -> None:
         cached_input_micro_usd_per_mtok=75_000,
     )
     # 1000 prompt (400 cached) and 10 completion tokens
-    cost = cost_micro_usd(pricing, Tokens(prompt=1000, completion=10, cached=400))
+    cost = cost_micro_usd(
+        Usage(prompt_tokens=1000, completion_tokens=10, cached_tokens=400), pricing
+    )
     assert cost == -(-(600 * 150_000 + 400 * 75_000 + 10 * 600_000) // 1_000_000) == 126
-    assert cost_micro_usd(None, Tokens(prompt=5)) == 0
+    assert cost_micro_usd(Usage(prompt_tokens=5), None) == 0
 
 
 async def _relay(
@@ -94,7 +97,7 @@ async def test_relay_hides_usage_from_clients_that_did_not_ask_in_any_split() ->
         out, relay = await _relay(parts, hide_usage=True)
         assert b"usage" not in out and out.endswith(b"data: [DONE]\n\n")
         assert out.count(b"data: ") == 3
-        assert relay.usage == {"prompt_tokens": 3, "completion_tokens": 2} and relay.completed
+        assert relay.usage == Usage(3, 2) and relay.completed
 
 
 async def test_relay_keeps_usage_for_clients_that_asked() -> None:

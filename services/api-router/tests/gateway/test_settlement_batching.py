@@ -11,9 +11,10 @@ from aistrale_router.admission.gatekeeper import AdmissionConfig
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.port import AdmissionRequest
 from aistrale_router.admission.testing import FakeClock, key, model
-from aistrale_router.gateway.metering import SETTLE_AFTER_S, Meter, Metering, Tokens
+from aistrale_router.gateway.metering import SETTLE_AFTER_S, Meter, Metering
 from aistrale_router.gateway.request import parse_request
 from aistrale_router.routing.picker import Target
+from aistrale_router.usage import Usage
 
 
 class Collected:
@@ -42,7 +43,7 @@ async def _finish_one(metering: Metering, gatekeeper: LocalGatekeeper) -> Meter:
     meter.admission = await gatekeeper.admit(AdmissionRequest(record, model(), 2, 4))
     entry = model()
     meter.target = Target(entry, entry.deployments[0], None)
-    metering.finish(meter, 200, None, Tokens(prompt=2, completion=4))
+    metering.finish(meter, 200, None, Usage(2, 4))
     return meter
 
 

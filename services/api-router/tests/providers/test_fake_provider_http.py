@@ -18,8 +18,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from aistrale_common.errors import AistraleError, RateLimited, ServiceUnavailable, UpstreamFailed
 from aistrale_router.providers import ProviderTarget, Usage, default_registry
-from aistrale_router.providers.pricing import cost_micro_usd, resolve_price
+from aistrale_router.providers.pricing import resolve_price
 from aistrale_router.streaming.sse import SseParser
+from aistrale_router.usage.pricing import cost_micro_usd
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

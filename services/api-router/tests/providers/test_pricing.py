@@ -15,11 +15,11 @@ from aistrale_router.providers.openai_format import usage_from_openai
 from aistrale_router.providers.pricing import (
     PRICES,
     ModelPrice,
-    cost_micro_usd,
     lookup,
     resolve_price,
 )
 from aistrale_router.streaming.sse import SseEvent
+from aistrale_router.usage.pricing import cost_micro_usd
 
 PRICE = ModelPrice(3_000_000, 15_000_000, 300_000, date(2025, 10, 1))
 

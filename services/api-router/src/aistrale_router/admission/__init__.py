@@ -8,7 +8,6 @@ from aistrale_router.admission.port import (
     ManagedGatekeeper,
     Settlement,
 )
-from aistrale_router.admission.pricing import cost_micro_usd
 
 __all__ = [
     "Admission",
@@ -17,5 +16,4 @@ __all__ = [
     "ManagedGatekeeper",
     "Settlement",
     "build_gatekeeper",
-    "cost_micro_usd",
 ]

@@ -23,6 +23,7 @@ from aistrale_router.admission.factory import build_gatekeeper
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper, Settlement
 from aistrale_router.admission.testing import drop_keys, key, model
 from aistrale_router.settings import Settings
+from aistrale_router.usage import Usage
 
 BIG = 10**15  # limits that never refuse: the benchmark measures the happy path
 
@@ -87,7 +88,7 @@ async def _pair(gatekeeper: ManagedGatekeeper, request: AdmissionRequest) -> tup
     started = time.perf_counter()
     admission = await gatekeeper.admit(request)
     admitted = time.perf_counter()
-    await gatekeeper.settle(admission, Settlement(500, 100, 700))
+    await gatekeeper.settle(admission, Settlement(Usage(500, 100), 700))
     return admitted - started, time.perf_counter() - admitted
 
 

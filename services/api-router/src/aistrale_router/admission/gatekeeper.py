@@ -10,9 +10,9 @@ from aistrale_common.clock import Clock
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.plan import Plan, make_plan
 from aistrale_router.admission.port import Admission, AdmissionRequest, Settlement
-from aistrale_router.admission.pricing import prices, request_cost
 from aistrale_router.admission.store import Store
 from aistrale_router.admission.verdict import ADMITTED, Verdict, to_admission
+from aistrale_router.usage.pricing import rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class StoreGatekeeper:
             prompt=request.prompt_tokens,
             max_tokens=request.max_tokens,
             model_max=request.model.max_output_tokens,
-            price=prices(request.model.pricing),
+            price=rates(request.model.pricing),
             now=self._clock(),
             prefix=self._config.prefix,
             ttl_s=self._config.reservation_ttl_s,
@@ -91,7 +91,7 @@ class StoreGatekeeper:
         plan = admission.plan
         if plan is None:
             return
-        used = settlement.prompt_tokens + settlement.completion_tokens
+        used = settlement.tokens
         tpm_keys = [w.key for w in plan.windows if w.kind == "tokens"]
         delta = used - admission.reserved_tokens
         rid = admission.reservation_id
@@ -107,7 +107,7 @@ class StoreGatekeeper:
         rid = admission.reservation_id
         extended, deadline_ms = self._streams.get(rid, (0, plan.deadline_ms))
         held = admission.held_micro_usd + extended
-        cost = request_cost(plan.price_in, plan.price_out, prompt_tokens, completion_tokens)
+        cost = plan.cost(prompt_tokens, completion_tokens)
         now_ms = int(self._clock() * 1000)
         half_ttl_ms = self._config.reservation_ttl_s * 500
         if cost <= held and now_ms < deadline_ms - half_ttl_ms:
@@ -116,7 +116,7 @@ class StoreGatekeeper:
         # long stream whose reservation must not expire under it.
         need = max(0, cost - held)
         ahead = completion_tokens + self._config.stream_extension_tokens
-        extra = request_cost(plan.price_in, plan.price_out, prompt_tokens, ahead) - held
+        extra = plan.cost(prompt_tokens, ahead) - held
         deadline_ms = now_ms + self._config.reservation_ttl_s * 1000
         added = await self.store.extend(plan, rid, need, extra if need else 0, now_ms, deadline_ms)
         if added < 0:

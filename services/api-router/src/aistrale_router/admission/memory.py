@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aistrale_router.admission.plan import Plan
-from aistrale_router.admission.pricing import affordable_tokens, request_cost
 from aistrale_router.admission.verdict import ADMITTED, NO_QUOTA, RATE_LIMITED, Verdict
+from aistrale_router.usage.pricing import affordable_tokens
 
 SWEEP_EVERY = 4096
 
@@ -53,7 +53,7 @@ class MemoryStore:
         grant, blocking = _tpm_grant(plan, counts, grant)
         if blocking:
             return Verdict(RATE_LIMITED, 0, 0, blocking, counts, used)
-        held = request_cost(plan.price_in, plan.price_out, plan.prompt, grant * plan.choices)
+        held = plan.cost(plan.prompt, grant * plan.choices)
         held = held if plan.lines and plan.priced else 0
         counts = self._apply(plan, rid, scopes, grant, held)
         return Verdict(ADMITTED, grant, held, 0, counts, used)
@@ -158,9 +158,7 @@ def _budget_grant(plan: Plan, used: tuple[int, ...]) -> tuple[int, int]:
     remaining, blocking = _tightest(plan, used)
     if plan.worst_cost() <= remaining:
         return plan.want, blocking
-    grant = affordable_tokens(
-        remaining, plan.prompt, plan.price_in, plan.price_out, plan.want, plan.choices
-    )
+    grant = affordable_tokens(remaining, plan.prompt, plan.price, plan.want, plan.choices)
     return grant, blocking
 
 

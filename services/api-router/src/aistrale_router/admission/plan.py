@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aistrale_router.admission.periods import SPEND_PERIODS, period_label, period_reset_s
-from aistrale_router.admission.pricing import request_cost
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import Rates, cost_micro_usd
 
 WINDOW_S = 60  # RPM and TPM are per minute, in windows aligned to the UTC minute
 Kind = Literal["requests", "tokens"]
@@ -63,8 +64,7 @@ class Plan:
     want: int  # max_tokens asked for, or the model's maximum output
     explicit: bool  # the client set max_tokens
     min_tokens: int
-    price_in: int  # micro-USD per million tokens
-    price_out: int
+    price: Rates  # micro-USD per million tokens
     org_id: str = ""  # for metrics and logs
     # Completions generated per request (n, best_of, several prompts), each of up to `want`
     # tokens: reserved and counted as `want * choices` output tokens.
@@ -74,8 +74,20 @@ class Plan:
     shape: tuple[object, ...] = ()
 
     @property
+    def price_in(self) -> int:
+        return self.price.input_micro_usd_per_mtok
+
+    @property
+    def price_out(self) -> int:
+        return self.price.output_micro_usd_per_mtok
+
+    @property
     def priced(self) -> bool:
         return self.price_in > 0 or self.price_out > 0
+
+    def cost(self, prompt: int, completion: int) -> int:
+        """At input and output prices: reservations have no cached part."""
+        return cost_micro_usd(Usage(prompt, completion), self.price)
 
     @property
     def worst_tokens(self) -> int:
@@ -83,7 +95,7 @@ class Plan:
         return self.prompt + self.want * self.choices
 
     def worst_cost(self) -> int:
-        return request_cost(self.price_in, self.price_out, self.prompt, self.want * self.choices)
+        return self.cost(self.prompt, self.want * self.choices)
 
 
 def make_plan(
@@ -92,7 +104,7 @@ def make_plan(
     prompt: int,
     max_tokens: int | None,
     model_max: int,
-    price: tuple[int, int],
+    price: Rates,
     now: float,
     prefix: str,
     ttl_s: int,
@@ -113,8 +125,7 @@ def make_plan(
         want=want,
         explicit=max_tokens is not None,
         min_tokens=min_tokens,
-        price_in=price[0],
-        price_out=price[1],
+        price=price,
         org_id=key.org_id,
         choices=max(1, choices),
         shape=limits.shape,

@@ -16,6 +16,7 @@ from aistrale_common.health import Check
 from aistrale_router.admission.plan import Plan
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.usage import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +44,15 @@ class Admission:
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    prompt_tokens: int
-    completion_tokens: int
+    """What a request used, and what it cost (`usage.pricing.cost_micro_usd`)."""
+
+    usage: Usage
     cost_micro_usd: int
+
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion: what the token windows count."""
+        return self.usage.prompt_tokens + self.usage.completion_tokens
 
 
 class Gatekeeper(Protocol):

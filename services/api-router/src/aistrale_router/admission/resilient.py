@@ -33,6 +33,7 @@ from aistrale_router.admission.port import Admission, AdmissionRequest, Settleme
 from aistrale_router.admission.replay import SettlementQueue
 from aistrale_router.admission.store import ManagedStore
 from aistrale_router.admission.store_errors import StoreFault, StoreUnavailable
+from aistrale_router.usage import Usage
 
 Policy = Literal["fail_closed", "fail_open"]
 BREAKER_FAILURES = 3
@@ -94,7 +95,7 @@ class ResilientGatekeeper:
             await self._local.settle(admission, settlement)
             # The local hold is gone; Redis still has to learn what was spent.
             spent_only = Admission(admission.reservation_id, None, plan=admission.plan)
-            self._queue(spent_only, Settlement(0, 0, settlement.cost_micro_usd))
+            self._queue(spent_only, Settlement(Usage(), settlement.cost_micro_usd))
             return
         if not self._usable():
             self._queue(admission, settlement)

@@ -7,22 +7,19 @@ runs in a background task the app waits for at shutdown.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from aistrale_common.events.schemas import MAX_TOKENS, UsageEventV1
+from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
-from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.sink import UsageSink
-from aistrale_router.providers.pricing import cost_micro_usd as pricing_cost
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
+from aistrale_router.usage.pricing import cost_micro_usd
 
 log = get_logger(__name__)
 CLIENT_CLOSED = 499  # nginx's convention: the client went away before the response ended
@@ -30,42 +27,7 @@ SETTLE_AFTER_S = 0.02
 # Shutdown: requests the server cancelled (past its graceful timeout) still run their
 # cleanup, which emits their event; the publisher stops only after that, or after this.
 DRAIN_WAIT_S = 3.0
-
-
-@dataclass(slots=True)
-class Tokens:
-    prompt: int = 0
-    completion: int = 0
-    cached: int = 0
-    estimated: bool = False
-
-
-def tokens_from_usage(usage: Any) -> Tokens | None:
-    """Upstream's usage object. The counts are a server's word: what is not a number
-    counts as 0 and the rest is clamped to the event's range, for the settlement too."""
-    if not isinstance(usage, dict):
-        return None
-    details = usage.get("prompt_tokens_details") or {}
-    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
-    return Tokens(
-        prompt=_count(usage.get("prompt_tokens")),
-        completion=_count(usage.get("completion_tokens")),
-        cached=_count(cached),
-    )
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    if isinstance(value, float) and not math.isfinite(value):
-        return 0
-    return min(max(int(value), 0), MAX_TOKENS)
-
-
-def cost_micro_usd(pricing: Pricing | None, tokens: Tokens) -> int:
-    """Integer micro-USD, rounded up: the one formula in providers.pricing."""
-    usage = Usage(tokens.prompt, tokens.completion, tokens.cached)
-    return pricing_cost(usage, pricing)
+NO_USAGE = Usage()  # a request refused before upstream: nothing used
 
 
 @dataclass(slots=True)
@@ -82,7 +44,7 @@ class Meter:
     first_byte_at: float | None = None
     _done: bool = field(default=False, repr=False)
 
-    def event(self, status: int, error_type: str | None, tokens: Tokens) -> UsageEventV1:
+    def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
         """Fitted to the schema's limits: the client's model name, its request id or a
         server's token counts may be anything, and analytics refuses what does not fit."""
         now = time.perf_counter()
@@ -101,11 +63,11 @@ class Meter:
             stream=self.request.stream,
             status=status,
             error_type=error_type,
-            prompt_tokens=tokens.prompt,
-            completion_tokens=tokens.completion,
-            cached_tokens=tokens.cached,
-            tokens_estimated=tokens.estimated,
-            cost_micro_usd=cost_micro_usd(model.pricing if model else None, tokens),
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            tokens_estimated=usage.estimated,
+            cost_micro_usd=cost_micro_usd(usage, model.pricing if model else None),
             latency_ms=_ms(self.started, now),
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
@@ -133,7 +95,7 @@ class Metering:
         return Meter(key, request, request_id, started)
 
     def finish(
-        self, meter: Meter, status: int, error_type: str | None, tokens: Tokens | None
+        self, meter: Meter, status: int, error_type: str | None, usage: Usage | None
     ) -> None:
         if meter._done:
             return
@@ -141,8 +103,8 @@ class Metering:
         self._open -= 1
         if self._idle is not None and self._open <= 0:
             self._idle.set()
-        tokens = tokens or Tokens()
-        event = meter.event(status, error_type, tokens)
+        usage = usage or NO_USAGE
+        event = meter.event(status, error_type, usage)
         self._sink.submit(event)
         if self._metrics is not None:
             request, ttft = meter.request, event.ttft_ms
@@ -151,7 +113,7 @@ class Metering:
                 request.endpoint, request.model, status, event.latency_ms / 1000, first_s
             )
         if meter.admission is not None:
-            settlement = Settlement(tokens.prompt, tokens.completion, event.cost_micro_usd)
+            settlement = Settlement(usage, event.cost_micro_usd)
             self._due.append((meter.admission, settlement))
             if self._timer is None:
                 loop = asyncio.get_running_loop()

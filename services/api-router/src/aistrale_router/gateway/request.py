@@ -14,14 +14,21 @@ import orjson
 
 from aistrale_common.errors import InvalidRequest
 from aistrale_router.providers.base import PATHS, Endpoint
+from aistrale_router.usage.estimate import estimate_prompt_tokens
 
-__all__ = ["PATHS", "ClientRequest", "Endpoint", "parse_request", "unparsed_request"]
+__all__ = [
+    "PATHS",
+    "ClientRequest",
+    "Endpoint",
+    "estimate_prompt_tokens",
+    "parse_request",
+    "unparsed_request",
+]
 _REQUIRED: dict[Endpoint, str] = {
     "chat": "messages",
     "completions": "prompt",
     "embeddings": "input",
 }
-CHARS_PER_TOKEN = 4
 MAX_CHOICES = 16  # the default of Settings.max_choices
 
 
@@ -156,24 +163,3 @@ def _max_tokens(body: dict[str, Any], field: str) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidRequest(f"'{field}' must be a positive integer.", param=field)
     return value
-
-
-def estimate_prompt_tokens(payload: Any) -> int:
-    """Characters / 4 over every string in the prompt, plus a few tokens of framing per part.
-
-    Only used when upstream reports no usage, and as the prompt size admission reserves for.
-    """
-    chars, parts = _count_text(payload)
-    return chars // CHARS_PER_TOKEN + 4 * parts + 1
-
-
-def _count_text(payload: Any) -> tuple[int, int]:
-    if isinstance(payload, str):
-        return len(payload), 1
-    if isinstance(payload, list):
-        counted = [_count_text(item) for item in payload]
-        return sum(c for c, _ in counted), sum(p for _, p in counted)
-    if isinstance(payload, dict):
-        counted = [_count_text(v) for v in payload.values()]
-        return sum(c for c, _ in counted), 1
-    return (1, 0) if isinstance(payload, int) else (0, 0)  # token ids: one each

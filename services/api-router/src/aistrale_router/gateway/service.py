@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import orjson
-
 from aistrale_common.errors import (
     AistraleError,
     InvalidRequest,
@@ -31,14 +29,11 @@ from aistrale_router.gateway.metering import (
     CLIENT_CLOSED,
     Meter,
     Metering,
-    Tokens,
-    tokens_from_usage,
 )
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
 from aistrale_router.gateway.request import (
     MAX_CHOICES,
     Endpoint,
-    estimate_prompt_tokens,
     parse_request,
     unparsed_request,
 )
@@ -49,6 +44,7 @@ from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.upstream.port import UpstreamBroken, UpstreamTimedOut
+from aistrale_router.usage import Usage
 
 _CLIENT_GONE = (CLIENT_CLOSED, "client_disconnected")
 
@@ -146,7 +142,7 @@ class Gateway:
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
-            gone = Tokens(prompt=request.prompt_estimate, estimated=True)
+            gone = Usage(request.prompt_estimate, estimated=True)
             status, why = (503, SHUTTING_DOWN) if self.cutoff.passed else _CLIENT_GONE
             self.metering.finish(meter, status, why, gone)
             raise
@@ -213,18 +209,17 @@ class Gateway:
             await opened.response.close()
         meter.first_byte_at = time.perf_counter()
         self.forwarder.finished(opened, ok=True)
-        body, headers["content-type"] = self.preparer.adapter(opened.target).complete(
+        answer = self.preparer.adapter(opened.target).complete(
             body,
             opened.response.headers.get("content-type"),
             meter.request,
             provider_target(opened.target),
             meter.request_id,
         )
+        headers["content-type"] = answer.content_type
         status = opened.response.status
-        return Complete(status, body, headers, partial(self._meter_complete, meter, status, body))
-
-    def _meter_complete(self, meter: Meter, status: int, body: bytes) -> None:
-        self.metering.finish(meter, status, None, _tokens_of_body(body, meter))
+        meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
+        return Complete(status, answer.body, headers, meter_it)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate
@@ -257,11 +252,8 @@ class Gateway:
         """Once per stream (Metering.finish ignores a second call)."""
         relay, meter = stream.relay, stream.meter
         meter.first_byte_at = relay.first_chunk_at
-        tokens = tokens_from_usage(relay.usage) or Tokens(
-            prompt=meter.request.prompt_estimate, completion=relay.token_chunks, estimated=True
-        )
         status, why = self._stream_outcome(relay, client_gone=client_gone, cut=cut)
-        self.metering.finish(meter, status, why, tokens)
+        self.metering.finish(meter, status, why, relay.final_usage())
 
     def _stream_outcome(
         self, relay: StreamRelay, *, client_gone: bool, cut: bool
@@ -291,20 +283,6 @@ def _error_type(exc: Exception) -> str:
 
 def _allowed(key: KeyRecord, model: str) -> bool:
     return key.allowed_models is None or model in key.allowed_models
-
-
-def _tokens_of_body(body: bytes, meter: Meter) -> Tokens:
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        parsed = None
-    usage = parsed.get("usage") if isinstance(parsed, dict) else None
-    found = tokens_from_usage(usage)
-    if found is not None:
-        return found
-    choices = parsed.get("choices") if isinstance(parsed, dict) else None
-    completion = estimate_prompt_tokens(choices) if choices else 0  # same chars/4 rule
-    return Tokens(prompt=meter.request.prompt_estimate, completion=completion, estimated=True)
 
 
 def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:

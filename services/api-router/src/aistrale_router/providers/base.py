@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from aistrale_common.errors import AistraleError
 from aistrale_router.streaming.adapted import StreamTranslator
@@ -24,6 +24,7 @@ from aistrale_router.usage import Usage
 __all__ = [
     "PATHS",
     "AdapterRegistry",
+    "Answer",
     "Budget",
     "Endpoint",
     "Outbound",
@@ -63,6 +64,14 @@ class PreparedRequest:
     body: bytes = field(repr=False)
 
 
+class Answer(NamedTuple):
+    """A successful whole answer as the client gets it, and the tokens it used."""
+
+    body: bytes
+    content_type: str
+    usage: Usage
+
+
 class Outbound(Protocol):
     """The client's request as adapters read it (the gateway's `ClientRequest`)."""
 
@@ -74,6 +83,8 @@ class Outbound(Protocol):
     def model(self) -> str: ...
     @property
     def max_tokens_field(self) -> str: ...
+    @property
+    def prompt_estimate(self) -> int: ...
 
     def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
         """The client's bytes, re-encoded only when something must change."""
@@ -95,15 +106,16 @@ class ProviderAdapter(Protocol):
     def complete(
         self, body: bytes, content_type: str | None, request: Outbound, target: ProviderTarget,
         request_id: str,
-    ) -> tuple[bytes, str]:  # fmt: skip
-        """A successful whole answer as the client gets it: (body, content type)."""
+    ) -> Answer:  # fmt: skip
+        """A successful whole answer as the client gets it, with its usage."""
         ...
 
     def relay(
         self, response: UpstreamResponse, request: Outbound, target: ProviderTarget,
         request_id: str, *, hide_usage: bool, budget: Budget | None,
     ) -> StreamRelay:  # fmt: skip
-        """The relay that turns the provider's stream into OpenAI chunks."""
+        """The relay that turns the provider's stream into OpenAI chunks; it counts the
+        stream's usage (`StreamRelay.final_usage`)."""
         ...
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from aistrale_common.errors import AistraleError
 from aistrale_router.providers.base import (
     PATHS,
+    Answer,
     Budget,
     Outbound,
     PreparedRequest,
@@ -21,6 +22,7 @@ from aistrale_router.providers.base import (
 from aistrale_router.providers.errors import map_provider_error
 from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.upstream.port import UpstreamResponse
+from aistrale_router.usage.answer import usage_of_body
 
 JSON = "application/json"
 
@@ -45,14 +47,17 @@ class PassthroughAdapter:
     def complete(
         self, body: bytes, content_type: str | None, request: Outbound, target: ProviderTarget,
         request_id: str,
-    ) -> tuple[bytes, str]:  # fmt: skip
-        return body, content_type or JSON
+    ) -> Answer:  # fmt: skip
+        # The one parse of the answer: metering needs its usage; the client gets the bytes.
+        return Answer(body, content_type or JSON, usage_of_body(body, request.prompt_estimate))
 
     def relay(
         self, response: UpstreamResponse, request: Outbound, target: ProviderTarget,
         request_id: str, *, hide_usage: bool, budget: Budget | None,
     ) -> StreamRelay:  # fmt: skip
-        return StreamRelay(response, hide_usage=hide_usage, budget=budget)
+        return StreamRelay(
+            response, hide_usage=hide_usage, budget=budget, prompt_estimate=request.prompt_estimate
+        )
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
         return map_provider_error(self.name, status, body, headers)

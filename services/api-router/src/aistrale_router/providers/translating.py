@@ -10,6 +10,7 @@ import orjson
 
 from aistrale_common.errors import AistraleError, InvalidRequest
 from aistrale_router.providers.base import (
+    Answer,
     Budget,
     Outbound,
     PreparedRequest,
@@ -19,6 +20,7 @@ from aistrale_router.providers.base import (
 from aistrale_router.streaming.adapted import AdaptedRelay
 from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.upstream.port import UpstreamResponse
+from aistrale_router.usage.answer import usage_of_answer
 
 JSON = "application/json"
 
@@ -48,20 +50,27 @@ class TranslatingAdapter:
     def complete(
         self, body: bytes, content_type: str | None, request: Outbound, target: ProviderTarget,
         request_id: str,
-    ) -> tuple[bytes, str]:  # fmt: skip
+    ) -> Answer:  # fmt: skip
         if request.endpoint == "embeddings":
             encoding = request.body.get("encoding_format")
             answer = self.translator.embeddings_response(body, target, encoding)
         else:
             answer = self.translator.chat_response(body, target, request_id)
-        return orjson.dumps(answer), JSON
+        usage = usage_of_answer(answer, request.prompt_estimate)  # no second parse
+        return Answer(orjson.dumps(answer), JSON, usage)
 
     def relay(
         self, response: UpstreamResponse, request: Outbound, target: ProviderTarget,
         request_id: str, *, hide_usage: bool, budget: Budget | None,
     ) -> StreamRelay:  # fmt: skip
         translator = self.translator.stream_translator(target, request_id, request.model)
-        return AdaptedRelay(response, translator, hide_usage=hide_usage, budget=budget)
+        return AdaptedRelay(
+            response,
+            translator,
+            hide_usage=hide_usage,
+            budget=budget,
+            prompt_estimate=request.prompt_estimate,
+        )
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:
         return self.translator.error(status, body, headers)

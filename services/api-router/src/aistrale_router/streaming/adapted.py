@@ -11,6 +11,7 @@ from aistrale_router.streaming.relay import StreamRelay, carries_tokens
 from aistrale_router.streaming.sse import SseEvent
 from aistrale_router.upstream.port import UpstreamResponse
 from aistrale_router.usage import Usage
+from aistrale_router.usage.value import clamped
 
 
 class StreamTranslator(Protocol):
@@ -33,8 +34,11 @@ class AdaptedRelay(StreamRelay):
         *,
         hide_usage: bool,
         budget: Callable[[int], Awaitable[bool]] | None = None,
+        prompt_estimate: int = 0,
     ) -> None:
-        super().__init__(response, hide_usage=hide_usage, budget=budget)
+        super().__init__(
+            response, hide_usage=hide_usage, budget=budget, prompt_estimate=prompt_estimate
+        )
         self._translator = translator
 
     def _translate(self, raw: bytes) -> bytes:
@@ -44,7 +48,7 @@ class AdaptedRelay(StreamRelay):
     def _tail(self) -> bytes:
         chunks = b"".join(self._encode(c) for c in self._translator.finish())
         if self._translator.usage is not None:
-            self.usage = self._translator.usage.as_openai()
+            self.usage = clamped(self._translator.usage)
         self.finished = True
         return chunks + b"data: [DONE]\n\n"
 

@@ -18,6 +18,8 @@ from aistrale_common.errors import AistraleError, QuotaExceeded, UpstreamFailed,
 from aistrale_common.logging import get_logger
 from aistrale_router.streaming.sse import SseEvent, SseParser
 from aistrale_router.upstream.port import UpstreamBroken, UpstreamResponse, UpstreamTimedOut
+from aistrale_router.usage import Usage
+from aistrale_router.usage.value import usage_from_openai
 
 log = get_logger(__name__)
 DONE = "[DONE]"
@@ -31,11 +33,13 @@ class StreamRelay:
         *,
         hide_usage: bool,
         budget: Callable[[int], Awaitable[bool]] | None = None,
+        prompt_estimate: int = 0,
     ) -> None:
         self._response = response
+        self._prompt_estimate = prompt_estimate
         self._hide_usage = hide_usage
         self._budget = budget  # completion tokens so far -> may the stream go on?
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None  # as upstream reported it
         self.token_chunks = 0  # OpenAI-format servers send about one token per chunk
         self.first_chunk_at: float | None = None
         self.error: AistraleError | None = None
@@ -76,6 +80,13 @@ class StreamRelay:
             log.exception("stream_relay_failed")
             yield self._failed(AistraleError("The stream could not be relayed."))
 
+    def final_usage(self) -> Usage:
+        """What the stream used: upstream's count, else the router's own (the prompt
+        estimate and one token per chunk that carried tokens)."""
+        if self.usage is not None:
+            return self.usage
+        return Usage(self._prompt_estimate, self.token_chunks, estimated=True)
+
     def _failed(self, error: AistraleError) -> bytes:
         self.error = error
         return error_event(error) + DONE_EVENT
@@ -101,7 +112,7 @@ class StreamRelay:
             self.token_chunks += 1
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.usage = usage
+            self.usage = usage_from_openai(usage)
             if self._hide_usage:  # the extra usage chunk, or continuous usage stats
                 if not chunk.get("choices"):
                     return b""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+from aistrale_common.events.schemas import MAX_TOKENS
 
 
 @dataclass(slots=True)
@@ -22,3 +25,34 @@ class Usage:
             "total_tokens": self.prompt_tokens + self.completion_tokens,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
         }
+
+
+def usage_from_openai(raw: Any) -> Usage | None:
+    """An OpenAI-format usage object (vLLM's, TGI's, ours). The counts are a server's word:
+    what is not a number counts as 0 and the rest is clamped to the usage event's range,
+    for the settlement too. None when there is no usage object."""
+    if not isinstance(raw, dict):
+        return None
+    details = raw.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return Usage(
+        _count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens")), _count(cached)
+    )
+
+
+def clamped(usage: Usage) -> Usage:
+    """A translator's usage, held to the same range as one read from a server."""
+    return Usage(
+        _count(usage.prompt_tokens),
+        _count(usage.completion_tokens),
+        _count(usage.cached_tokens),
+        usage.estimated,
+    )
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    return min(max(int(value), 0), MAX_TOKENS)
