@@ -22,6 +22,7 @@ from aistrale_router.gateway.front_door import Endpoint, Handler
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.request import Endpoint as Kind
 from aistrale_router.gateway.service import Complete, Gateway, Streaming
+from aistrale_router.gateway.stream_end import StreamEnd
 from aistrale_router.gateway.wiring import GatewayRef
 from aistrale_router.streaming.relay import DONE_EVENT, error_event
 
@@ -183,7 +184,7 @@ class RelayResponse(Response):
                 if cut:
                     await self._end_cut(send)
             finally:
-                await self.stream.finish(client_gone=client_gone, cut=cut)
+                await self.stream.ended(StreamEnd(client_gone=client_gone, cut=cut))
 
     async def _pump(self, send: Send) -> None:
         await self._start(send)

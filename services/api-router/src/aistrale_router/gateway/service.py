@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -19,14 +19,12 @@ from aistrale_common.errors import (
     NotFound,
     PermissionDenied,
     UpstreamFailed,
-    UpstreamTimeout,
 )
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
-    CLIENT_CLOSED,
     Meter,
     Metering,
 )
@@ -37,16 +35,14 @@ from aistrale_router.gateway.request import (
     parse_request,
     unparsed_request,
 )
+from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.streaming.relay import StreamRelay
-from aistrale_router.upstream.port import UpstreamBroken, UpstreamTimedOut
 from aistrale_router.usage import Usage
-
-_CLIENT_GONE = (CLIENT_CLOSED, "client_disconnected")
 
 
 @dataclass(slots=True)
@@ -63,18 +59,16 @@ class Complete:
 @dataclass(slots=True)
 class Streaming:
     headers: dict[str, str]
-    chunks: AsyncIterator[bytes]
-    gateway: Gateway
-    meter: Meter
-    opened: Opened
     relay: StreamRelay
+    # The stream reports through these, whoever listens: `answered` when the relay holds
+    # its last event (metered before it leaves, metering/journal.py), `ended` once when the
+    # stream is over, with the HTTP layer's verdict.
+    answered: Callable[[], None]
+    ended: Callable[[StreamEnd], Awaitable[None]]
+    chunks: AsyncIterator[bytes] = field(init=False)
 
-    def answered(self) -> None:
-        """The relay holds the stream's last event: metered now, before it leaves."""
-        self.gateway.meter_stream(self, client_gone=False, cut=False)
-
-    async def finish(self, *, client_gone: bool, cut: bool = False) -> None:
-        await self.gateway.finish_stream(self, client_gone=client_gone, cut=cut)
+    def __post_init__(self) -> None:
+        self.chunks = aiter(self.relay)
 
 
 class Gateway:
@@ -143,7 +137,7 @@ class Gateway:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
             gone = Usage(request.prompt_estimate, estimated=True)
-            status, why = (503, SHUTTING_DOWN) if self.cutoff.passed else _CLIENT_GONE
+            status, why = (503, SHUTTING_DOWN) if self.cutoff.passed else CLIENT_GONE
             self.metering.finish(meter, status, why, gone)
             raise
         except Exception as exc:  # a bug still costs the caller a request: meter it, then 500
@@ -172,8 +166,7 @@ class Gateway:
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
                 # A server that answers a streamed request with one JSON body: not a stream.
-                await opened.response.close()
-                self.forwarder.finished(opened, ok=False)
+                await opened.close(ok=False)
                 raise UpstreamFailed("Upstream answered a streamed request without a stream.")
             return self._stream(meter, opened, headers)
         return await self._complete(meter, opened, headers)
@@ -197,18 +190,8 @@ class Gateway:
         return model
 
     async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
-        try:
-            body = await opened.response.read()
-        except UpstreamTimedOut:
-            self.forwarder.finished(opened, ok=False)
-            raise UpstreamTimeout("The model stopped sending mid-answer.") from None
-        except UpstreamBroken:
-            self.forwarder.finished(opened, ok=False)
-            raise UpstreamFailed("The model's server broke off its answer.") from None
-        finally:
-            await opened.response.close()
+        body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
-        self.forwarder.finished(opened, ok=True)
         answer = self.preparer.adapter(opened.target).complete(
             body,
             opened.response.headers.get("content-type"),
@@ -238,37 +221,8 @@ class Gateway:
             budget=budget,
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
-        return Streaming(headers, aiter(relay), self, meter, opened, relay)
-
-    async def finish_stream(self, stream: Streaming, *, client_gone: bool, cut: bool) -> None:
-        relay = stream.relay
-        try:
-            await stream.opened.response.close()  # stops upstream generating if still running
-        finally:
-            self.forwarder.finished(stream.opened, ok=relay.error is None)
-            self.meter_stream(stream, client_gone=client_gone, cut=cut)
-
-    def meter_stream(self, stream: Streaming, *, client_gone: bool, cut: bool) -> None:
-        """Once per stream (Metering.finish ignores a second call)."""
-        relay, meter = stream.relay, stream.meter
-        meter.first_byte_at = relay.first_chunk_at
-        status, why = self._stream_outcome(relay, client_gone=client_gone, cut=cut)
-        self.metering.finish(meter, status, why, relay.final_usage())
-
-    def _stream_outcome(
-        self, relay: StreamRelay, *, client_gone: bool, cut: bool
-    ) -> tuple[int, str | None]:
-        if relay.completed or relay.finished:
-            return 200, None
-        if cut:
-            return 503, SHUTTING_DOWN
-        if client_gone:
-            return _CLIENT_GONE
-        if relay.error is not None:
-            return relay.error.status, relay.error.instance_code
-        # Neither ended nor failed: the relay was cancelled (the server's own graceful
-        # timeout) or could not send; it did not give the client the whole answer.
-        return (503, SHUTTING_DOWN) if self.cutoff.passed else (500, "stream_interrupted")
+        completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
+        return Streaming(headers, relay, completion.answered, completion.ended)
 
 
 def _status(exc: Exception) -> int:

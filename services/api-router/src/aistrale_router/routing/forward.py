@@ -20,6 +20,7 @@ from aistrale_common.errors import (
 )
 from aistrale_common.logging import get_logger
 from aistrale_router.providers.base import PreparedRequest
+from aistrale_router.routing.attempt import Attempt
 from aistrale_router.routing.picker import Target
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.upstream.port import (
@@ -44,9 +45,37 @@ class Preparer(Protocol):
 
 @dataclass(slots=True)
 class Opened:
+    """An answer whose headers are in: the attempt ends when its body is through."""
+
     response: UpstreamResponse
     target: Target
     attempts: int
+    attempt: Attempt
+
+    async def read(self) -> bytes:
+        """The whole body; the connection is released and the attempt ended either way."""
+        ok = False
+        try:
+            body = await self.response.read()
+            ok = True
+            return body
+        except UpstreamTimedOut:
+            raise UpstreamTimeout("The model stopped sending mid-answer.") from None
+        except UpstreamBroken:
+            raise UpstreamFailed("The model's server broke off its answer.") from None
+        except asyncio.CancelledError:
+            self.attempt.abandon()
+            raise
+        finally:
+            await self.response.close()
+            self.attempt.close(ok)
+
+    async def close(self, *, ok: bool) -> None:
+        """Ends the attempt; mid-body, the connection is dropped so upstream stops."""
+        try:
+            await self.response.close()
+        finally:
+            self.attempt.close(ok)
 
 
 class AttemptsFailed(Exception):
@@ -82,8 +111,9 @@ class Forwarder:
                 await asyncio.sleep(self._policy.backoff_s * 2 ** (attempt - 1))
             target = targets[attempt % len(targets)]
             result = await self._try(target, prepare, rid)
-            if not isinstance(result, tuple):
-                return Opened(result, target, attempt + 1)
+            if isinstance(result, Opened):
+                result.attempts = attempt + 1
+                return result
             error, retry = result
             if not retry:
                 raise AttemptsFailed(error, attempt + 1, target)
@@ -93,28 +123,30 @@ class Forwarder:
 
     async def _try(
         self, target: Target, prepare: Preparer, rid: str
-    ) -> UpstreamResponse | tuple[AistraleError, bool]:
-        deployment_id = target.deployment.id
+    ) -> Opened | tuple[AistraleError, bool]:
         request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
-        self._states.started(deployment_id)
+        attempt = Attempt(self._states, target.deployment.id)
         try:
             response = await self._send(request, rid)
+            if response.status < 400:
+                return Opened(response, target, 0, attempt)  # ends when the body is through
+            content = await _read_error_body(response)
+        except asyncio.CancelledError:
+            attempt.abandon()
+            raise
         except (TimeoutError, UpstreamTimedOut):
-            self._states.finished(deployment_id, ok=False)
+            attempt.close(False)
             return UpstreamTimeout("The model did not answer in time."), True
         except UpstreamUnreachable as exc:
-            self._states.finished(deployment_id, ok=False)
-            log.info("upstream_unreachable", deployment=deployment_id, error=str(exc))
+            attempt.close(False)
+            log.info("upstream_unreachable", deployment=attempt.deployment_id, error=str(exc))
             # A fixed phrase: the client library's wording is not the API's.
             return ServiceUnavailable("The model's server could not be reached."), True
         except UpstreamBroken as exc:  # an answer that is not HTTP, before its headers
-            self._states.finished(deployment_id, ok=False)
-            log.info("upstream_unreadable", deployment=deployment_id, error=str(exc))
+            attempt.close(False)
+            log.info("upstream_unreadable", deployment=attempt.deployment_id, error=str(exc))
             return UpstreamFailed("The model's server sent an answer that could not be read."), True
-        if response.status < 400:
-            return response  # the caller reports `finished` once the body is through
-        content = await _read_error_body(response)
-        self._states.finished(deployment_id, ok=response.status < 500)
+        attempt.close(response.status < 500)
         retry = response.status in RETRYABLE_STATUS
         return prepare.error(target, response.status, content, response.headers), retry
 
@@ -122,9 +154,6 @@ class Forwarder:
         headers = {**request.headers, "x-request-id": rid}
         async with asyncio.timeout(self._policy.first_byte_timeout_s):
             return await self._client.post(request.url, headers, request.body)
-
-    def finished(self, opened: Opened, *, ok: bool) -> None:
-        self._states.finished(opened.target.deployment.id, ok=ok)
 
 
 async def _read_error_body(response: UpstreamResponse) -> bytes:

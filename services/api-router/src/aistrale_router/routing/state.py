@@ -76,6 +76,13 @@ class DeploymentStates:
         if state.failures >= self._threshold:
             state.open_until = self._clock() + self._open_s
 
+    def abandoned(self, deployment_id: str) -> None:
+        """A call nobody waits for any more: out of flight, no verdict on the deployment
+        (a breaker trial cut short lets the next request try again)."""
+        state = self.get(deployment_id)
+        state.inflight -= 1
+        state.trial_running = False
+
     def set_health(self, deployment_id: str, healthy: bool) -> None:
         self.get(deployment_id).healthy = healthy
 
