@@ -97,6 +97,13 @@ class ScriptedUpstream:
         if mode == "loading":  # llama.cpp's server while it loads the model
             error = {"error": {"code": 503, "message": "Loading model", "type": "unavailable"}}
             return _response(503, orjson.dumps(error), "application/json", ("retry-after", "7"))
+        if mode == "traceback":  # llama-cpp-python's 500 on a bad `messages`, path and all
+            message = (
+                'Traceback (most recent call last):\n  File "/usr/lib/python3/site-packages/'
+                'llama_cpp/llama_chat_format.py", line 228\nTypeError: string indices'
+            )
+            error = {"error": {"message": message, "type": "internal_server_error"}}
+            return _response(400, orjson.dumps(error), "application/json")
         if mode == "bare-done":  # llama-cpp-python interrupted: no finish_reason, `[DONE]`
             events = _chunk({"role": "assistant", "content": ""}) + _chunk({"content": "Hel"})
             return _sse(events + b"data: [DONE]\n\n")

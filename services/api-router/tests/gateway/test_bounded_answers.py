@@ -89,6 +89,7 @@ def _catalog(vllm_url: str, scripted: ScriptedUpstream) -> dict[str, Any]:
                 deployment=gemini,
             ),
             entry("loading", "openai-compatible", scripted.base("loading"), "up"),
+            entry("traceback", "openai-compatible", scripted.base("traceback"), "up"),
             entry(
                 "smollm2-135m",
                 "openai-compatible",
@@ -277,3 +278,10 @@ async def test_answers_echo_the_catalog_name_and_lose_special_tokens(stack: Stac
         )
     ]
     assert set(streamed) == {"chat-model"}
+
+
+async def test_an_upstream_traceback_never_reaches_the_client(stack: Stack) -> None:
+    answer = await _post(stack, stack.key(), {"model": "traceback", "messages": ASK})
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert "site-packages" not in message and "Traceback" not in message, message
