@@ -27,6 +27,7 @@ from aistrale_router.testing.fake_vllm import FakeVllm
 from aistrale_router.testing.harness import PRICING, UsageEvents, router_process
 from aistrale_router.testing.sdk import open_sdk
 from aistrale_router.testing.server import serve_in_thread
+from aistrale_router.text.prompt_estimate import chat_prompt_tokens
 
 from .scripted_upstream import ScriptedUpstream
 
@@ -72,6 +73,14 @@ def _catalog(vllm_url: str, scripted: ScriptedUpstream) -> dict[str, Any]:
         "models": [
             entry("chat-model", "vllm", vllm, "fake-chat", max_output_tokens=MAX_OUTPUT),
             entry("slow-model", "vllm", vllm, "fake-slow"),
+            entry(
+                "small-context",
+                "vllm",
+                vllm,
+                "fake-chat",
+                max_output_tokens=500,
+                context_window=100,
+            ),
             entry("bare-done", "vllm", scripted.base("bare-done"), "up"),
             entry("cut", "openai-compatible", scripted.base("cut"), "up"),
             entry(
@@ -176,6 +185,15 @@ async def test_without_max_tokens_the_models_maximum_is_sent_upstream(stack: Sta
     ):
         pass
     assert stack.vllm.log.bodies[-1]["max_tokens"] == MAX_OUTPUT
+
+
+async def test_the_implicit_maximum_fits_the_context_window(stack: Stack) -> None:
+    client = open_sdk(stack.url + "/v1", stack.key())
+    await client.chat.completions.create(model="small-context", messages=ASK)
+    room = 100 - chat_prompt_tokens(list(ASK))  # the prompt's upper bound is in the window
+    assert stack.vllm.log.bodies[-1]["max_tokens"] == room
+    await client.chat.completions.create(model="small-context", messages=ASK, max_tokens=90)
+    assert stack.vllm.log.bodies[-1]["max_tokens"] == 90  # the client's own is left alone
 
 
 # 3 and 4. A timeout closes the upstream connection and is not retried there.

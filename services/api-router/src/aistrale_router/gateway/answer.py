@@ -8,10 +8,23 @@ from collections.abc import Collection
 
 import orjson
 
-from aistrale_router.catalog.schema import Catalog, Deployment
+from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
+from aistrale_router.gateway.request import ClientRequest
 from aistrale_router.text.special_tokens import clean_answer
 
 LISTED_MODELS = 20  # a 404 names at most this many models
+MIN_FIT_TOKENS = 16  # below this, the context cap is not applied (upstream says what is wrong)
+
+
+def fit_context(granted: int | None, request: ClientRequest, model: ModelEntry) -> int | None:
+    """The max_tokens sent when the client set none: the model's maximum output, within
+    the catalog's `context_window` once the prompt (its upper bound) is in, since vLLM
+    refuses a request whose prompt plus max_tokens exceeds the context."""
+    window = model.context_window
+    if granted is None or request.max_tokens is not None or window is None:
+        return granted
+    room = window - request.prompt_estimate
+    return min(granted, room) if room >= MIN_FIT_TOKENS else granted
 
 
 def echo_answer(body: bytes, requested: str, deployment: Deployment) -> bytes:

@@ -26,7 +26,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
-from aistrale_router.gateway.answer import available_models, echo_answer
+from aistrale_router.gateway.answer import available_models, echo_answer, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
     CLIENT_CLOSED,
@@ -170,7 +170,8 @@ class Gateway:
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
-            bound = BoundRequest(self.preparer, request, admission.max_tokens, keys)
+            max_tokens = fit_context(admission.max_tokens, request, model)
+            bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
             meter.attempts, meter.target = failed.attempts, failed.target
