@@ -10,6 +10,7 @@ from typing import Any
 from aistrale_common.errors import InvalidRequest
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_PLAIN = frozenset({"system", "developer", "user", "assistant"})  # no field required but content
 # Content part types per role: OpenAI's, plus vLLM's media extensions for user messages.
 PARTS: dict[str, frozenset[str]] = {
     "system": frozenset({"text"}),
@@ -40,7 +41,18 @@ def validate_messages(messages: Any) -> None:
             param="messages",
         )
     for index, message in enumerate(messages):
-        _message(message, f"messages[{index}]")
+        if not _plain(message):
+            _message(message, f"messages[{index}]")
+
+
+def _plain(message: Any) -> bool:
+    """The common message, `{"role": ..., "content": "text"}`: valid as it stands."""
+    return (
+        type(message) is dict
+        and len(message) == 2
+        and message.get("role") in _PLAIN
+        and type(message.get("content")) is str
+    )
 
 
 def _message(message: Any, where: str) -> None:
