@@ -38,8 +38,10 @@ def upstream_error(status: int, body: bytes, headers: Mapping[str, str]) -> Aist
     if status == 503:
         # Loading its model, or overloaded: the client may come back, when upstream says.
         retry = headers.get("retry-after") or str(DEFAULT_RETRY_AFTER_S)
+        # Its own words when it gave them in JSON (the local model's installer says what it
+        # is doing and points to /ready), else a fixed phrase.
         return ServiceUnavailable(
-            "The model is not ready (loading or overloaded); retry shortly.",
+            message or "The model is not ready (loading or overloaded); retry shortly.",
             headers={"retry-after": retry},
         )
     return UpstreamFailed(f"Upstream answered {status}: {message or 'no details'}"[:500])
