@@ -44,7 +44,7 @@ class RequestPreparer:
 def provider_target(target: Target, api_key: str | None = None) -> ProviderTarget:
     """Without a key for reading answers: only requests carry one."""
     deployment = target.deployment
-    return ProviderTarget(deployment.base_url, deployment.model, api_key)
+    return ProviderTarget(deployment.base_url, deployment.model, api_key, deployment.engine)
 
 
 class BoundRequest:

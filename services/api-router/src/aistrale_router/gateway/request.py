@@ -14,7 +14,10 @@ import orjson
 
 from aistrale_common.errors import InvalidRequest
 from aistrale_router.providers.base import PATHS, Endpoint
+from aistrale_router.text.prompt_estimate import chat_prompt_tokens, input_tokens
 from aistrale_router.usage.estimate import estimate_prompt_tokens
+from aistrale_router.validation.depth import check_depth
+from aistrale_router.validation.messages import validate_messages
 
 __all__ = [
     "PATHS",
@@ -68,12 +71,20 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    check_depth(raw, body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("You must provide a model parameter.", param="model")
     required = _REQUIRED[endpoint]
-    if body.get(required) in (None, [], ""):
+    if body.get(required) is None:
         raise InvalidRequest(f"Missing required parameter: '{required}'.", param=required)
+    if endpoint == "chat":
+        validate_messages(body["messages"])
+        estimate = chat_prompt_tokens(body["messages"], body.get("tools"))
+    elif body[required] in ([], ""):
+        raise InvalidRequest(f"Missing required parameter: '{required}'.", param=required)
+    else:
+        estimate = input_tokens(body[required])
     stream = _optional_bool(body, "stream")
     field = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
     return ClientRequest(
@@ -85,7 +96,7 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
         wants_usage=_wants_usage(body),
         max_tokens=_max_tokens(body, field),
         max_tokens_field=field,
-        prompt_estimate=estimate_prompt_tokens(body.get(required)),
+        prompt_estimate=estimate,
         choices=_choices(body, endpoint, max_choices),
     )
 

@@ -23,6 +23,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
     Meter,
@@ -155,7 +156,8 @@ class Gateway:
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
-            bound = BoundRequest(self.preparer, request, admission.max_tokens, keys)
+            max_tokens = fit_context(admission.max_tokens, request, model)
+            bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
             meter.attempts, meter.target = failed.attempts, failed.target
@@ -175,7 +177,8 @@ class Gateway:
         model = self.catalog.catalog.get(name)
         if model is None:
             raise NotFound(
-                f"The model `{name}` does not exist or you do not have access to it.",
+                f"The model `{name}` does not exist or you do not have access to it. "
+                + available_models(self.catalog.catalog, key.allowed_models),
                 param="model",
                 code="model_not_found",
             )

@@ -54,6 +54,7 @@ class ProviderTarget:
     base_url: str
     model: str  # the upstream model name
     api_key: str | None = field(repr=False)
+    engine: str | None = None  # the server software where it matters (`llama.cpp`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ _CONTEXT_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _OVERLOADED = re.compile(r"overloaded", re.IGNORECASE)
+# A Python traceback or a source path in an upstream's message: logged, never passed on.
+_INTERNALS = re.compile(r'Traceback|File "|\.py\b|site-packages|\w+(?:Error|Exception): ')
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -77,6 +79,9 @@ def describe(
     if parsed is None and body:  # an HTML page, a proxy's text: logged, never passed on
         log.info("upstream_error_not_json", body=body[:200].decode("utf-8", "replace"))
     message, kind = _message_and_kind(parsed, body)
+    if _INTERNALS.search(message):
+        log.info("upstream_error_internals", message=message[:500])
+        message = ""
     retry = _retry_after(headers, parsed)
     return ProviderFailure(provider, status, message, kind.lower(), retry, _param(parsed))
 

@@ -56,6 +56,8 @@ class TranslatingAdapter:
             answer = self.translator.embeddings_response(body, target, encoding)
         else:
             answer = self.translator.chat_response(body, target, request_id)
+        if "model" in answer:
+            answer["model"] = request.model  # the catalog name, not upstream's
         usage = usage_of_answer(answer, request.prompt_estimate)  # no second parse
         return Answer(orjson.dumps(answer), JSON, usage)
 
@@ -70,6 +72,7 @@ class TranslatingAdapter:
             hide_usage=hide_usage,
             budget=budget,
             prompt_estimate=request.prompt_estimate,
+            model=request.model,
         )
 
     def error(self, status: int, body: bytes, headers: Mapping[str, str]) -> AistraleError:

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from aistrale_common.errors import (
     AistraleError,
@@ -33,6 +33,12 @@ from aistrale_router.upstream.port import (
 
 log = get_logger(__name__)
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+# What a failed attempt allows: another try (any deployment), another deployment only, none.
+Retry = Literal["retry", "skip", "stop"]
+RETRY: Retry = "retry"
+SKIP: Retry = "skip"
+STOP: Retry = "stop"
 
 
 class Preparer(Protocol):
@@ -104,26 +110,35 @@ class Forwarder:
     async def open(self, targets: list[Target], prepare: Preparer, rid: str) -> Opened:
         error: AistraleError | None = None  # built only when needed: this is the hot path
         target: Target | None = None
+        # Deployments that timed out or said they are not ready (503): not tried again for
+        # this request (a retry would queue a second generation behind the first).
+        skipped: set[str] = set()
         # Every deployment and fallback gets its chance, and at least max_attempts tries.
         attempts = max(self._policy.max_attempts, len(targets)) if targets else 0
+        tried = 0
         for attempt in range(attempts):
+            target = _next_target(targets, attempt, skipped)
+            if target is None:
+                break
             if attempt:
                 await asyncio.sleep(self._policy.backoff_s * 2 ** (attempt - 1))
-            target = targets[attempt % len(targets)]
+            tried = attempt + 1
             result = await self._try(target, prepare, rid)
             if isinstance(result, Opened):
-                result.attempts = attempt + 1
+                result.attempts = tried
                 return result
             error, retry = result
-            if not retry:
-                raise AttemptsFailed(error, attempt + 1, target)
+            if retry == SKIP:
+                skipped.add(target.deployment.id)
+            elif retry == STOP:
+                raise AttemptsFailed(error, tried, target)
         if error is None:
             error = ServiceUnavailable("No deployment is available for this model.")
-        raise AttemptsFailed(error, attempts, target)
+        raise AttemptsFailed(error, tried, target)
 
     async def _try(
         self, target: Target, prepare: Preparer, rid: str
-    ) -> Opened | tuple[AistraleError, bool]:
+    ) -> Opened | tuple[AistraleError, Retry]:
         request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
         attempt = Attempt(self._states, target.deployment.id)
         try:
@@ -135,20 +150,25 @@ class Forwarder:
             attempt.abandon()
             raise
         except (TimeoutError, UpstreamTimedOut):
+            # The timeout closed the connection (upstream stops generating); the deployment
+            # is busy or stuck: another one may answer, this one is not asked again.
             attempt.close(False)
-            return UpstreamTimeout("The model did not answer in time."), True
+            return UpstreamTimeout("The model did not answer in time."), SKIP
         except UpstreamUnreachable as exc:
             attempt.close(False)
             log.info("upstream_unreachable", deployment=attempt.deployment_id, error=str(exc))
             # A fixed phrase: the client library's wording is not the API's.
-            return ServiceUnavailable("The model's server could not be reached."), True
+            return ServiceUnavailable("The model's server could not be reached."), RETRY
         except UpstreamBroken as exc:  # an answer that is not HTTP, before its headers
             attempt.close(False)
             log.info("upstream_unreadable", deployment=attempt.deployment_id, error=str(exc))
-            return UpstreamFailed("The model's server sent an answer that could not be read."), True
+            failed = UpstreamFailed("The model's server sent an answer that could not be read.")
+            return failed, RETRY
         attempt.close(response.status < 500)
-        retry = response.status in RETRYABLE_STATUS
-        return prepare.error(target, response.status, content, response.headers), retry
+        error = prepare.error(target, response.status, content, response.headers)
+        if response.status == 503:  # loading or overloaded: it said so, it is not asked again
+            return error, SKIP
+        return error, RETRY if response.status in RETRYABLE_STATUS else STOP
 
     async def _send(self, request: PreparedRequest, rid: str) -> UpstreamResponse:
         headers = {**request.headers, "x-request-id": rid}
@@ -163,6 +183,17 @@ async def _read_error_body(response: UpstreamResponse) -> bytes:
         return b""
     finally:
         await response.close()
+
+
+def _next_target(targets: list[Target], attempt: int, skipped: set[str]) -> Target | None:
+    """Round-robin over the plan, past the deployments this request no longer tries."""
+    if not skipped:
+        return targets[attempt % len(targets)]
+    for offset in range(len(targets)):
+        target = targets[(attempt + offset) % len(targets)]
+        if target.deployment.id not in skipped:
+            return target
+    return None
 
 
 def monotonic_ms(since: float) -> float:

@@ -8,10 +8,9 @@ CHARS_PER_TOKEN = 4
 
 
 def estimate_prompt_tokens(payload: Any) -> int:
-    """Characters / 4 over every string in the prompt, plus a few tokens of framing per part.
-
-    Only used when upstream reports no usage, and as the prompt size admission reserves for.
-    """
+    """Characters / 4 over every string, plus a few tokens of framing per part: the
+    completion size metered when upstream reports no usage (the prompt's reservation is
+    the upper bound of text/prompt_estimate.py)."""
     chars, parts = _count_text(payload)
     return chars // CHARS_PER_TOKEN + 4 * parts + 1
 
