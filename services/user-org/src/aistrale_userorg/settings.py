@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_s: int = Field(default=30, ge=1)
     login_lockout_max_s: int = Field(default=900, ge=1)
+    # Per client address: this many failed logins (any emails) in the window, then 429 with
+    # Retry-After until the window ends (one address trying many emails learns nothing).
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_ip_window_s: int = Field(default=300, ge=1)
 
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)

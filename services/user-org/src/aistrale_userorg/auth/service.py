@@ -15,6 +15,7 @@ from typing import Any
 from aistrale_common.auth.admin_token import AdminClaims, issue_admin_token
 from aistrale_common.errors import AuthenticationFailed, RateLimited
 from aistrale_userorg.auth import repository as repo
+from aistrale_userorg.auth import throttle
 from aistrale_userorg.auth.schemas import TokenResponse
 from aistrale_userorg.context import Context
 from aistrale_userorg.principal import Principal, anonymous
@@ -29,12 +30,15 @@ BAD_LOGIN = "Incorrect email or password"
 async def password_grant(ctx: Context, email: str, password: str, ip: str | None) -> TokenResponse:
     email = email.strip().lower()
     actor = anonymous(ip, email)
+    await throttle.refuse_if_throttled(ctx, ip)
     await _refuse_if_locked(ctx, actor, email)
     async with ctx.db.session() as session:
         user = await users_repo.by_email(session, email)
-    ok = await verify_password(password, user["password_hash"] if user else None)
+    rounds = ctx.settings.bcrypt_rounds
+    ok = await verify_password(password, user["password_hash"] if user else None, rounds)
     if user is None or not ok:
         await _count_failure(ctx, actor, email)
+        await throttle.count_failure(ctx, ip)
         raise AuthenticationFailed(BAD_LOGIN, code="invalid_credentials")
     async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
         ctx.authz.check(actor, "auth.token")
@@ -80,6 +84,8 @@ async def _issue(
         platform_admin=bool(user["platform_admin"]),
         orgs=roles,  # pydantic checks each value is a Role
         jti=new_id(),
+        # The session: the refresh-token family, so that ending it ends its access tokens.
+        sid=family_id or new_id(),
     )
     ttl = ctx.settings.access_token_ttl_s
     access = issue_admin_token(claims, ctx.jwt_secret, timedelta(seconds=ttl))
@@ -153,3 +159,12 @@ async def logout(ctx: Context, token: str, ip: str | None) -> None:
         if row is not None:
             tx.about.target = row["user_id"]
             await repo.revoke_family(tx.session, row["family_id"], utcnow())
+            # Before the commit: a failure here leaves the session alive and the caller told.
+            await ctx.revocations.revoke_session(row["family_id"], ctx.settings.access_token_ttl_s)
+
+
+async def end_all_sessions(ctx: Context, tx: Tx, user_id: str) -> None:
+    """Revokes every refresh token of the user and every access token issued until now."""
+    await repo.revoke_user(tx.session, user_id, utcnow())
+    await ctx.revocations.revoke_user(user_id, ctx.settings.access_token_ttl_s)
+    tx.emit("user.updated", None, user_id=user_id)

@@ -14,12 +14,13 @@ default allow := false
 public_actions := {"auth.token", "auth.logout"}
 
 # The router's service token may look keys and org provider credentials up, nothing else.
-service_actions := {"internal.keys.read", "internal.credentials.read"}
+service_actions := {"internal.keys.read", "internal.credentials.read", "internal.authorize"}
 
 # Any signed-in user, about themselves.
-self_actions := {"self.read", "self.password", "self.admin_keys", "org.list"}
+self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions", "org.list"}
 
-readers := {"org.read", "member.read", "key.read", "budget.read"}
+# usage.* are analytics' actions: it asks this policy through /internal/v1/authorize.
+readers := {"org.read", "member.read", "key.read", "budget.read", "usage.read"}
 
 # Provider credentials (BYOK) are the org's upstream bill: owners and admins only, even to
 # list them. Rotating the KEK is in no role: platform admins only.
@@ -27,17 +28,17 @@ credential_actions := {"credential.read", "credential.write"}
 
 owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
-	"key.create", "key.update", "key.revoke", "budget.write", "audit.read",
+	"key.create", "key.update", "key.revoke", "budget.write", "audit.read", "usage.export",
 }
 
 admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
-	"key.create", "key.update", "key.revoke", "budget.write",
+	"key.create", "key.update", "key.revoke", "budget.write", "usage.export",
 }
 
 member_actions := readers | {"key.create"}
 
-billing_actions := readers | {"budget.write"}
+billing_actions := readers | {"budget.write", "usage.export"}
 
 org_actions := {
 	"owner": owner_actions,

@@ -6,9 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from aistrale_common.auth.authorize import PATH as AUTHORIZE_PATH
+from aistrale_common.auth.authorize import AuthorizeDecision, AuthorizeRequest
 from aistrale_common.errors import AuthenticationFailed
 from aistrale_userorg.deps import ContextDep, Credentials
 from aistrale_userorg.internal import service
+from aistrale_userorg.internal.authorize import decide
 from aistrale_userorg.internal.schemas import KeyLookup
 from aistrale_userorg.principal import SERVICE, Principal
 from aistrale_userorg.provider_credentials import service as credentials
@@ -58,3 +61,14 @@ async def reveal_credential(
         media_type="application/json",
         headers={"cache-control": "no-store"},
     )
+
+
+@router.post(
+    AUTHORIZE_PATH.removeprefix("/internal/v1"),
+    summary="May this user do this action on this org? (analytics only)",
+    responses=errors(401, 422),
+)
+async def authorize(
+    ctx: ContextDep, actor: ServiceDep, body: AuthorizeRequest
+) -> AuthorizeDecision:
+    return await decide(ctx, actor, body)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import Conflict, NotFound
+from aistrale_userorg.auth import repository as auth_repo
 from aistrale_userorg.context import Context
 from aistrale_userorg.errors import Unprocessable
 from aistrale_userorg.members import repository as repo
@@ -48,6 +49,7 @@ async def add(ctx: Context, actor: Principal, org_id: str, body: MemberAdd) -> M
         with integrity_as_conflict("This user is already a member", "email"):
             await repo.insert(tx.session, org_id, user_id, body.role, utcnow())
         tx.about.target, tx.about.details = user_id, {"role": body.role}
+        tx.emit("user.updated", org_id, user_id=user_id)
         row = await repo.get(tx.session, org_id, user_id)
     assert row is not None
     return public(org_id, row)
@@ -88,6 +90,7 @@ async def change_role(
             await _keep_an_owner(tx.session, org_id)
         await repo.set_role(tx.session, org_id, user_id, body.role)
         tx.about.details = {"from": row["role"], "to": body.role}
+        tx.emit("user.updated", org_id, user_id=user_id)  # analytics drops cached decisions
     return public(org_id, {**row, "role": body.role})
 
 
@@ -100,6 +103,10 @@ async def remove(ctx: Context, actor: Principal, org_id: str, user_id: str) -> N
         if row["role"] == "owner":
             await _keep_an_owner(tx.session, org_id)
         await repo.remove(tx.session, org_id, user_id)
+        # The user's sessions cannot be renewed (their access tokens, short-lived, no longer
+        # reach this org: roles are read live here and analytics asks us again).
+        await auth_repo.revoke_user(tx.session, user_id, utcnow())
+        tx.emit("user.updated", org_id, user_id=user_id)
 
 
 async def _keep_an_owner(session: AsyncSession, org_id: str) -> None:
