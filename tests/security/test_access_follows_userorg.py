@@ -5,34 +5,26 @@ admin's "sign out everywhere" end access tokens in both services and refresh tok
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
-from aistrale_common.testing.fixtures import Infra
-from tests.security.harness import Platform, bearer, eventually, platform
+from tests.security.harness import Platform, bearer, eventually
 
 PASSWORD = "member-password-1"
 WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
 
 
-@pytest.fixture(scope="module")
-def running(
-    infra: Infra, create_pg_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Platform]:
-    tmp = tmp_path_factory.mktemp("security")
-    with platform(infra, create_pg_database, tmp, "sec") as running:
-        yield running
-
-
 def _org_with_member(p: Platform, email: str, role: str) -> tuple[str, str, dict[str, str]]:
     admin = p.admin()
     org = httpx.post(f"{p.userorg}/admin/v1/orgs", json={"name": email}, headers=admin).json()
-    body = {"email": email, "role": role, "password": PASSWORD}
-    added = httpx.post(f"{p.userorg}/admin/v1/orgs/{org['id']}/members", json=body, headers=admin)
-    assert added.status_code == 201, added.text
+    body = {"email": email, "role": role}
+    invited = httpx.post(f"{p.userorg}/admin/v1/orgs/{org['id']}/members", json=body, headers=admin)
+    assert invited.status_code == 202, invited.text
+    accept = {"token": invited.json()["token"], "password": PASSWORD}
+    added = httpx.post(f"{p.userorg}/admin/v1/invitations/accept", json=accept)
+    assert added.status_code == 200, added.text
     return org["id"], added.json()["user_id"], admin
 
 

@@ -24,6 +24,7 @@ from aistrale_userorg.budgets.api import router as budgets_router
 from aistrale_userorg.context import Context
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
+from aistrale_userorg.invitations.api import router as invitations_router
 from aistrale_userorg.keys.api import router as keys_router
 from aistrale_userorg.keys.last_used import QUEUE as LAST_USED_QUEUE
 from aistrale_userorg.keys.last_used import LastUsedConfig, consume_usage
@@ -45,6 +46,7 @@ ROUTERS = (
     users_router,
     orgs_router,
     members_router,
+    invitations_router,
     keys_router,
     budgets_router,
     credentials_router,

@@ -19,6 +19,7 @@ import bcrypt
 API_KEY_PREFIX = "sk-"
 ADMIN_KEY_PREFIX = "ak-"
 REFRESH_PREFIX = "rt-"
+INVITATION_PREFIX = "inv-"
 DISPLAY_CHARS = 10  # "sk-" plus 7 characters: enough to recognise a key, useless to guess it
 
 

@@ -38,6 +38,9 @@ class Settings(ServiceSettings):
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_ip_window_s: int = Field(default=300, ge=1)
 
+    # How long an invitation (POST /orgs/{id}/members) can be accepted.
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)
     outbox_publish_timeout_s: float = Field(default=5.0, gt=0)

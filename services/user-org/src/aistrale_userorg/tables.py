@@ -89,6 +89,22 @@ provider_credentials = sa.Table(
     sa.Index("ix_provider_credentials_kek_id", "kek_id"),
 )
 
+# Adding a member invites them: only the token's hash is kept; accepted once.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", sa.String(36), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("accepted_at", TS, nullable=True),
+    sa.Index("ix_invitations_org_id", "org_id"),
+)
+
 refresh_tokens = sa.Table(
     "refresh_tokens",
     metadata,

@@ -208,14 +208,21 @@ def members_list(org_id: str, json: Json = False) -> None:
 
 
 @members.command("add")
-def members_add(
-    org_id: str,
-    email: str,
-    role: str,
-    password: Annotated[str | None, typer.Option(help="Creates the user if new")] = None,
-) -> None:
-    body = {"email": email, "role": role, **({"password": password} if password else {})}
+def members_add(org_id: str, email: str, role: str) -> None:
+    """Invites EMAIL; hand the token to the invitee, who runs `aistrale members accept`."""
+    body = {"email": email, "role": role}
     render.record(call("POST", f"/admin/v1/orgs/{org_id}/members", json=body))
+
+
+@members.command("accept")
+def members_accept(
+    token: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Yours, or new")],
+) -> None:
+    """Accepts an invitation (no sign-in needed): joins with your password, or creates the
+    account with this password when the email has none yet."""
+    body = {"token": token, "password": password}
+    render.record(call("POST", "/admin/v1/invitations/accept", json=body))
 
 
 @audit.command("list")

@@ -11,7 +11,7 @@ import rego.v1
 default allow := false
 
 # Routes that authenticate by their own means (password, refresh token, admin key).
-public_actions := {"auth.token", "auth.logout"}
+public_actions := {"auth.token", "auth.logout", "invitation.accept"}
 
 # The router's service token may look keys and org provider credentials up, nothing else.
 service_actions := {"internal.keys.read", "internal.credentials.read", "internal.authorize"}
