@@ -25,7 +25,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def authorize(request: Request, claims: AdminClaims, org_id: str, action: Action) -> None:
     authorizer: UserOrgAuthorizer = request.app.state.authorizer
-    decision = await authorizer.decide(claims.sub, org_id, action)
+    decision = await authorizer.decide(claims.sub, org_id, action, claims.mfa)
     if decision == "allow":
         return
     if decision == "unauthenticated":

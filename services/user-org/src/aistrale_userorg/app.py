@@ -29,6 +29,7 @@ from aistrale_userorg.keys.api import router as keys_router
 from aistrale_userorg.keys.last_used import QUEUE as LAST_USED_QUEUE
 from aistrale_userorg.keys.last_used import LastUsedConfig, consume_usage
 from aistrale_userorg.members.api import router as members_router
+from aistrale_userorg.mfa.api import router as mfa_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
 from aistrale_userorg.provider_credentials.api import rotation_router
@@ -47,6 +48,7 @@ ROUTERS = (
     orgs_router,
     members_router,
     invitations_router,
+    mfa_router,
     keys_router,
     budgets_router,
     credentials_router,
@@ -121,7 +123,9 @@ def create_app(
                 settings=settings,
                 db=opened.db,
                 bus=opened.bus,
-                authz=Authorizer(policy),
+                authz=Authorizer(
+                    policy, require_platform_admin_mfa=settings.platform_admin_mfa_required()
+                ),
                 uow=UnitOfWork(opened.db, relay.poke),
                 jwt_secret=settings.secret("jwt_secret"),
                 service_token=settings.secret("service_token"),

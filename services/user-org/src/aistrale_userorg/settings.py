@@ -38,6 +38,10 @@ class Settings(ServiceSettings):
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_ip_window_s: int = Field(default=300, ge=1)
 
+    # Platform policy: platform admins must sign in with TOTP. None: required in staging and
+    # production, optional in development and test (docs/security.md).
+    require_platform_admin_mfa: bool | None = None
+
     # How long an invitation (POST /orgs/{id}/members) can be accepted.
     invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
 
@@ -77,6 +81,11 @@ class Settings(ServiceSettings):
         return keyring_from_settings(
             CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
         )
+
+    def platform_admin_mfa_required(self) -> bool:
+        if self.require_platform_admin_mfa is not None:
+            return self.require_platform_admin_mfa
+        return self.environment in ("staging", "production")
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

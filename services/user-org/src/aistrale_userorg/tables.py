@@ -116,6 +116,28 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("used_at", TS, nullable=True),
     sa.Column("revoked_at", TS, nullable=True),
+    sa.Column("mfa", sa.Boolean, nullable=False, server_default=sa.false()),  # session passed MFA
+)
+
+# TOTP (RFC 6238) per user: the secret sealed under the credentials KEK; enabled once a
+# first code is verified. Recovery codes: SHA-256 only, each usable once.
+user_totp = sa.Table(
+    "user_totp",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("secret_sealed", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("enabled_at", TS, nullable=True),
+)
+
+mfa_recovery_codes = sa.Table(
+    "mfa_recovery_codes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Index("ix_mfa_recovery_codes_user_id", "user_id"),
 )
 
 admin_api_keys = sa.Table(

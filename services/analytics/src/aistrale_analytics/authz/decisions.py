@@ -20,7 +20,7 @@ from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.logging import get_logger
 
 log = get_logger(__name__)
-Key = tuple[str, str, str]  # user id, org id, action
+Key = tuple[str, str, str, bool]  # user id, org id, action, session passed MFA
 MAX_ENTRIES = 20_000
 
 
@@ -68,13 +68,14 @@ class UserOrgAuthorizer:
         }
         self.cache = cache
 
-    async def decide(self, user_id: str, org_id: str, action: str) -> Decision:
-        key = (user_id, org_id, action)
+    async def decide(self, user_id: str, org_id: str, action: str, mfa: bool = False) -> Decision:
+        key = (user_id, org_id, action, mfa)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
         stamp = self.cache.stamp(user_id)
-        decision = await self._ask(AuthorizeRequest(user_id=user_id, org_id=org_id, action=action))
+        ask = AuthorizeRequest(user_id=user_id, org_id=org_id, action=action, mfa=mfa)
+        decision = await self._ask(ask)
         self.cache.put(key, decision, stamp)
         return decision
 

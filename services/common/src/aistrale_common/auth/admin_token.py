@@ -34,6 +34,7 @@ class AdminClaims(BaseModel):
     jti: str | None = None
     sid: str | None = None  # the session (refresh-token family) this token belongs to
     issued_ms: int | None = None  # issue time in ms: "revoke everything up to now" needs it
+    mfa: bool = False  # the session passed a second factor (or is an admin API key's)
 
     def role_in(self, org_id: str) -> Role | None:
         return self.orgs.get(org_id)

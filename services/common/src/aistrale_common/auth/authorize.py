@@ -23,6 +23,7 @@ class AuthorizeRequest(BaseModel):
     # Only other services' actions: this endpoint is not a way to probe user-org's own.
     action: Annotated[str, StringConstraints(pattern=r"^usage\.[a-z_]{1,32}$")]
     org_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    mfa: bool = False  # the caller's session passed MFA (the policy may require it)
 
 
 Decision = Literal["allow", "forbidden", "not_found", "unauthenticated"]

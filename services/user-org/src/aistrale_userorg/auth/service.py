@@ -18,6 +18,7 @@ from aistrale_userorg.auth import repository as repo
 from aistrale_userorg.auth import throttle
 from aistrale_userorg.auth.schemas import TokenResponse
 from aistrale_userorg.context import Context
+from aistrale_userorg.mfa import service as mfa_service
 from aistrale_userorg.principal import Principal, anonymous
 from aistrale_userorg.security import REFRESH_PREFIX, new_secret, sha256_hex, verify_password
 from aistrale_userorg.uow import Tx
@@ -27,7 +28,9 @@ from aistrale_userorg.util import as_utc, new_id, utcnow
 BAD_LOGIN = "Incorrect email or password"
 
 
-async def password_grant(ctx: Context, email: str, password: str, ip: str | None) -> TokenResponse:
+async def password_grant(
+    ctx: Context, email: str, password: str, ip: str | None, code: str | None = None
+) -> TokenResponse:
     email = email.strip().lower()
     actor = anonymous(ip, email)
     await throttle.refuse_if_throttled(ctx, ip)
@@ -40,10 +43,17 @@ async def password_grant(ctx: Context, email: str, password: str, ip: str | None
         await _count_failure(ctx, actor, email)
         await throttle.count_failure(ctx, ip)
         raise AuthenticationFailed(BAD_LOGIN, code="invalid_credentials")
-    async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
-        ctx.authz.check(actor, "auth.token")
-        await repo.clear_failures(tx.session, email)
-        return await _issue(ctx, tx, user, family_id=new_id())
+    try:
+        async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
+            ctx.authz.check(actor, "auth.token")
+            mfa = await mfa_service.second_factor(ctx, tx.session, user["id"], code)
+            await repo.clear_failures(tx.session, email)
+            return await _issue(ctx, tx, user, family_id=new_id(), mfa=mfa)
+    except AuthenticationFailed:
+        # A wrong second factor counts like a wrong password (the same lockout).
+        await _count_failure(ctx, actor, email)
+        await throttle.count_failure(ctx, ip)
+        raise
 
 
 async def _refuse_if_locked(ctx: Context, actor: Principal, email: str) -> None:
@@ -75,7 +85,7 @@ async def _count_failure(ctx: Context, actor: Principal, email: str) -> None:
 
 
 async def _issue(
-    ctx: Context, tx: Tx, user: dict[str, Any], family_id: str | None
+    ctx: Context, tx: Tx, user: dict[str, Any], family_id: str | None, *, mfa: bool
 ) -> TokenResponse:
     roles = await users_repo.roles_of(tx.session, user["id"])
     claims = AdminClaims(
@@ -86,6 +96,7 @@ async def _issue(
         jti=new_id(),
         # The session: the refresh-token family, so that ending it ends its access tokens.
         sid=family_id or new_id(),
+        mfa=mfa,
     )
     ttl = ctx.settings.access_token_ttl_s
     access = issue_admin_token(claims, ctx.jwt_secret, timedelta(seconds=ttl))
@@ -101,6 +112,7 @@ async def _issue(
             token_hash=sha256_hex(refresh),
             created_at=now,
             expires_at=now + timedelta(seconds=ctx.settings.refresh_token_ttl_s),
+            mfa=mfa,  # a refreshed session keeps what its login proved
         )
     return TokenResponse(access_token=access, expires_in=ttl, refresh_token=refresh)
 
@@ -124,7 +136,7 @@ async def refresh_grant(ctx: Context, token: str, ip: str | None) -> TokenRespon
             user = await users_repo.by_id(tx.session, row["user_id"])
             if user is None:
                 raise AuthenticationFailed("Invalid refresh token", code="invalid_grant")
-            issued = await _issue(ctx, tx, user, family_id=row["family_id"])
+            issued = await _issue(ctx, tx, user, family_id=row["family_id"], mfa=bool(row["mfa"]))
     if reused:
         raise AuthenticationFailed("Refresh token reused; session revoked", code="invalid_grant")
     return issued
@@ -143,7 +155,9 @@ async def admin_key_grant(ctx: Context, secret: str, ip: str | None) -> TokenRes
         user = await users_repo.by_id(tx.session, key["user_id"])
         if user is None:
             raise AuthenticationFailed("Invalid admin API key", code="invalid_client")
-        return await _issue(ctx, tx, user, family_id=None)
+        # An admin API key is a 256-bit secret made from a signed-in session: it counts as
+        # the second factor (automation has no authenticator app).
+        return await _issue(ctx, tx, user, family_id=None, mfa=True)
 
 
 def _usable(key: dict[str, Any], now: datetime) -> bool:

@@ -17,7 +17,7 @@ public_actions := {"auth.token", "auth.logout", "invitation.accept"}
 service_actions := {"internal.keys.read", "internal.credentials.read", "internal.authorize"}
 
 # Any signed-in user, about themselves.
-self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions", "org.list"}
+self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions", "self.mfa", "org.list"}
 
 # usage.* are analytics' actions: it asks this policy through /internal/v1/authorize.
 readers := {"org.read", "member.read", "key.read", "budget.read", "usage.read"}
@@ -55,11 +55,18 @@ allow if {
 	input.action in service_actions
 }
 
+# Platform policy: where MFA is required, a platform admin's session that did not pass it
+# has only what any user has for themselves (enough to enrol TOTP).
 allow if {
 	input.principal.kind == "user"
 	input.principal.platform_admin
+	platform_admin_verified
 	not input.action in service_actions
 }
+
+platform_admin_verified if not input.require_platform_admin_mfa
+
+platform_admin_verified if input.principal.mfa
 
 allow if {
 	input.principal.kind == "user"

@@ -14,7 +14,7 @@ from aistrale_userorg.users.service import principal_for
 async def decide(ctx: Context, actor: Principal, ask: AuthorizeRequest) -> AuthorizeDecision:
     ctx.authz.check(actor, "internal.authorize")
     try:
-        principal = await principal_for(ctx, ask.user_id, None)
+        principal = await principal_for(ctx, ask.user_id, None, mfa=ask.mfa)
     except AuthenticationFailed:
         return AuthorizeDecision(decision="unauthenticated")
     if ctx.authz.allows(principal, ask.action, ask.org_id):

@@ -34,7 +34,9 @@ from aistrale_userorg.util import integrity_as_conflict, new_id, utcnow
 log = get_logger(__name__)
 
 
-async def principal_for(ctx: Context, user_id: str, ip: str | None) -> Principal:
+async def principal_for(
+    ctx: Context, user_id: str, ip: str | None, *, mfa: bool = False
+) -> Principal:
     async with ctx.db.session() as session:
         user = await repo.by_id(session, user_id)
         if user is None:
@@ -47,6 +49,7 @@ async def principal_for(ctx: Context, user_id: str, ip: str | None) -> Principal
         platform_admin=bool(user["platform_admin"]),
         orgs=roles,  # type: ignore[arg-type]  # the column only ever holds Role values
         ip=ip,
+        mfa=mfa,
     )
 
 
@@ -132,7 +135,7 @@ async def ensure_first_admin(ctx: Context) -> bool:
         if await repo.any_platform_admin(session):
             return False
     body = UserCreate(email=email, password=password.get_secret_value(), platform_admin=True)
-    system = Principal(kind="user", id="system:bootstrap", platform_admin=True)
+    system = Principal(kind="user", id="system:bootstrap", platform_admin=True, mfa=True)
     try:
         await create_user(ctx, system, body)
     except Conflict:
