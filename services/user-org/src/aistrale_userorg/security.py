@@ -20,6 +20,7 @@ API_KEY_PREFIX = "sk-"
 ADMIN_KEY_PREFIX = "ak-"
 REFRESH_PREFIX = "rt-"
 INVITATION_PREFIX = "inv-"
+SIGNING_PREFIX = "ss-"
 DISPLAY_CHARS = 10  # "sk-" plus 7 characters: enough to recognise a key, useless to guess it
 
 

@@ -54,6 +54,8 @@ api_keys = sa.Table(
     sa.Column("rpm_limit", sa.Integer, nullable=True),
     sa.Column("tpm_limit", sa.Integer, nullable=True),
     sa.Column("last_used_at", TS, nullable=True),
+    # Keys that require HMAC-signed requests: the signing secret, sealed under the KEK.
+    sa.Column("signing_secret_sealed", sa.Text, nullable=True),
     sa.Index("ix_api_keys_org_id", "org_id"),
 )
 

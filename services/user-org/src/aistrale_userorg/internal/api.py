@@ -42,7 +42,9 @@ KeyHash = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,128}$")]
 async def lookup_key(ctx: ContextDep, actor: ServiceDep, key_hash: KeyHash) -> Response:
     record = await service.lookup(ctx, actor, key_hash)
     # Serialised once by pydantic-core, skipping FastAPI's second validation pass.
-    return Response(record.model_dump_json(), media_type="application/json")
+    # A signing secret in the answer: nothing between the router and us may keep a copy.
+    headers = {"cache-control": "no-store"} if record.signing_secret else None
+    return Response(record.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.get(
