@@ -50,9 +50,11 @@ async def password_grant(
             await repo.clear_failures(tx.session, email)
             return await _issue(ctx, tx, user, family_id=new_id(), mfa=mfa)
     except AuthenticationFailed:
-        # A wrong second factor counts like a wrong password (the same lockout).
-        await _count_failure(ctx, actor, email)
-        await throttle.count_failure(ctx, ip)
+        # A wrong second factor counts like a wrong password (the same lockout); asking for
+        # the code (none sent yet, the console's first step) does not.
+        if code is not None:
+            await _count_failure(ctx, actor, email)
+            await throttle.count_failure(ctx, ip)
         raise
 
 
