@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aistrale_common.errors import AuthenticationFailed
@@ -33,15 +33,22 @@ HEADERS = (
     "x-aistrale-content-sha256",
     "x-aistrale-signature",
 )
+_WANTED = frozenset(name.encode() for name in HEADERS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignedParts:
-    """What of the request the signature covers, as the front door saw it."""
+    """What of the request the signature covers, as the front door saw it. The headers
+    stay raw until a key that needs them asks (most keys never do: no cost for them)."""
 
     method: str
     path: str
-    headers: Mapping[str, str]  # only the four headers above, lower-cased names
+    raw_headers: Sequence[tuple[bytes, bytes]]
+
+    def headers(self) -> dict[str, str]:
+        """The four signature headers present, by lower-cased name."""
+        wanted = _WANTED
+        return {k.decode(): v.decode("latin-1") for k, v in self.raw_headers if k in wanted}
 
 
 def string_to_sign(timestamp: str, method: str, path: str, content_sha256: str) -> bytes:
@@ -66,7 +73,7 @@ class SignatureCheck:
     async def verify(self, key: KeyRecord, parts: SignedParts | None, body: bytes) -> None:
         if key.signing_secret is None:
             return
-        headers = parts.headers if parts is not None else {}
+        headers = parts.headers() if parts is not None else {}
         if parts is None or any(not headers.get(name) for name in HEADERS):
             raise _refuse("This API key requires signed requests", "signature_required")
         if headers["x-aistrale-key-id"] != key.key_id:
@@ -98,6 +105,4 @@ class SignatureCheck:
 
 
 def signed_parts(method: str, path: str, raw_headers: list[tuple[bytes, bytes]]) -> SignedParts:
-    wanted = {name.encode() for name in HEADERS}
-    found = {k.decode(): v.decode("latin-1") for k, v in raw_headers if k in wanted}
-    return SignedParts(method, path, found)
+    return SignedParts(method, path, raw_headers)
