@@ -73,6 +73,9 @@ def login(
     email: Annotated[str | None, typer.Option(help="Your email")] = None,
     password: Annotated[str | None, typer.Option(help="Prompted when omitted")] = None,
     api_key: Annotated[str | None, typer.Option(help="An admin API key (ak-...) instead")] = None,
+    totp: Annotated[
+        str | None, typer.Option(help="Your TOTP or recovery code, once MFA is enabled")
+    ] = None,
     url: Annotated[
         str | None, typer.Option(help="Platform URL (or AISTRALE_URL / AISTRALE_PORT)")
     ] = None,
@@ -89,6 +92,8 @@ def login(
         email = email or typer.prompt("Email")
         password = password or typer.prompt("Password", hide_input=True)
         form = {"grant_type": "password", "username": email, "password": password}
+        if totp:
+            form["totp"] = totp
     admin.login(form)
     render.console.print(f"Signed in to {settings.base_url}")
 
