@@ -10,8 +10,10 @@ import pytest
 
 from aistrale_common.auth.admin_token import AdminClaims
 from aistrale_common.auth.sessions import Revocations, now_ms
+from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.kv import KeyValue, MemoryKV, open_kv
 from aistrale_common.testing.fixtures import Infra
+from aistrale_common.testing.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -58,3 +60,18 @@ async def test_revocations_end_one_session_or_every_earlier_token(kv: KeyValue) 
     assert await revocations.is_revoked(other)
     assert not await revocations.is_revoked(later)
     assert not await revocations.is_revoked(AdminClaims(sub="u2", sid="s2", issued_ms=1))
+
+
+async def test_redis_away_is_a_503_not_a_500(infra: Infra) -> None:
+    host, port = infra.redis_url.removeprefix("redis://").split("/")[0].split(":")
+    proxy = TcpProxy(host, int(port)).start()
+    store = open_kv(f"redis://127.0.0.1:{proxy.port}/0", f"{infra.redis_prefix}kv-away:")
+    try:
+        await store.set("a", "1", 5)
+        proxy.cut()
+        for call in (store.get_many(["a"]), store.add("b", "1", 5), store.incr("c", 5)):
+            with pytest.raises(ServiceUnavailable):
+                await call
+    finally:
+        proxy.stop()
+        await store.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.kv.memory import MemoryKV
 from aistrale_common.kv.port import KeyValue
 
@@ -23,6 +26,18 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
+@contextlib.contextmanager
+def _answering() -> Iterator[None]:
+    """Redis away: a 503 for the caller (fail closed: no session is taken as valid, no
+    signature as fresh), never a 500."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise ServiceUnavailable(
+            "The security state store is unavailable; try again", code="state_store_unavailable"
+        ) from exc
+
+
 class RedisKV:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
@@ -32,17 +47,21 @@ class RedisKV:
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
-        values = await self._redis.mget([self._prefix + k for k in keys])
+        with _answering():
+            values = await self._redis.mget([self._prefix + k for k in keys])
         return [v.decode() if isinstance(v, bytes) else v for v in values]
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
-        await self._redis.set(self._prefix + key, value, px=_ms(ttl_s))
+        with _answering():
+            await self._redis.set(self._prefix + key, value, px=_ms(ttl_s))
 
     async def add(self, key: str, value: str, ttl_s: float) -> bool:
-        return bool(await self._redis.set(self._prefix + key, value, px=_ms(ttl_s), nx=True))
+        with _answering():
+            return bool(await self._redis.set(self._prefix + key, value, px=_ms(ttl_s), nx=True))
 
     async def incr(self, key: str, window_s: float) -> tuple[int, float]:
-        count, left_ms = await self._incr(keys=[self._prefix + key], args=[_ms(window_s)])
+        with _answering():
+            count, left_ms = await self._incr(keys=[self._prefix + key], args=[_ms(window_s)])
         return int(count), int(left_ms) / 1000
 
     async def close(self) -> None:
