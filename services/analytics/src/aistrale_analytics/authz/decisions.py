@@ -39,7 +39,7 @@ class DecisionCache:
         return entry[0]
 
     def stamp(self, user_id: str) -> tuple[int, int]:
-        return self._epoch, self._generation[user_id]
+        return self._epoch, self._generation.get(user_id, 0)  # no entry for mere askers
 
     def put(self, key: Key, decision: Decision, stamp: tuple[int, int]) -> None:
         if stamp != self.stamp(key[0]):
