@@ -30,7 +30,17 @@ SERVICES = (RouterSettings, UserOrgSettings, AnalyticsSettings, PlatformSettings
 # Names a test catalog gives as `api_key_env` (the router reads those by the catalog's name).
 CATALOG_KEY_NAMES = {"AISTRALE_TEST_OPENAI_KEY"}
 NAME = re.compile(r"\bAISTRALE_[A-Z0-9_]*[A-Z0-9]\b")
-SCANNED = ("services", "charts", "kustomize", "argocd", "infra", "docs", "tests", "bench", "terraform")
+SCANNED = (
+    "services",
+    "charts",
+    "kustomize",
+    "argocd",
+    "infra",
+    "docs",
+    "tests",
+    "bench",
+    "terraform",
+)
 # These two spell unknown names on purpose.
 DELIBERATE = {"tests/test_settings.py", "services/common/tests/test_unknown_settings.py"}
 SUFFIXES = {".py", ".yaml", ".yml", ".md", ".sh", ".tpl", ".json", ".env", ".txt", ".tf", ""}
