@@ -10,6 +10,7 @@ from aistrale_common.settings import (
     ServiceSettings,
     UnknownVariableError,
     refuse_unknown_variables,
+    tooling_variable,
     variable_names,
 )
 from aistrale_common.testing.processes import own_environment
@@ -79,3 +80,10 @@ def test_own_environment_drops_only_the_other_services_settings() -> None:
         "AISTRALE_REDIS_URL": "redis://x",
         "AISTRALE_TYPO": "1",
     }
+
+
+def test_tooling_reads_only_declared_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AISTRALE_SOAK_S", "600")
+    assert tooling_variable("AISTRALE_SOAK_S", "60") == "600"
+    with pytest.raises(KeyError, match="AISTRALE_SOAK_SECONDS is not declared"):
+        tooling_variable("AISTRALE_SOAK_SECONDS", "60")

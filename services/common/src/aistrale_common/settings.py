@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -33,7 +34,7 @@ TOOLING_VARIABLES: Mapping[str, str] = {
     "AISTRALE_LOCAL_MODEL": "infra/local/up.sh",
     "AISTRALE_PG_SERVER": "infra/local/up.sh",
     "AISTRALE_TOOLS_DIR": "infra/validation/install-tools.sh",
-    "AISTRALE_SOAK_S": "tests/soak/test_soak.py",
+    "AISTRALE_SOAK_S": "tests/soak/test_soak.py",  # and tests/soak/faults.py
 }
 
 
@@ -111,6 +112,14 @@ def local_secret(data_dir: Path, name: str) -> str:
         tmp.chmod(0o600)
         tmp.replace(path)
     return stored[name]
+
+
+def tooling_variable(name: str, default: str) -> str:
+    """A tooling variable read outside a settings class: only a declared name may be read, so
+    that no service refuses what the tooling around it is given."""
+    if name not in TOOLING_VARIABLES:
+        raise KeyError(f"{name} is not declared in TOOLING_VARIABLES")
+    return os.environ.get(name, default)
 
 
 class UnknownVariableError(ValueError):
