@@ -120,6 +120,17 @@ def test_a_process_refuses_to_start_before_anything_runs(script: str, tmp_path: 
     assert not (tmp_path / "data").exists(), "refused before migrating"
 
 
+def test_a_missing_production_secret_is_one_line_without_values(tmp_path: Path) -> None:
+    env = {"AISTRALE_ENVIRONMENT": "production", "AISTRALE_SERVICE_TOKEN": "changeme"}
+    result = _run("aistrale-api-router", env, tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "changeme" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "aistrale-api-router: invalid settings: settings: "
+        "Value error, AISTRALE_SERVICE_TOKEN must be a real secret in production"
+    )
+
+
 def test_the_single_process_platform_accepts_every_services_names(tmp_path: Path) -> None:
     env = {
         "AISTRALE_LOCAL_MODEL": "0",  # the platform's
