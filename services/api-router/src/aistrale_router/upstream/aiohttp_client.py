@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
-from aistrale_router.settings import Settings
 from aistrale_router.upstream.port import (
+    TransportSettings,
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,
@@ -47,7 +47,7 @@ class _AiohttpResponse:
 
 
 class AiohttpUpstream:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: TransportSettings) -> None:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
 

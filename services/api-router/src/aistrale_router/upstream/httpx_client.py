@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
-from aistrale_router.settings import Settings
 from aistrale_router.upstream.port import (
+    TransportSettings,
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,
@@ -43,7 +43,7 @@ class _HttpxResponse:
 
 
 class HttpxUpstream:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, settings: TransportSettings, transport: httpx.AsyncBaseTransport) -> None:
         timeout = httpx.Timeout(
             connect=settings.upstream_connect_timeout_s,
             read=settings.upstream_chunk_timeout_s,

@@ -16,6 +16,20 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 
+class TransportSettings(Protocol):
+    """What a client reads of the router's settings (`Settings` has these fields): the
+    transport depends on these four values, not on the settings module and what it reads."""
+
+    @property
+    def upstream_connect_timeout_s(self) -> float: ...
+    @property
+    def upstream_chunk_timeout_s(self) -> float: ...  # the longest silence between chunks
+    @property
+    def upstream_max_connections(self) -> int: ...  # per upstream origin
+    @property
+    def upstream_ca_file(self) -> str | None: ...  # extra CA bundle for TLS upstreams
+
+
 class UpstreamTimedOut(Exception):
     """No connection, or no byte, within the configured time."""
 

@@ -7,10 +7,10 @@ import ssl
 from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
-from aistrale_router.settings import Settings
 from aistrale_router.upstream.lean.connection import Connection, ConnectionLost
 from aistrale_router.upstream.lean.pool import Origin, OriginPool
 from aistrale_router.upstream.port import (
+    TransportSettings,
     UpstreamBroken,
     UpstreamResponse,
     UpstreamTimedOut,
@@ -57,7 +57,7 @@ class _Response:
 
 
 class LeanUpstream:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: TransportSettings) -> None:
         self._settings = settings
         self._pools: dict[tuple[str, int, bool], OriginPool] = {}
         self._targets: dict[str, tuple[OriginPool, bytes]] = {}
