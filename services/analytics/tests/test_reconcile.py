@@ -9,10 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from aistrale_analytics.ingest.service import UsageStore
-from aistrale_analytics.reconcile.counters import RedisSpendCounters, spend_key
+from aistrale_analytics.reconcile.counters import RedisSpendCounters
 from aistrale_analytics.reconcile.service import ReconcileMetrics, Reconciler
 from aistrale_analytics.testing.factories import usage_event
-from aistrale_common.budget_counters import floor_key
+from aistrale_common.budget_counters import floor_key, spend_key
 from aistrale_common.db import Database
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.testing.fixtures import Infra

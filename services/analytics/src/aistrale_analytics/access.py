@@ -3,25 +3,21 @@
 Mirrors user-org's policy (authz/policy.rego): every org role reads the org's budgets and
 keys, so every role reads its usage; bulk exports are for owner, admin and billing. A caller
 outside the org gets 404, as if the org did not exist; platform admins see every org.
+The caller's claims come from deps.Caller.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from aistrale_analytics.settings import Settings
-from aistrale_common.auth.admin_token import AdminClaims, Role, verify_admin_token
-from aistrale_common.errors import AuthenticationFailed, NotFound, PermissionDenied
+from aistrale_common.auth.admin_token import AdminClaims, Role
+from aistrale_common.errors import NotFound, PermissionDenied
 
 Action = Literal["usage.read", "usage.export"]
 ALLOWED: dict[Action, frozenset[Role]] = {
     "usage.read": frozenset({"owner", "admin", "member", "billing", "viewer"}),
     "usage.export": frozenset({"owner", "admin", "billing"}),
 }
-_bearer = HTTPBearer(auto_error=False)
 
 
 def authorize(claims: AdminClaims, org_id: str, action: Action) -> None:
@@ -32,16 +28,3 @@ def authorize(claims: AdminClaims, org_id: str, action: Action) -> None:
         raise NotFound(f"Organization {org_id} not found", code="org_not_found")
     if role not in ALLOWED[action]:
         raise PermissionDenied(f"Role {role!r} may not do {action}")
-
-
-def caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AdminClaims:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AuthenticationFailed("Missing bearer access token", code="invalid_token")
-    settings: Settings = request.app.state.settings
-    return verify_admin_token(credentials.credentials, settings.secret("jwt_secret"))
-
-
-Caller = Annotated[AdminClaims, Depends(caller)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,12 +18,13 @@ from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.reconcile.counters import RedisSpendCounters
 from aistrale_analytics.reconcile.service import ReconcileLoop, ReconcileMetrics, Reconciler
 from aistrale_analytics.settings import SERVICE, Settings
+from aistrale_analytics.state import AnalyticsState
 from aistrale_analytics.usage.api import router as usage_router
+from aistrale_analytics.usage.service import UsageService
 from aistrale_common.app import build_app
 from aistrale_common.events import EventBus
-from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.resources import CoreResources, open_core
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -38,7 +39,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
     )
 
 
-def _start_exports(app: FastAPI, settings: Settings, core: CoreResources) -> ExportWorker:
+def _exports(settings: Settings, core: CoreResources) -> tuple[ExportService, ExportWorker]:
     repository = ExportRepository(core.db)
     service = ExportService(
         repository,
@@ -46,9 +47,7 @@ def _start_exports(app: FastAPI, settings: Settings, core: CoreResources) -> Exp
         settings.exports_url_ttl_s,
         settings.exports_max_rows,
     )
-    app.state.exports = service
-    app.state.export_worker = worker = ExportWorker(repository, service)
-    return worker
+    return service, ExportWorker(repository, service)
 
 
 async def _start_reconciliation(
@@ -69,11 +68,9 @@ async def _start_reconciliation(
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
-    core: CoreResources | None = None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal core
+    async def lifespan(app: FastAPI) -> AsyncIterator[AnalyticsState]:
         async with AsyncExitStack() as stack:
             opened = await stack.enter_async_context(
                 open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
@@ -84,26 +81,18 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
-            worker = _start_exports(app, settings, opened)
+            exports, worker = _exports(settings, opened)
             await worker.start()
             stack.push_async_callback(worker.stop)
             if settings.reconcile_enabled and settings.redis_url:
                 await _start_reconciliation(stack, settings, opened, metrics)
-            core = app.state.core = opened
-            try:
-                yield
-            finally:
-                core = None
-
-    def checks() -> Mapping[str, Check]:
-        return core.checks() if core is not None else NOT_STARTED
+            yield AnalyticsState(settings, opened, UsageService(opened.db), exports, worker)
 
     app = build_app(
         SERVICE,
         settings,
         metrics,
         lifespan,
-        checks,
         docs_prefix="/analytics/v1",
         validation_status=400,
         description="Usage analytics",

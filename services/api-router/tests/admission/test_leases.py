@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from aistrale_common.budget_counters import scope_key
+from aistrale_common.budget_periods import period_label
 from aistrale_common.errors import QuotaExceeded, RateLimited
 from aistrale_common.testing.fixtures import Infra
 from aistrale_common.testing.tcp_proxy import TcpProxy
@@ -21,8 +23,7 @@ from aistrale_router.admission.factory import build_gatekeeper
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.leases import LeaseConfig, LeasingStore, lease_sizes
 from aistrale_router.admission.memory import MemoryStore
-from aistrale_router.admission.periods import period_label
-from aistrale_router.admission.plan import Plan, scope_key
+from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.redis_store import RedisStore
 from aistrale_router.admission.testing import FakeClock, Harness, drop_keys, key, model
 from aistrale_router.admission.verdict import Verdict

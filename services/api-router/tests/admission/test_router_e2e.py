@@ -17,10 +17,10 @@ import pytest
 import redis.asyncio as aioredis
 from openai.types.chat import ChatCompletionMessageParam
 
+from aistrale_common.budget_periods import period_label
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import ControlEvent
 from aistrale_common.testing.fixtures import Infra
-from aistrale_router.admission.periods import period_label
 from aistrale_router.admission.testing import drop_keys
 from aistrale_router.gateway.request import estimate_prompt_tokens
 from aistrale_router.keys.record import BudgetRule

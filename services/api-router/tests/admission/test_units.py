@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aistrale_common.budget_periods import period_label, period_reset_s
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.headers import duration
 from aistrale_router.admission.memory import MemoryStore
-from aistrale_router.admission.periods import period_label, period_reset_s
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.port import AdmissionRequest, Settlement
 from aistrale_router.admission.pricing import cost_micro_usd, request_cost

@@ -39,7 +39,6 @@ PathId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 QueryText = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 RoleField = Role
-Period = Literal["day", "month", "total"]
 
 
 class Page(BaseModel, Generic[T]):
