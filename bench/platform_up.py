@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from aistrale_common.testing.fixtures import admin_execute
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.fixtures import admin_execute
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import free_port
 from bench.admin import ADMIN_EMAIL, AdminClient, admin_password, provision
 from bench.catalog import write_models
 from bench.cleanup import delete_broker_and_redis_state

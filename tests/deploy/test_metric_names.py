@@ -36,9 +36,9 @@ import aistrale_userorg.settings
 from aistrale_common.events import MemoryEventBus
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.service_state import app_runtime
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import catalog_for
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import catalog_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api_router", "user_org", "analytics")

@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.engine import make_url
 
-from aistrale_common.testing.fixtures import Infra, admin_execute, delete_redis_keys
-from aistrale_common.testing.processes import ServiceProcess, python_module_argv
-from aistrale_common.testing.proxy_process import ProxyProcess, proxy_process
-from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.fixtures import Infra, admin_execute, delete_redis_keys
+from aistrale_testkit.processes import ServiceProcess, python_module_argv
+from aistrale_testkit.proxy_process import ProxyProcess, proxy_process
+from aistrale_testkit.rabbit import delete_queues_sync, queues_for_prefix
+from aistrale_testkit.tcp_proxy import free_port
 
 SERVICES = ("user-org", "api-router", "analytics")  # up.sh's order: user-org first
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def platform(
         ports = {service: free_port() for service in SERVICES}
         proxies["user-org"] = stack.enter_context(proxy_process("127.0.0.1", ports["user-org"]))
         up_port = free_port()
-        upstream_argv = [sys.executable, "-m", "aistrale_router.testing.fake_vllm_server"]
+        upstream_argv = [sys.executable, "-m", "aistrale_testkit.router.fake_vllm_server"]
         upstream = ServiceProcess(
             [*upstream_argv, str(up_port)], up_port, {}, log_path=workdir / "upstream.log"
         )

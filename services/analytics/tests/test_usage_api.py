@@ -13,12 +13,12 @@ from asgi_lifespan import LifespanManager
 
 from aistrale_analytics.app import create_app
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import BASE_TIME, random_events, usage_event
-from aistrale_analytics.testing.sums import stored_ids
 from aistrale_common.auth.admin_token import AdminClaims, Role, issue_admin_token
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_testkit.analytics.factories import BASE_TIME, random_events, usage_event
+from aistrale_testkit.analytics.sums import stored_ids
 
 SECRET = "test-secret-for-analytics-0123456789"
 ORG = "org-api"

@@ -23,9 +23,9 @@ from aistrale_router.keys.record import KeyRecord
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
 from aistrale_router.state import RouterState
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
-from aistrale_router.testing.harness import catalog_for
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import REPLY, FakeVllm
+from aistrale_testkit.router.harness import catalog_for
 
 AUTH = {"authorization": "Bearer sk-in-process"}
 CHAT = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}

@@ -13,8 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from aistrale_common.service_state import app_state
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.rabbit import delete_queues as common_delete_queues
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.rabbit import delete_queues as common_delete_queues
 from aistrale_userorg.context import Context
 from aistrale_userorg.settings import Settings
 
