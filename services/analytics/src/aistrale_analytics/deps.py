@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from aistrale_analytics.authz.decisions import UserOrgAuthorizer
 from aistrale_analytics.exports.service import ExportService
 from aistrale_analytics.exports.worker import ExportWorker
 from aistrale_analytics.state import AnalyticsState
@@ -37,16 +38,23 @@ def export_worker(state: StateDep) -> ExportWorker:
     return state.export_worker
 
 
-def caller(
+def authorizer(state: StateDep) -> UserOrgAuthorizer:
+    return state.authorizer
+
+
+async def caller(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AdminClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Missing bearer access token", code="invalid_token")
-    return verify_admin_token(credentials.credentials, state.settings.secret("jwt_secret"))
+    claims = verify_admin_token(credentials.credentials, state.settings.secret("jwt_secret"))
+    await state.revocations.check(claims)
+    return claims
 
 
 UsageDep = Annotated[UsageService, Depends(usage_service)]
 ExportsDep = Annotated[ExportService, Depends(export_service)]
 ExportWorkerDep = Annotated[ExportWorker, Depends(export_worker)]
+AuthorizerDep = Annotated[UserOrgAuthorizer, Depends(authorizer)]
 Caller = Annotated[AdminClaims, Depends(caller)]

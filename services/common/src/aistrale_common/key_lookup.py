@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from aistrale_common.budget_counters import Scope
 from aistrale_common.budget_periods import Period
@@ -68,3 +68,6 @@ class KeyLookup(BaseModel):
     org_rpm_limit: int | None = None
     org_tpm_limit: int | None = None
     budgets: list[BudgetRule] = []
+    # Keys created with require_signature: the HMAC secret the router verifies requests
+    # with (keys/signatures.py there); never logged.
+    signing_secret: str | None = Field(default=None, repr=False)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aistrale_common.auth.sessions import Revocations
 from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
 from aistrale_common.health import Check
+from aistrale_common.kv import KeyValue
 from aistrale_common.resources import core_checks
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
@@ -29,6 +31,8 @@ class Context:
     service_token: str
     lookup_engine: AsyncEngine
     keyring: KeyRing  # seals and opens provider credentials
+    revocations: Revocations  # ended sessions, shared with analytics (Redis or in process)
+    kv: KeyValue  # the same store: login throttles per client address
 
     def checks(self) -> Mapping[str, Check]:
         return core_checks(self.db, self.bus)

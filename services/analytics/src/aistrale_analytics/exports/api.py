@@ -6,18 +6,24 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from aistrale_analytics.access import authorize
-from aistrale_analytics.deps import Caller, ExportsDep, ExportWorkerDep
+from aistrale_analytics.deps import AuthorizerDep, Caller, ExportsDep, ExportWorkerDep
 from aistrale_analytics.exports.schemas import ExportCreate, ExportPublic
+from aistrale_common.ids import PathId
 
 router = APIRouter(prefix="/analytics/v1/orgs/{org_id}/exports", tags=["exports"])
 
 
 @router.post("", status_code=202, response_model=ExportPublic)
 async def create_export(
-    org_id: str, spec: ExportCreate, claims: Caller, exports: ExportsDep, worker: ExportWorkerDep
+    org_id: PathId,
+    spec: ExportCreate,
+    claims: Caller,
+    authorizer: AuthorizerDep,
+    exports: ExportsDep,
+    worker: ExportWorkerDep,
 ) -> ExportPublic:
     """Accepted at once; poll the export until `status` is `succeeded`, then fetch `url`."""
-    authorize(claims, org_id, "usage.export")
+    await authorize(authorizer, claims, org_id, "usage.export")
     export = await exports.request(org_id, spec, claims.sub)
     worker.wake()
     return export
@@ -25,17 +31,25 @@ async def create_export(
 
 @router.get("/{export_id}", response_model=ExportPublic)
 async def get_export(
-    org_id: str, export_id: str, claims: Caller, exports: ExportsDep
+    org_id: PathId,
+    export_id: PathId,
+    claims: Caller,
+    authorizer: AuthorizerDep,
+    exports: ExportsDep,
 ) -> ExportPublic:
-    authorize(claims, org_id, "usage.export")
+    await authorize(authorizer, claims, org_id, "usage.export")
     return await exports.get(org_id, export_id)
 
 
 @router.get("/{export_id}/download", response_class=FileResponse)
 async def download_export(
-    org_id: str, export_id: str, claims: Caller, exports: ExportsDep
+    org_id: PathId,
+    export_id: PathId,
+    claims: Caller,
+    authorizer: AuthorizerDep,
+    exports: ExportsDep,
 ) -> FileResponse:
     """The file itself, when exports go to a local directory (the embedded default)."""
-    authorize(claims, org_id, "usage.export")
+    await authorize(authorizer, claims, org_id, "usage.export")
     path = await exports.local_file(org_id, export_id)
     return FileResponse(path, media_type="text/csv", filename=f"usage-{export_id}.csv")
