@@ -21,7 +21,7 @@ from aistrale_router.app import create_app
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
-from aistrale_router.testing.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
 
 AUTH = {"authorization": "Bearer sk-error-map"}
 PROVIDERS = ("vllm", "openai-compatible", "openai")

@@ -17,7 +17,7 @@ from aistrale_common.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
-from aistrale_router.catalog.schema import ProviderName
+from aistrale_common.providers import ProviderName
 from aistrale_router.catalog.store import read_catalog
 from aistrale_router.providers import UnknownProvider, default_registry
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from aistrale_router.catalog.schema import ProviderName
+from aistrale_common.providers import ProviderName
 from aistrale_router.providers.anthropic import AnthropicAdapter
 from aistrale_router.providers.base import (
     AdapterRegistry,
