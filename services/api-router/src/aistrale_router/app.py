@@ -18,6 +18,8 @@ from aistrale_router.gateway.api import endpoints
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
+from aistrale_router.observability.deployment_metrics import DeploymentCollector
+from aistrale_router.observability.usage_metrics import OrgLabel
 from aistrale_router.openapi import document_routes
 from aistrale_router.settings import SERVICE, Settings
 
@@ -33,7 +35,9 @@ def create_app(
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
     gateway = GatewayRef()
-    requests = GatewayMetrics(metrics, gateway.in_catalog)
+    orgs = OrgLabel(settings.metrics_org_label_max) if settings.metrics_org_label else None
+    requests = GatewayMetrics(metrics, gateway.in_catalog, orgs)
+    metrics.registry.register(DeploymentCollector(metrics.prefix, gateway))
     gatekeeper = build_gatekeeper(
         settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, metrics=metrics
     )

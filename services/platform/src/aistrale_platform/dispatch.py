@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aistrale_common.health import run_checks
 from aistrale_common.logging import get_logger
+from aistrale_common.metrics import runtime_metrics
 from aistrale_platform.landing import landing
 
 log = get_logger(__name__)
@@ -111,5 +112,6 @@ class PlatformApp:
         return respond
 
     def _metrics(self) -> Response:
-        text = b"".join(app.state.metrics.render() for app in self.services.values())
+        text = b"".join(app.state.metrics.render(runtime=False) for app in self.services.values())
+        text += runtime_metrics()
         return Response(text, media_type=CONTENT_TYPE_LATEST)

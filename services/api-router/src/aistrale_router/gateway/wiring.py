@@ -16,6 +16,7 @@ from aistrale_common.resources import CoreResources
 from aistrale_common.shutdown import Drain
 from aistrale_common.tasks import stop_tasks
 from aistrale_router.admission import ManagedGatekeeper
+from aistrale_router.catalog.schema import Catalog
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.cutoff import Cutoff
 from aistrale_router.gateway.metering import Metering
@@ -50,6 +51,11 @@ class GatewayRef:
         if self.current is None:
             raise ServiceUnavailable("The gateway is starting; retry shortly.")
         return self.current
+
+    def deployments(self) -> tuple[Catalog, DeploymentStates] | None:
+        """The catalog and routing state, once running (the deployment gauges read them)."""
+        current = self.current
+        return None if current is None else (current.catalog.catalog, current.states)
 
     def in_catalog(self, name: str) -> bool:
         current = self.current
