@@ -33,6 +33,14 @@ class DeploymentCollector(Collector):
         self._prefix = prefix
         self._gateway = gateway
 
+    def label_names(self) -> dict[str, tuple[str, ...]]:
+        """Each family's label names, for the metric-name checks (tests/deploy)."""
+        breaker = f"{self._prefix}_breaker_state"
+        return {
+            f.name: (*LABELS, "state") if f.name == breaker else tuple(LABELS)
+            for f in self._families()
+        }
+
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(self._families())  # names only: the registry checks for clashes
 
