@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from aistrale_common.app import app_drain, build_app
 from aistrale_common.events import EventBus
@@ -30,6 +31,7 @@ def create_app(
     bus: EventBus | None = None,
     userorg_transport: httpx.AsyncBaseTransport | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
@@ -57,6 +59,7 @@ def create_app(
                     drain=app_drain(app),
                     userorg_transport=userorg_transport,
                     upstream_transport=upstream_transport,
+                    tracer=app_tracer(app),
                 ) as running:
                     gateway.current = app.state.gateway = running
                     yield
@@ -80,6 +83,7 @@ def create_app(
         validation_status=400,
         description="OpenAI-compatible gateway",
         app_class=GatewayApp,
+        span_exporter=span_exporter,
     )
     assert isinstance(app, GatewayApp)
     served = endpoints(gateway, requests)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from aistrale_common.docs import serve_docs_locally
 from aistrale_common.errors import install_error_handlers
@@ -33,9 +34,11 @@ def build_app(
     description: str = "",
     docs_prefix: str = "",
     app_class: type[FastAPI] = FastAPI,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
+    """`span_exporter`: spans go there instead of OTLP (tests)."""
     configure_logging(settings.log_level, settings.log_json)
-    tracing = open_tracer(service, settings.otlp_endpoint)
+    tracing = open_tracer(service, settings.otlp_endpoint, span_exporter)
 
     @asynccontextmanager
     async def with_tracing(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +68,7 @@ def build_app(
     app.state.settings = settings
     app.state.checks = checks
     app.state.tracer = tracing[0] if tracing else None
+    app.state.tracer_provider = tracing[1] if tracing else None  # tests flush it
     app.state.draining = Drain()  # begun by the server on SIGTERM (shutdown.py)
     install_error_handlers(app, validation_status=validation_status)
     app.include_router(ops_router(service, metrics, checks))
