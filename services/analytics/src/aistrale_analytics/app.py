@@ -80,7 +80,11 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
             )
             if settings.consume_usage:
                 consumer = UsageConsumer(
-                    opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)
+                    opened.bus,
+                    UsageStore(opened.db),
+                    metrics,
+                    consumer_config(settings),
+                    tracer=app.state.tracer,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
