@@ -15,6 +15,7 @@ from aistrale_common.heap import freeze_startup_heap
 from aistrale_common.logging import configure_logging
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
+from aistrale_common.sentry import init_sentry
 from aistrale_common.settings import ServiceSettings
 from aistrale_common.shutdown import Drain
 from aistrale_common.tracing import open_tracer
@@ -38,6 +39,7 @@ def build_app(
 ) -> FastAPI:
     """`span_exporter`: spans go there instead of OTLP (tests)."""
     configure_logging(settings.log_level, settings.log_json)
+    init_sentry(service, settings.sentry_dsn, settings.environment)
     tracing = open_tracer(service, settings.otlp_endpoint, span_exporter)
 
     @asynccontextmanager

@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     otlp_endpoint: str | None = None
+    # Sentry error reporting (errors and exceptions the services log); off when unset.
+    sentry_dsn: str | None = Field(default=None, repr=False)
     # SIGTERM: how long requests in flight may still run (streams, long completions); the
     # router then ends what is left with an explicit error. Keep it below the pod's
     # terminationGracePeriodSeconds minus its preStop sleep, with room for the usage flush
