@@ -52,6 +52,9 @@ class UsageCounters:
         """`model`: the catalog name or "unknown" (bounded, like every router label)."""
         org = () if self._orgs is None else (self._orgs(event.org_id),)
         counts = (event.prompt_tokens, event.completion_tokens, event.cached_tokens)
+        # A counter's inc takes a lock: skip the zeros (refusals, cached tokens, free models).
         for kind, count in zip(KINDS, counts, strict=True):
-            self._tokens(model, kind, *org).inc(count)
-        self._cost(model, *org).inc(event.cost_micro_usd)
+            if count:
+                self._tokens(model, kind, *org).inc(count)
+        if event.cost_micro_usd:
+            self._cost(model, *org).inc(event.cost_micro_usd)
