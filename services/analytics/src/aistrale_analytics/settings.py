@@ -18,6 +18,12 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("AISTRALE_ANALYTICS_DATABASE_URL", "database_url"),
     )
 
+    # Authorization is asked of user-org's policy (POST /internal/v1/authorize with the
+    # service token); answers are cached until a control event, and at most this long.
+    user_org_url: str = "http://127.0.0.1:8081"
+    authz_cache_ttl_s: float = Field(default=10.0, ge=0, le=300)
+    authz_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
     # Usage consumer: a durable quorum queue, acked only after the database commit.
     consume_usage: bool = True
     usage_queue: str = "analytics.usage"

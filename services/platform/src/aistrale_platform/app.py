@@ -2,7 +2,8 @@
 
 The services share one event bus (in-process by default) so the router's usage events
 reach analytics and user-org's control events reach the router, exactly as over RabbitMQ.
-The router reaches user-org's key lookup in process (an ASGI transport, no loopback hop).
+The router reaches user-org's key lookup, and analytics its authorization, in process (an
+ASGI transport, no loopback hop).
 Beside them runs the local model server (a child process), unless AISTRALE_LOCAL_MODEL=0.
 """
 
@@ -13,6 +14,7 @@ import httpx
 from aistrale_analytics.app import create_app as create_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.events import EventBus
+from aistrale_common.kv import MemoryKV
 from aistrale_platform.dispatch import PlatformApp
 from aistrale_platform.localmodel.component import LocalModel
 from aistrale_platform.settings import Settings
@@ -39,15 +41,19 @@ def create_platform(
 ) -> PlatformApp:
     """The local model runs only when `platform` settings are given (the CLI gives them):
     an app built in a test never starts installing a compiled server by surprise."""
-    userorg_app = create_userorg(userorg or UserOrgSettings(), bus=bus)
+    kv = MemoryKV()  # revoked sessions, throttles: one store that every service sees
+    userorg_app = create_userorg(userorg or UserOrgSettings(), bus=bus, kv=kv)
+    to_userorg = httpx.ASGITransport(userorg_app)
     # Started in this order and stopped in the reverse one: the usage consumers (analytics,
     # user-org's last-used) subscribe before the router serves, and are still consuming when
     # it flushes its last usage events at shutdown.
     services = {
         "user-org": userorg_app,
-        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus),
+        "analytics": create_analytics(
+            analytics or AnalyticsSettings(), bus=bus, kv=kv, userorg_transport=to_userorg
+        ),
         "api-router": create_router(
-            router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
+            router or RouterSettings(), bus=bus, userorg_transport=to_userorg
         ),
     }
     components = [LocalModel(platform)] if platform is not None else []

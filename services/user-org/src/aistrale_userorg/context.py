@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aistrale_common.auth.sessions import Revocations
 from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
+from aistrale_common.kv import KeyValue
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
 from aistrale_userorg.uow import UnitOfWork
@@ -25,3 +27,5 @@ class Context:
     service_token: str
     lookup_engine: AsyncEngine
     keyring: KeyRing  # seals and opens provider credentials
+    revocations: Revocations  # ended sessions, shared with analytics (Redis or in process)
+    kv: KeyValue  # the same store: login throttles per client address

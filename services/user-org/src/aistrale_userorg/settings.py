@@ -33,6 +33,17 @@ class Settings(ServiceSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_s: int = Field(default=30, ge=1)
     login_lockout_max_s: int = Field(default=900, ge=1)
+    # Per client address: this many failed logins (any emails) in the window, then 429 with
+    # Retry-After until the window ends (one address trying many emails learns nothing).
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_ip_window_s: int = Field(default=300, ge=1)
+
+    # Platform policy: platform admins must sign in with TOTP. None: required in staging and
+    # production, optional in development and test (docs/security.md).
+    require_platform_admin_mfa: bool | None = None
+
+    # How long an invitation (POST /orgs/{id}/members) can be accepted.
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)
@@ -70,6 +81,11 @@ class Settings(ServiceSettings):
         return keyring_from_settings(
             CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
         )
+
+    def platform_admin_mfa_required(self) -> bool:
+        if self.require_platform_admin_mfa is not None:
+            return self.require_platform_admin_mfa
+        return self.environment in ("staging", "production")
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

@@ -12,6 +12,7 @@ import httpx
 from opentelemetry.trace import Tracer
 
 from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.kv import open_kv
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
 from aistrale_common.shutdown import Drain
@@ -30,6 +31,7 @@ from aistrale_router.keys.control import listen_for_control_events
 from aistrale_router.keys.lookup import UserOrgKeyLookup
 from aistrale_router.keys.metrics import KeyMetrics
 from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
+from aistrale_router.keys.signatures import SignatureCheck
 from aistrale_router.metering import build_usage_sink
 from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
@@ -117,6 +119,7 @@ async def open_gateway(
     adapters = default_registry()
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     cutoff = Cutoff(settings.shutdown_grace_s)
+    seen = open_kv(settings.redis_url, settings.redis_prefix)
     drain.on_begin(cutoff.begin)
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
@@ -128,6 +131,8 @@ async def open_gateway(
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
         cutoff=cutoff,
         max_choices=settings.max_choices,
+        # Seen signatures (replay protection): Redis when configured, shared by replicas.
+        signatures=SignatureCheck(seen),
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
@@ -158,6 +163,7 @@ async def open_gateway(
         await upstream.close()
         await gateway.keys.close()  # background key refreshes, before their client closes
         await userorg.aclose()
+        await seen.close()
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
