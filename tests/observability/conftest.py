@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.otlp_receiver import OtlpReceiver
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.otlp_receiver import OtlpReceiver
 from tests.soak.platform import Platform, Timers, platform
 from tests.soak.tenants import Admin
 

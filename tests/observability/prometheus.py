@@ -17,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from aistrale_common.testing.processes import ServiceProcess
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.processes import ServiceProcess
+from aistrale_testkit.tcp_proxy import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = Path(os.environ.get("AISTRALE_TOOLS_DIR", ROOT / ".tools")) / "bin"

@@ -9,7 +9,7 @@ import secrets
 
 import openai
 
-from aistrale_common.testing.otlp_receiver import ReceivedSpan
+from aistrale_testkit.otlp_receiver import ReceivedSpan
 
 from .conftest import Live
 from .traffic import MESSAGES, MODEL

@@ -19,18 +19,19 @@ from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.settings import ServiceSettings
 
 
+class _State:
+    def checks(self) -> Mapping[str, Check]:
+        return {}
+
+
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
-
-
-def _checks() -> Mapping[str, Check]:
-    return {}
+async def _lifespan(_: FastAPI) -> AsyncIterator[_State]:
+    yield _State()
 
 
 async def main(dsn: str | None) -> None:
     settings = ServiceSettings(sentry_dsn=dsn, log_level="INFO")
-    app = build_app("sentry-check", settings, ServiceMetrics("sentry-check"), _lifespan, _checks)
+    app = build_app("sentry-check", settings, ServiceMetrics("sentry-check"), _lifespan)
 
     @app.get("/boom")
     async def boom() -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import AliasChoices, Field
 
-from aistrale_common.settings import ServiceSettings
+from aistrale_common.settings import SecretName, ServiceSettings
 
 SERVICE = "analytics"
 
 
 class Settings(ServiceSettings):
+    # Admin tokens (issued by user-org) are verified here; analytics calls no service.
+    required_secrets: ClassVar[tuple[SecretName, ...]] = ("jwt_secret", "service_token")
+
     port: int = 8082
     database_url: str | None = Field(
         default=None,

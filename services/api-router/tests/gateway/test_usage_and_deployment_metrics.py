@@ -7,7 +7,7 @@ from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.observability.usage_metrics import OrgLabel
-from aistrale_router.testing.harness import Router
+from aistrale_testkit.router.harness import Router
 
 from .test_request_metrics import MESSAGES, PREFIX, post, scrape, value
 

@@ -21,13 +21,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aistrale_common.events import MemoryEventBus
+from aistrale_common.service_state import app_runtime
 from aistrale_router.app import create_app
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import catalog_for
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import catalog_for
 
 KEY = "sk-traced"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -57,7 +58,9 @@ class Traced:
     _seen: int = field(default=0)
 
     def spans(self) -> list[ReadableSpan]:
-        self.app.state.tracer_provider.force_flush()
+        provider = app_runtime(self.app).tracer_provider
+        assert provider is not None
+        provider.force_flush()
         return list(self.exporter.get_finished_spans())
 
 
@@ -171,7 +174,8 @@ async def test_no_exporter_no_spans_and_no_wrapping(tmp_path: Path) -> None:
     models.write_text(yaml.safe_dump(catalog_for("http://vllm.test")))
     settings = Settings(data_dir=tmp_path, models_file=models, service_token="t" * 20)
     app = create_app(settings, bus=MemoryEventBus())
-    assert app.state.tracer is None and app.state.tracer_provider is None
+    runtime = app_runtime(app)
+    assert runtime.tracer is None and runtime.tracer_provider is None
 
 
 def test_response_facts_read_anthropic_and_gemini() -> None:

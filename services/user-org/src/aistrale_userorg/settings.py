@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aistrale_common.crypto import CredentialsSettings, KeyRing, keyring_from_settings
-from aistrale_common.settings import ServiceSettings, local_secret
+from aistrale_common.settings import SecretName, ServiceSettings, local_secret
 
 SERVICE = "user-org"
 
@@ -14,6 +16,8 @@ SERVICE = "user-org"
 class Settings(ServiceSettings):
     # A refused value must not be echoed in the startup error: it may be a secret.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
+    # Issues admin tokens, and checks the router's token on /internal/v1.
+    required_secrets: ClassVar[tuple[SecretName, ...]] = ("service_token", "jwt_secret")
 
     port: int = 8081
     database_url: str | None = Field(
