@@ -30,6 +30,7 @@ from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.kv.redis import connect_redis
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources, open_core
+from aistrale_common.service_state import app_runtime
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -118,7 +119,11 @@ def create_app(
             )
             if settings.consume_usage:
                 consumer = UsageConsumer(
-                    opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)
+                    opened.bus,
+                    UsageStore(opened.db),
+                    metrics,
+                    consumer_config(settings),
+                    tracer=app_runtime(app).tracer,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
