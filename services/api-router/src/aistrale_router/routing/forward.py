@@ -19,6 +19,7 @@ from aistrale_common.errors import (
     UpstreamTimeout,
 )
 from aistrale_common.logging import get_logger
+from aistrale_router.observability.genai import ATTEMPT
 from aistrale_router.providers.base import PreparedRequest
 from aistrale_router.routing.attempt import Attempt
 from aistrale_router.routing.picker import Target
@@ -141,6 +142,7 @@ class Forwarder:
     ) -> Opened | tuple[AistraleError, Retry]:
         request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
         attempt = Attempt(self._states, target.deployment.id)
+        ATTEMPT.set(target)  # names the attempt's GenAI span (observability/genai.py)
         try:
             response = await self._send(request, rid)
             if response.status < 400:
