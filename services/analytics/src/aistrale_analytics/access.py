@@ -15,6 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from aistrale_analytics.settings import Settings
 from aistrale_common.auth.admin_token import AdminClaims, Role, verify_admin_token
 from aistrale_common.errors import AuthenticationFailed, NotFound, PermissionDenied
+from aistrale_common.sessions import SessionManager
+from aistrale_common.sessions.cookies import resolve_request, session_id_of
 
 Action = Literal["usage.read", "usage.export"]
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -34,10 +36,15 @@ def authorize(claims: AdminClaims, org_id: str, action: Action) -> None:
         raise PermissionDenied(f"Role {role!r} may not do {action}")
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AdminClaims:
+    if credentials is None and session_id_of(request) is not None:
+        # The console's session cookie: the roles user-org keeps in the session record.
+        sessions: SessionManager = request.app.state.sessions
+        _, record = await resolve_request(sessions, request, request.method)
+        return record.claims()
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Missing bearer access token", code="invalid_token")
     settings: Settings = request.app.state.settings

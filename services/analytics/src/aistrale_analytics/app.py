@@ -24,6 +24,8 @@ from aistrale_common.events import EventBus
 from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.sessions import SessionManager, SessionStore
+from aistrale_common.sessions.store import open_session_store
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -66,7 +68,13 @@ async def _start_reconciliation(
     stack.push_async_callback(loop.stop)
 
 
-def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    sessions: SessionStore | None = None,
+) -> FastAPI:
+    """`sessions`: user-org's session store (shared in `make run`; Redis otherwise)."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
@@ -84,6 +92,10 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
+            store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
+            if sessions is None:
+                stack.push_async_callback(store.aclose)
+            app.state.sessions = SessionManager(store)
             worker = _start_exports(app, settings, opened)
             await worker.start()
             stack.push_async_callback(worker.stop)

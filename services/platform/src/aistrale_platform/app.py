@@ -13,6 +13,7 @@ import httpx
 from aistrale_analytics.app import create_app as create_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.events import EventBus
+from aistrale_common.sessions import MemorySessionStore
 from aistrale_platform.dispatch import PlatformApp
 from aistrale_platform.localmodel.component import LocalModel
 from aistrale_platform.settings import Settings
@@ -39,13 +40,17 @@ def create_platform(
 ) -> PlatformApp:
     """The local model runs only when `platform` settings are given (the CLI gives them):
     an app built in a test never starts installing a compiled server by surprise."""
-    userorg_app = create_userorg(userorg or UserOrgSettings(), bus=bus)
+    userorg = userorg or UserOrgSettings()
+    # One in-process session store for both services that read console sessions (none of
+    # its own when Redis is configured: then each uses Redis, as in Kubernetes).
+    sessions = None if userorg.redis_url else MemorySessionStore()
+    userorg_app = create_userorg(userorg, bus=bus, sessions=sessions)
     # Started in this order and stopped in the reverse one: the usage consumers (analytics,
     # user-org's last-used) subscribe before the router serves, and are still consuming when
     # it flushes its last usage events at shutdown.
     services = {
         "user-org": userorg_app,
-        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus),
+        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus, sessions=sessions),
         "api-router": create_router(
             router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
         ),

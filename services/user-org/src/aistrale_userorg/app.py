@@ -14,6 +14,8 @@ from aistrale_common.health import Check
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.sessions import SessionCookies, SessionManager, SessionStore
+from aistrale_common.sessions.store import open_session_store
 from aistrale_common.tasks import stop_task
 from aistrale_userorg.audit.api import router as audit_router
 from aistrale_userorg.auth.api import router as auth_router
@@ -31,6 +33,7 @@ from aistrale_userorg.outbox.relay import OutboxRelay
 from aistrale_userorg.provider_credentials.api import rotation_router
 from aistrale_userorg.provider_credentials.api import router as credentials_router
 from aistrale_userorg.provider_credentials.rotation import run_periodically
+from aistrale_userorg.sessions.api import router as sessions_router
 from aistrale_userorg.settings import SERVICE, Settings
 from aistrale_userorg.uow import UnitOfWork
 from aistrale_userorg.users import service as users_service
@@ -39,6 +42,7 @@ from aistrale_userorg.users.api import router as users_router
 log = get_logger(__name__)
 ROUTERS = (
     auth_router,
+    sessions_router,
     users_router,
     orgs_router,
     members_router,
@@ -79,7 +83,22 @@ def _last_used_config(settings: Settings) -> LastUsedConfig:
     )
 
 
-def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
+def _session_manager(settings: Settings, store: SessionStore) -> SessionManager:
+    return SessionManager(
+        store,
+        idle_timeout_s=settings.session_idle_timeout_s,
+        absolute_timeout_s=settings.session_absolute_timeout_s,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    sessions: SessionStore | None = None,
+) -> FastAPI:
+    """`sessions`: a store shared with analytics (`make run`); by default one of its own,
+    Redis when AISTRALE_REDIS_URL is set."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     backlog = metrics.gauge("outbox_pending", "Control events not yet confirmed by the broker")
@@ -102,6 +121,9 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 publish_timeout_s=settings.outbox_publish_timeout_s,
                 backlog=backlog,
             )
+            store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
+            if sessions is None:
+                stack.push_async_callback(store.aclose)
             lookup_engine = open_lookup_engine(opened.db)
             stack.push_async_callback(close_lookup_engine, lookup_engine, opened.db)
             context = Context(
@@ -114,6 +136,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
                 service_token=settings.secret("service_token"),
                 lookup_engine=lookup_engine,
                 keyring=settings.keyring(),
+                sessions=_session_manager(settings, store),
+                cookies=SessionCookies(secure=settings.environment not in ("development", "test")),
             )
             await users_service.ensure_first_admin(context)
             relay.start()

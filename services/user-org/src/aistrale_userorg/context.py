@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
+from aistrale_common.sessions import SessionCookies, SessionManager
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
 from aistrale_userorg.uow import UnitOfWork
@@ -25,3 +26,5 @@ class Context:
     service_token: str
     lookup_engine: AsyncEngine
     keyring: KeyRing  # seals and opens provider credentials
+    sessions: SessionManager  # the console's cookie sessions (sessions/)
+    cookies: SessionCookies

@@ -34,6 +34,12 @@ class Settings(ServiceSettings):
     login_lockout_s: int = Field(default=30, ge=1)
     login_lockout_max_s: int = Field(default=900, ge=1)
 
+    # Console sessions (HTTP-only cookie, server-side record): an idle session ends after
+    # `session_idle_timeout_s` without a call, any session `session_absolute_timeout_s`
+    # after sign-in. Stored in Redis when AISTRALE_REDIS_URL is set, else in process.
+    session_idle_timeout_s: float = Field(default=1800.0, gt=0)
+    session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
+
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)
     outbox_publish_timeout_s: float = Field(default=5.0, gt=0)

@@ -23,10 +23,22 @@ from aistrale_userorg.uow import Tx
 from aistrale_userorg.users import repository as users_repo
 from aistrale_userorg.util import as_utc, new_id, utcnow
 
-BAD_LOGIN = "Incorrect email or password"
+BAD_LOGIN = "Invalid email or password"
 
 
 async def password_grant(ctx: Context, email: str, password: str, ip: str | None) -> TokenResponse:
+    actor, user = await check_password(ctx, email, password, ip)
+    async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
+        ctx.authz.check(actor, "auth.token")
+        await repo.clear_failures(tx.session, user["email"])
+        return await _issue(ctx, tx, user, family_id=new_id())
+
+
+async def check_password(
+    ctx: Context, email: str, password: str, ip: str | None
+) -> tuple[Principal, dict[str, Any]]:
+    """The user, or 401 (audited, counted towards the lockout); 429 while locked. Shared by
+    the token endpoint and the console's session login."""
     email = email.strip().lower()
     actor = anonymous(ip, email)
     await _refuse_if_locked(ctx, actor, email)
@@ -36,10 +48,7 @@ async def password_grant(ctx: Context, email: str, password: str, ip: str | None
     if user is None or not ok:
         await _count_failure(ctx, actor, email)
         raise AuthenticationFailed(BAD_LOGIN, code="invalid_credentials")
-    async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
-        ctx.authz.check(actor, "auth.token")
-        await repo.clear_failures(tx.session, email)
-        return await _issue(ctx, tx, user, family_id=new_id())
+    return actor, user
 
 
 async def _refuse_if_locked(ctx: Context, actor: Principal, email: str) -> None:
