@@ -14,7 +14,10 @@ from aistrale_analytics.app import create_app as create_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.events import EventBus
 from aistrale_common.sessions import MemorySessionStore
-from aistrale_platform.dispatch import PlatformApp
+from aistrale_platform.console.component import Console
+from aistrale_platform.console.site import PREFIX as CONSOLE_PREFIX
+from aistrale_platform.console.site import ConsoleSite
+from aistrale_platform.dispatch import Component, PlatformApp
 from aistrale_platform.localmodel.component import LocalModel
 from aistrale_platform.settings import Settings
 from aistrale_router.app import create_app as create_router
@@ -55,5 +58,14 @@ def create_platform(
             router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
         ),
     }
-    components = [LocalModel(platform)] if platform is not None else []
-    return PlatformApp(services, PREFIXES, default="api-router", components=components)
+    site = ConsoleSite()
+    components: list[Component] = []
+    if platform is not None:
+        components = [LocalModel(platform), Console(platform, site)]
+    return PlatformApp(
+        services,
+        PREFIXES,
+        default="api-router",
+        components=components,
+        mounts=[(CONSOLE_PREFIX, site)],
+    )

@@ -1,0 +1,46 @@
+import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "react-router-dom";
+import { api, type Session } from "../api";
+import { ErrorText, Field } from "../ui";
+
+export function Login() {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const client = useQueryClient();
+  const navigate = useNavigate();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await api<Session>("POST", "/admin/v1/auth/session", { email, password });
+      client.clear();
+      client.setQueryData(["session"], session);
+      navigate("/");
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="login">
+      <h1>AISTRALE console</h1>
+      <form onSubmit={submit} aria-label="Sign in">
+        <Field label="Email" type="email" autoComplete="username" required value={email}
+          onChange={(e) => setEmail(e.target.value)} autoFocus />
+        <Field label="Password" type="password" autoComplete="current-password" required
+          value={password} onChange={(e) => setPassword(e.target.value)} />
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+        <ErrorText error={error} />
+      </form>
+    </main>
+  );
+}
