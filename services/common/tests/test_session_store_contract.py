@@ -104,3 +104,16 @@ async def test_csrf_is_required_on_mutating_methods_only(store: SessionStore) ->
     for method, header in (("POST", None), ("DELETE", "wrong"), ("PUT", ""), ("PATCH", None)):
         with pytest.raises(PermissionDenied):
             check_csrf(record, method, header)
+
+
+def test_cookies_are_secure_outside_development() -> None:
+    from starlette.responses import Response
+
+    from aistrale_common.sessions import SessionCookies
+
+    response = Response()
+    SessionCookies(secure=True).set(response, "sid", "csrf", 3600)
+    session, csrf = response.headers.getlist("set-cookie")
+    for attribute in ("Secure", "SameSite=strict", "Path=/", "Max-Age=3600"):
+        assert attribute in session and attribute in csrf
+    assert "HttpOnly" in session and "HttpOnly" not in csrf

@@ -95,6 +95,7 @@ class ConsoleBuild:
         if stamp.is_file() and stamp.read_text() == wanted:
             return
         self._npm(["ci", "--no-audit", "--no-fund"], out)
+        stamp.parent.mkdir(exist_ok=True)  # a project without dependencies has none
         stamp.write_text(wanted)
 
     def _npm(self, args: list[str], out: TextIO) -> None:
