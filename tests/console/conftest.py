@@ -135,10 +135,28 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def _context(browser: Browser, platform: Platform, state: Any = None) -> BrowserContext:
+    made = browser.new_context(
+        base_url=platform.base, viewport={"width": 1200, "height": 800}, storage_state=state
+    )
+    made.set_default_timeout(10_000)
+    return made
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser: Browser, platform: Platform) -> Any:
+    """One sign-in for the module (bcrypt is slow on purpose); each test gets its own
+    browser context with these cookies."""
+    made = _context(browser, platform)
+    sign_in(made.new_page())
+    state = made.storage_state()
+    made.close()
+    return state
+
+
 @pytest.fixture
 def context(browser: Browser, platform: Platform) -> Iterator[BrowserContext]:
-    made = browser.new_context(base_url=platform.base, viewport={"width": 1200, "height": 800})
-    made.set_default_timeout(10_000)
+    made = _context(browser, platform)
     yield made
     made.close()
 
@@ -157,8 +175,19 @@ def sign_in(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture
-def signed_in(page: Page) -> Page:
-    sign_in(page)
+def signed_in_context(
+    browser: Browser, platform: Platform, signed_in_state: Any
+) -> Iterator[BrowserContext]:
+    made = _context(browser, platform, signed_in_state)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def signed_in(signed_in_context: BrowserContext) -> Page:
+    page = signed_in_context.new_page()
+    page.goto("/console/")
+    page.get_by_role("heading", name="Organisations").wait_for()
     return page
 
 

@@ -63,10 +63,10 @@ def test_organisations_are_listed_and_open(signed_in: Page, platform: Platform) 
 
 
 def test_keys_create_shows_the_key_once_copies_and_revokes(
-    signed_in: Page, context: BrowserContext, platform: Platform
+    signed_in: Page, signed_in_context: BrowserContext, platform: Platform
 ) -> None:
     page = signed_in
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    signed_in_context.grant_permissions(["clipboard-read", "clipboard-write"])
     platform.new_org("keys-org")
     _open_org(page, "keys-org", "Keys")
     page.get_by_label("Key name").fill("laptop")
@@ -239,9 +239,9 @@ def test_playground_streams_a_chat_through_the_gateway(signed_in: Page, platform
 
 
 def test_cookie_calls_need_the_csrf_header_and_sign_out_ends_the_session(
-    signed_in: Page, context: BrowserContext, platform: Platform
+    page: Page, context: BrowserContext, platform: Platform
 ) -> None:
-    page = signed_in
+    sign_in(page)  # a session of its own: signing out ends it for good
     forged = page.evaluate(
         """async () => (await fetch('/admin/v1/orgs', {method: 'POST',
              headers: {'content-type': 'application/json'},
