@@ -20,6 +20,23 @@ const METRICS = [
 type Metric = (typeof METRICS)[number][0];
 const COLORS = ["#2f6fdf", "#d9822b", "#3a9d5d", "#b34ad1", "#c23c3c", "#777"];
 
+const BUCKET_MS = { minute: 60_000, hour: 3600_000, day: 24 * 3600_000 } as const;
+
+// Every bucket of the window, empty ones included, so that time reads left to right.
+function bucketStarts(endMs: number, windowMs: number, bucket: keyof typeof BUCKET_MS): number[] {
+  const size = BUCKET_MS[bucket];
+  const last = Math.floor(endMs / size) * size;
+  const starts: number[] = [];
+  for (let t = Math.floor((endMs - windowMs) / size) * size; t <= last; t += size) starts.push(t);
+  return starts;
+}
+
+function label(ms: number, bucket: keyof typeof BUCKET_MS): string {
+  const d = new Date(ms);
+  if (bucket === "day") return d.toLocaleDateString();
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 function value(row: UsageRow, metric: Metric): number {
   if (metric === "requests") return row.requests;
   if (metric === "tokens") return row.prompt_tokens + row.completion_tokens;
@@ -34,31 +51,36 @@ export default function Usage() {
   const { ms, bucket } = PERIODS[period];
   const usage = useQuery({
     queryKey: ["usage", orgId, period, groupBy],
-    queryFn: () => {
+    queryFn: async () => {
       const end = new Date();
       const start = new Date(end.getTime() - ms);
       const q = new URLSearchParams({ start: start.toISOString(), end: end.toISOString(), bucket, group_by: groupBy });
-      return get<{ data: UsageRow[] }>(`/analytics/v1/orgs/${orgId}/usage?${q}`);
+      const report = await get<{ data: UsageRow[] }>(`/analytics/v1/orgs/${orgId}/usage?${q}`);
+      return { ...report, endMs: end.getTime() };
     },
   });
   const { points, series, totals } = useMemo(() => {
     const rows = usage.data?.data ?? [];
-    const byBucket = new Map<string, Record<string, number | string>>();
+    const byBucket = new Map<number, Record<string, number | string>>();
+    if (usage.data) {
+      for (const t of bucketStarts(usage.data.endMs, ms, bucket)) byBucket.set(t, { bucket: label(t, bucket) });
+    }
     const names = new Set<string>();
     const sums = { requests: 0, tokens: 0, cost: 0 };
     for (const row of rows) {
       const name = (groupBy === "model" ? row.model : row.key_id) ?? "other";
       names.add(name);
-      const label = new Date(row.bucket_start).toLocaleString();
-      const point = byBucket.get(label) ?? { bucket: label };
+      const t = new Date(row.bucket_start).getTime();
+      const point = byBucket.get(t) ?? { bucket: label(t, bucket) };
       point[name] = ((point[name] as number | undefined) ?? 0) + value(row, metric);
-      byBucket.set(label, point);
+      byBucket.set(t, point);
       sums.requests += row.requests;
       sums.tokens += row.prompt_tokens + row.completion_tokens;
       sums.cost += row.cost_micro_usd;
     }
-    return { points: [...byBucket.values()], series: [...names], totals: sums };
-  }, [usage.data, metric, groupBy]);
+    const points = [...byBucket.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+    return { points, series: [...names], totals: sums };
+  }, [usage.data, metric, groupBy, ms, bucket]);
 
   return (
     <Section title="Usage">
@@ -74,7 +96,7 @@ export default function Usage() {
       <p data-testid="usage-totals">
         {totals.requests} requests · {totals.tokens} tokens · {usd(totals.cost)}
       </p>
-      {points.length === 0 && !usage.isPending && <p>No requests in this period.</p>}
+      {series.length === 0 && !usage.isPending && <p>No requests in this period.</p>}
       <div className="chart" role="img" aria-label={`Usage chart: ${metric} by ${groupBy}`}>
         <ResponsiveContainer width="100%" height={320}>
           <BarChart data={points}>
