@@ -106,7 +106,7 @@ export default function Usage() {
             <Tooltip />
             <Legend />
             {series.map((name, i) => (
-              <Bar key={name} dataKey={name} stackId="a" fill={COLORS[i % COLORS.length]} />
+              <Bar key={name} dataKey={name} stackId="a" fill={COLORS[i % COLORS.length]} isAnimationActive={false} />
             ))}
           </BarChart>
         </ResponsiveContainer>

@@ -52,6 +52,17 @@ def test_built_once_per_version_of_the_sources(tmp_path: Path) -> None:
     assert (source / "node_modules" / ".aistrale-lock-hash").is_file()
 
 
+def test_only_the_newest_bundles_are_kept(tmp_path: Path) -> None:
+    source = _project(tmp_path / "console")
+    build = ConsoleBuild(source, tmp_path / "cache")
+    made = []
+    for version in range(5):
+        (source / "src" / "app.txt").write_text(f"v{version}")
+        made.append(build.ensure())
+    kept = sorted(p for p in (tmp_path / "cache").iterdir() if p.is_dir())
+    assert kept == sorted(made[-3:])
+
+
 def test_the_fingerprint_covers_sources_and_lock_file(tmp_path: Path) -> None:
     source = _project(tmp_path / "console")
     before = fingerprint(source)

