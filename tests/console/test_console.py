@@ -258,6 +258,33 @@ def test_cookie_calls_need_the_csrf_header_and_sign_out_ends_the_session(
     expect(page).to_have_url(re.compile(r"/console/login$"))
 
 
+def test_a_viewer_sees_only_their_org_and_a_readable_refusal(
+    page: Page, platform: Platform
+) -> None:
+    org_id = platform.new_org("viewer-org")
+    platform.new_org("not-viewers-org")
+    added = platform.api(
+        "POST",
+        f"/admin/v1/orgs/{org_id}/members",
+        json={"email": "vera@console.test", "role": "viewer", "password": "vera-password-1"},
+    )
+    assert added.status_code == 201, added.text
+    sign_in(page, "vera@console.test", "vera-password-1")
+    expect(page.get_by_role("link", name="viewer-org", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="not-viewers-org", exact=True)).to_have_count(0)
+    expect(page.get_by_role("link", name="Audit log")).to_have_count(0)  # platform admins
+    page.get_by_role("link", name="viewer-org", exact=True).click()
+    page.get_by_label("Key name").fill("nope")
+    page.get_by_role("button", name="Create key").click()  # the same Rego policy refuses
+    expect(page.get_by_role("alert")).to_contain_text("Your role does not allow key.create")
+    refused = platform.api(
+        "GET", "/admin/v1/audit", params={"action": "key.create", "org_id": org_id}
+    ).json()["data"]
+    assert [(r["actor_email"], r["outcome"].split(":")[0]) for r in refused] == [
+        ("vera@console.test", "failure")
+    ]
+
+
 def test_first_load_stays_under_300_kb_of_gzipped_js(page: Page) -> None:
     sizes: dict[str, int] = {}
 
