@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aistrale_common.console_site import ConsoleSite
 from aistrale_platform.console.build import BuildFailed, ConsoleBuild, fingerprint
-from aistrale_platform.console.site import ConsoleSite
 
 # A console in miniature: no dependencies, a build script that counts its runs.
 BUILD_JS = """

@@ -12,11 +12,11 @@ import httpx
 
 from aistrale_analytics.app import create_app as create_analytics
 from aistrale_analytics.settings import Settings as AnalyticsSettings
+from aistrale_common.console_site import PREFIX as CONSOLE_PREFIX
+from aistrale_common.console_site import ConsoleSite
 from aistrale_common.events import EventBus
 from aistrale_common.sessions import MemorySessionStore
 from aistrale_platform.console.component import Console
-from aistrale_platform.console.site import PREFIX as CONSOLE_PREFIX
-from aistrale_platform.console.site import ConsoleSite
 from aistrale_platform.dispatch import Component, PlatformApp
 from aistrale_platform.localmodel.component import LocalModel
 from aistrale_platform.settings import Settings

@@ -21,6 +21,7 @@ from aistrale_userorg.audit.api import router as audit_router
 from aistrale_userorg.auth.api import router as auth_router
 from aistrale_userorg.authz.engine import Authorizer, Policy
 from aistrale_userorg.budgets.api import router as budgets_router
+from aistrale_userorg.console import console_router
 from aistrale_userorg.context import Context
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
@@ -169,4 +170,6 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router)
+    if settings.console_dist_dir is not None:
+        app.include_router(console_router(settings.console_dist_dir))
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -39,6 +41,9 @@ class Settings(ServiceSettings):
     # after sign-in. Stored in Redis when AISTRALE_REDIS_URL is set, else in process.
     session_idle_timeout_s: float = Field(default=1800.0, gt=0)
     session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
+
+    # The web console's built bundle, served at /console (the image sets it; unset: none).
+    console_dist_dir: Path | None = None
 
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)

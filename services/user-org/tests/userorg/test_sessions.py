@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import httpx
 
@@ -131,3 +132,18 @@ async def test_bearer_tokens_still_work_and_need_no_csrf(pg_app: Running) -> Non
     assert made.status_code == 201
     none = await pg_app.client.get("/admin/v1/orgs")
     assert none.status_code == 401
+
+
+async def test_user_org_serves_a_baked_console_bundle(
+    start_app: StartApp, pg_url: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "console-dist"
+    (bundle / "assets").mkdir(parents=True)
+    (bundle / "index.html").write_text("<html>console</html>")
+    (bundle / "assets" / "app-1.js").write_text("1")
+    app = await start_app(pg_url, console_dist_dir=bundle)
+    for path in ("/console/", "/console/orgs/o1/keys"):
+        page = await app.client.get(path)
+        assert page.status_code == 200 and page.text == "<html>console</html>", path
+    assert (await app.client.get("/console/assets/app-1.js")).text == "1"
+    assert (await app.client.get("/console", follow_redirects=False)).status_code == 308

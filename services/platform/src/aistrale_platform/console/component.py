@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aistrale_common.console_site import ConsoleSite
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
 from aistrale_platform.console.build import BuildFailed, ConsoleBuild
-from aistrale_platform.console.site import ConsoleSite
 from aistrale_platform.settings import Settings
 
 log = get_logger(__name__)

@@ -1,5 +1,6 @@
-"""The ASGI app at /console: the built bundle's files, index.html for every app route (the
-app routes in the browser), and a page that says so while the bundle is being built."""
+"""The ASGI app at /console (the web console's bundle), used by `make run`'s platform and by
+user-org in Kubernetes: the bundle's files, index.html for every app route (the app routes
+in the browser), and a page that says so while the bundle is being built."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ class ConsoleSite:
         return described
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._respond(scope["path"])(scope, receive, send)
+        await self.response_for(scope["path"])(scope, receive, send)
 
-    def _respond(self, path: str) -> Response:
+    def response_for(self, path: str) -> Response:
         if path == PREFIX:
             return RedirectResponse(PREFIX + "/", status_code=308)
         bundle = self.status.bundle
