@@ -84,6 +84,15 @@ def _last_used_config(settings: Settings) -> LastUsedConfig:
     )
 
 
+def _warn_if_sessions_are_local(settings: Settings) -> None:
+    # Not refused: the admin API works without Redis; only console sessions need sharing.
+    if settings.redis_url is None and settings.environment in ("staging", "production"):
+        log.warning(
+            "console_sessions_in_process",
+            hint="set AISTRALE_REDIS_URL: other replicas and analytics cannot see these sessions",
+        )
+
+
 def _session_manager(settings: Settings, store: SessionStore) -> SessionManager:
     return SessionManager(
         store,
@@ -125,6 +134,7 @@ def create_app(
             store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
             if sessions is None:
                 stack.push_async_callback(store.aclose)
+                _warn_if_sessions_are_local(settings)
             lookup_engine = open_lookup_engine(opened.db)
             stack.push_async_callback(close_lookup_engine, lookup_engine, opened.db)
             context = Context(
