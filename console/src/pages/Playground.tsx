@@ -4,6 +4,7 @@ import { api, type CreatedKey } from "../api";
 import { ErrorText, Field, Section, Select } from "../ui";
 import { useOrgId } from "./OrgLayout";
 import { rememberKey, rememberedKey } from "./playgroundKey";
+import { SseParser, deltaOf } from "../sse";
 
 interface Message {
   role: "user" | "assistant";
@@ -28,23 +29,14 @@ async function* streamChat(key: string, model: string, messages: Message[]): Asy
   });
   if (!response.ok || !response.body) throw await gatewayError(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const parser = new SseParser();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
-    const events = buffer.split("\n\n");
-    buffer = events.pop() ?? "";
-    for (const event of events) {
-      for (const line of event.split("\n")) {
-        if (!line.startsWith("data:")) continue;
-        const data = line.slice(5).trim();
-        if (data === "[DONE]") return;
-        const chunk = JSON.parse(data);
-        if (chunk.error) throw new Error(chunk.error.message ?? "stream failed");
-        const delta: string | undefined = chunk.choices?.[0]?.delta?.content;
-        if (delta) yield delta;
-      }
+    for (const payload of parser.push(value)) {
+      if (payload === "[DONE]") return;
+      const delta = deltaOf(payload);
+      if (delta) yield delta;
     }
   }
 }

