@@ -120,3 +120,56 @@ async def test_while_building_the_site_says_so(bundle: Path) -> None:
     assert waiting.headers["retry-after"] == "3"
     site.failed("npm ci failed")
     assert "npm ci failed" in (await _get(site, "/console/login")).text
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may never reap an orphan)."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "State:\tZ" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
+async def test_the_platform_builds_in_a_child_it_stops_with_itself(tmp_path: Path) -> None:
+    import asyncio
+
+    from aistrale_platform.console.component import Console
+    from aistrale_platform.settings import Settings
+
+    source = _project(tmp_path / "console")
+    pid_file = tmp_path / "npm-build.pid"
+    (source / "build.js").write_text(
+        f"require('fs').writeFileSync({str(pid_file)!r}, String(process.pid));"
+        "setTimeout(() => {}, 60000);"
+    )
+    settings = Settings(console_source_dir=source, console_cache_dir=tmp_path / "cache")
+    site = ConsoleSite()
+    console = Console(settings, site)
+    async with console.lifespan():
+        for _ in range(300):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            await asyncio.sleep(0.1)
+        assert console.describe()["state"] == "building"
+        pid = int(pid_file.read_text())
+    await asyncio.sleep(0.5)
+    assert not _running(pid)  # the build's node process ended with the platform
+
+
+async def test_the_platform_serves_what_its_child_built(tmp_path: Path) -> None:
+    import asyncio
+
+    from aistrale_platform.console.component import Console
+    from aistrale_platform.settings import Settings
+
+    source = _project(tmp_path / "console")
+    settings = Settings(console_source_dir=source, console_cache_dir=tmp_path / "cache")
+    site = ConsoleSite()
+    async with Console(settings, site).lifespan():
+        for _ in range(300):
+            if site.describe()["state"] not in ("off", "building"):
+                break
+            await asyncio.sleep(0.1)
+        assert site.describe() == {"state": "ready"}
+        assert (await _get(site, "/console/")).text == "v1"

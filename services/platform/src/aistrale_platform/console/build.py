@@ -136,3 +136,21 @@ class ConsoleBuild:
         if done.returncode != 0:
             log = self.cache_dir / "build.log"
             raise BuildFailed(f"npm {args[0]} failed (exit {done.returncode}); see {log}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aistrale_platform.console.build SOURCE CACHE_DIR`: the platform builds in
+    a child process so that stopping the platform stops npm too (a thread could not be)."""
+    import sys
+
+    source, cache_dir = (argv if argv is not None else sys.argv[1:])[:2]
+    try:
+        print(ConsoleBuild(Path(source), Path(cache_dir)).ensure())
+    except (BuildFailed, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

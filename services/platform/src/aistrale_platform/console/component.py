@@ -4,14 +4,20 @@ start (they serve meanwhile), then the site serves it. /ready shows its state.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aistrale_common.console_site import ConsoleSite
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
-from aistrale_platform.console.build import BuildFailed, ConsoleBuild
+from aistrale_platform.console.build import ConsoleBuild
 from aistrale_platform.settings import Settings
 
 log = get_logger(__name__)
@@ -51,11 +57,31 @@ class Console:
             return
         self.site.building()
         log.info("console_build_started", source=str(source))
-        try:
-            bundle = await asyncio.to_thread(build.ensure)
-        except (BuildFailed, OSError) as exc:
-            log.error("console_build_failed", error=str(exc))
-            self.site.failed(str(exc))
+        failure = await _build_in_child(source, settings.console_cache_dir)
+        bundle = build.cached()
+        if failure is not None or bundle is None:
+            log.error("console_build_failed", error=failure)
+            self.site.failed(failure or "the build left no bundle")
             return
         log.info("console_build_done", bundle=str(bundle))
         self.site.ready(bundle)
+
+
+async def _build_in_child(source: Path, cache_dir: Path) -> str | None:
+    """None when built; else what went wrong. Cancelled (the platform stops): the child and
+    its npm are ended with it."""
+    # Below the gateway's priority: it serves while this builds.
+    nice = ["nice", "-n", "10"] if shutil.which("nice") else []
+    proc = await asyncio.create_subprocess_exec(
+        *nice, sys.executable, "-m", "aistrale_platform.console.build", str(source), str(cache_dir),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, err = await proc.communicate()
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        await proc.wait()
+        raise
+    return None if proc.returncode == 0 else err.decode(errors="replace").strip()
