@@ -4,6 +4,8 @@ import { ApiError, api, get, usd, type Budget as BudgetT, type UsageSummary } fr
 import { ErrorText, Field, Section, Select } from "../ui";
 import { useOrgId } from "./OrgLayout";
 
+const PERIOD_WORDS = { day: "today (UTC)", month: "this month", total: "in total" } as const;
+
 export function Budget() {
   const orgId = useOrgId();
   const client = useQueryClient();
@@ -54,7 +56,7 @@ export function Budget() {
       {budget.data && (
         <div>
           <p data-testid="budget-summary">
-            {usd(spent)} spent of {usd(limit)} this {period === "total" ? "lifetime" : period}
+            {usd(spent)} spent of {usd(limit)} {PERIOD_WORDS[period]}
           </p>
           <div className="bar" role="progressbar" aria-label="Spend against the limit"
             aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(ratio * 100)}>
