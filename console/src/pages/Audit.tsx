@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useParams } from "react-router-dom";
 import { api, get, when, type AuditEntry, type Page, type Session, type Verification } from "../api";
-import { ErrorText, Field, Section, Select } from "../ui";
+import { ErrorText, Field, Section } from "../ui";
 
 export function Audit() {
   const orgId = useParams().orgId;
@@ -10,7 +10,8 @@ export function Audit() {
   const [action, setAction] = useState("");
   const [actor, setActor] = useState("");
   const [outcome, setOutcome] = useState("");
-  const [filter, setFilter] = useState({ action: "", actor: "", outcome: "" });
+  const [since, setSince] = useState("");
+  const [filter, setFilter] = useState({ action: "", actor: "", outcome: "", since: "" });
   const audit = useQuery({
     queryKey: ["audit", orgId, filter],
     queryFn: () => {
@@ -19,21 +20,23 @@ export function Audit() {
       if (filter.action) q.set("action", filter.action);
       if (filter.actor) q.set("actor_id", filter.actor);
       if (filter.outcome) q.set("outcome", filter.outcome);
+      if (filter.since) q.set("since", new Date(filter.since).toISOString());
       return get<Page<AuditEntry>>(`/admin/v1/audit?${q}`);
     },
   });
   const verify = useMutation({ mutationFn: () => api<Verification>("GET", "/admin/v1/audit/verify") });
   function submit(event: FormEvent) {
     event.preventDefault();
-    setFilter({ action, actor, outcome });
+    setFilter({ action, actor, outcome, since });
   }
   return (
     <Section title="Audit log">
       <form onSubmit={submit} aria-label="Filter audit log" className="inline">
         <Field label="Action" placeholder="key.create" value={action} onChange={(e) => setAction(e.target.value)} />
         <Field label="Actor id" value={actor} onChange={(e) => setActor(e.target.value)} />
-        <Select label="Outcome" value={outcome} onChange={setOutcome}
-          options={[["", "any"], ["success", "success"]]} />
+        <Field label="Outcome" placeholder="success, failure:…" value={outcome}
+          onChange={(e) => setOutcome(e.target.value)} />
+        <Field label="Since" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />
         <button type="submit">Filter</button>
       </form>
       {session?.platform_admin && (
