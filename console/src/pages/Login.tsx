@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router-dom";
-import { api, type Session } from "../api";
+import { ApiError, api, type Session } from "../api";
 import { ErrorText, Field } from "../ui";
 
 export function Login() {
@@ -22,7 +22,8 @@ export function Login() {
       client.setQueryData(["session"], session);
       navigate("/");
     } catch (e) {
-      setError(e);
+      // 401 never says which of the two was wrong; a lockout (429) says when to retry.
+      setError(e instanceof ApiError && e.status === 401 ? new Error("Invalid email or password") : e);
     } finally {
       setBusy(false);
     }

@@ -23,7 +23,7 @@ from aistrale_userorg.uow import Tx
 from aistrale_userorg.users import repository as users_repo
 from aistrale_userorg.util import as_utc, new_id, utcnow
 
-BAD_LOGIN = "Invalid email or password"
+BAD_LOGIN = "Incorrect email or password"
 
 
 async def password_grant(ctx: Context, email: str, password: str, ip: str | None) -> TokenResponse:
