@@ -44,7 +44,7 @@ async def caller(
         # The console's session cookie: the roles user-org keeps in the session record.
         sessions: SessionManager = request.app.state.sessions
         _, record = await resolve_request(sessions, request, request.method)
-        return record.claims()
+        return sessions.fresh_claims(record)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Missing bearer access token", code="invalid_token")
     settings: Settings = request.app.state.settings

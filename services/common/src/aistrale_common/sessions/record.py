@@ -16,6 +16,7 @@ class SessionRecord(BaseModel):
     # A snapshot for services that cannot read user-org's database (analytics); user-org
     # itself reads roles from the database and refreshes this on every request it serves.
     orgs: dict[str, Role] = {}
+    roles_at: float = 0.0  # when user-org last wrote `orgs` (epoch seconds)
     csrf_token: str
     created_at: float  # epoch seconds
     last_seen_at: float

@@ -63,9 +63,14 @@ async def login(
     return _info(made.record)
 
 
-@router.get("", summary="The signed-in session (401 when none)", responses=errors(401))
-async def current(ctx: ContextDep, request: Request) -> SessionInfo:
-    _, record = await resolve_request(ctx.sessions, request, "GET")
+@router.get(
+    "",
+    summary="The signed-in session (401 when none); refreshes its roles for analytics",
+    responses=errors(401),
+)
+async def current(ctx: ContextDep, ip: ClientIp, request: Request) -> SessionInfo:
+    session_id, record = await resolve_request(ctx.sessions, request, "GET")
+    await service.principal_of(ctx, session_id, record, ip)  # refreshes the roles snapshot
     return _info(record)
 
 
