@@ -28,9 +28,9 @@ async def test_admits_in_full_when_the_budget_pays_the_worst_case(harness: Harne
     assert admission.held_micro_usd == 100 + 400  # 100 prompt x 1 + 200 out x 2
 
 
-async def test_implicit_max_tokens_stays_implicit_when_affordable(harness: Harness) -> None:
+async def test_implicit_max_tokens_becomes_the_models_maximum(harness: Harness) -> None:
     admission = await harness.gatekeeper.admit(ask(key(org_budget=10_000), max_tokens=None))
-    assert admission.max_tokens is None  # nothing to lower: the router leaves the body alone
+    assert admission.max_tokens == 200  # sent upstream: generation is always bounded
     assert admission.held_micro_usd == 100 + 2 * 200  # the model's max output
 
 
@@ -72,7 +72,7 @@ async def test_settle_releases_the_hold_and_records_the_real_cost(harness: Harne
     assert await harness.read(spend_key(harness, "org", "o1", "m202611")) == 200
     assert await harness.read(spend_key(harness, "org", "o1", "t")) == 200
     admission = await harness.gatekeeper.admit(ask(record, max_tokens=None))
-    assert admission.max_tokens is None  # 800 left pays 100 + 2 x 200 again
+    assert admission.max_tokens == 200  # 800 left pays 100 + 2 x 200 again
 
 
 async def test_free_models_hold_nothing(harness: Harness) -> None:

@@ -22,16 +22,16 @@ from aistrale_common.events.schemas import ControlEvent
 from aistrale_common.testing.fixtures import Infra
 from aistrale_router.admission.periods import period_label
 from aistrale_router.admission.testing import drop_keys
-from aistrale_router.gateway.request import estimate_prompt_tokens
 from aistrale_router.keys.record import BudgetRule
 from aistrale_router.testing.fake_vllm import prompt_tokens
 from aistrale_router.testing.sdk import open_sdk
+from aistrale_router.text.prompt_estimate import chat_prompt_tokens
 
 from .routers import Fleet, open_fleet, routers
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello"}]
 MAX_TOKENS = 15  # the fake answers 15 words, one token each
-ESTIMATE = estimate_prompt_tokens(MESSAGES)
+ESTIMATE = chat_prompt_tokens(list(MESSAGES))
 PROMPT = prompt_tokens({"messages": MESSAGES})  # what the fake reports
 WORST = ESTIMATE * 1 + MAX_TOKENS * 2  # the harness catalog: 1 and 2 micro-USD per token
 
@@ -252,7 +252,7 @@ async def test_a_killed_router_reservation_expires_and_the_budget_recovers(
     # The fake streams one word per 50 ms past 100 words: 200 words take 10 s.
     slow: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi SLOW_STREAM"}]
     org = "org_" + secrets.token_hex(4)
-    budget = estimate_prompt_tokens(slow) + 2 * 200  # the slow request's worst case
+    budget = chat_prompt_tokens(slow) + 2 * 200  # the slow request's worst case
     key, _ = fleet.new_key(org_id=org, budgets=org_budget(org, budget))
     with routers(fleet, {"doomed": {"AISTRALE_RESERVATION_TTL_S": "2"}}) as running:
         doomed = running["doomed"]

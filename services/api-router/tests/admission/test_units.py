@@ -71,7 +71,7 @@ async def test_a_key_without_limits_or_budgets_is_admitted_without_a_store_round
     request = AdmissionRequest(key(), model(), 10, None)
     admission = await gatekeeper.admit(request)
     assert store.admits == 0
-    assert admission.max_tokens is None  # nothing lowers what the client asked for
+    assert admission.max_tokens == 200  # the model's max_output_tokens: always bounded
     await gatekeeper.settle(admission, Settlement(10, 5, 20))
     plan = admission.plan
     assert plan is not None

@@ -81,7 +81,8 @@ async def _relay(
 
 SSE = (
     b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
-    b'data: {"choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"prompt_tokens":3,'
+    b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":3,'
     b'"completion_tokens":2}}\n\n'
     b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n'
     b"data: [DONE]\n\n"

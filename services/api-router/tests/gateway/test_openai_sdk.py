@@ -141,7 +141,9 @@ async def test_errors_have_openai_shapes_and_statuses(
     assert set(body["error"]) >= {"message", "type", "param", "code"}
     if model in ("broken-model", "slow-model"):
         event = await router.usage.wait_for(raised.value.response.headers["x-request-id"])
-        assert event.status == status and event.attempts == 2  # retried once, then gave up
+        # A 500 is retried once, then given up; a timeout is not retried on the deployment
+        # that timed out (it is busy with this very request), and there is no other.
+        assert event.status == status and event.attempts == (2 if model == "broken-model" else 1)
 
 
 async def test_a_bad_key_is_401(router: Router) -> None:

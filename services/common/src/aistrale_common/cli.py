@@ -53,5 +53,7 @@ def run_service_cli(
         host=args.host or settings.host,
         port=args.port or settings.port,
         grace_s=settings.shutdown_grace_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
     )
     DrainingServer(config, [app_drain(app)]).run()

@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     # terminationGracePeriodSeconds minus its preStop sleep, with room for the usage flush
     # (the charts derive it: docs/deploy.md).
     shutdown_grace_s: float = Field(default=60.0, gt=0)
+    # A request head (request line and headers) past either limit is answered 431 and its
+    # connection closed (http_server.py): nothing buffers megabytes of headers.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_headers: int = Field(default=200, ge=16)
 
     redis_url: str | None = None
     redis_prefix: str = "aistrale:"

@@ -18,7 +18,7 @@ from socket import socket
 import uvicorn
 from starlette.types import ASGIApp
 
-from aistrale_common.http_server import CoalescingHttpToolsProtocol
+from aistrale_common.http_server import MAX_HEADER_BYTES, MAX_HEADERS, limited_protocol
 
 # After the app's grace: time for the requests it ended to send their last bytes and close.
 CUT_MARGIN_S = 5.0
@@ -57,9 +57,18 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def server_config(app: ASGIApp, *, host: str, port: int, grace_s: float) -> uvicorn.Config:
-    """What every AISTRALE server runs with: our HTTP protocol, our logging, and uvicorn's
-    graceful timeout just past the app's own grace."""
+def server_config(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    grace_s: float,
+    max_header_bytes: int = MAX_HEADER_BYTES,
+    max_headers: int = MAX_HEADERS,
+) -> uvicorn.Config:
+    """What every AISTRALE server runs with: our HTTP protocol (bounded request heads: 431
+    past the limits), our logging, and uvicorn's graceful timeout just past the app's own
+    grace."""
     return uvicorn.Config(
         app,
         host=host,
@@ -67,5 +76,5 @@ def server_config(app: ASGIApp, *, host: str, port: int, grace_s: float) -> uvic
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=math.ceil(grace_s + CUT_MARGIN_S),
-        http=CoalescingHttpToolsProtocol,
+        http=limited_protocol(max_header_bytes, max_headers),
     )

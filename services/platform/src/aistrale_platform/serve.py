@@ -53,7 +53,12 @@ async def _serve(
         bus, router=router, userorg=userorg, analytics=analytics, platform=settings
     )
     config = server_config(
-        app, host=settings.host, port=settings.port, grace_s=settings.shutdown_grace_s
+        app,
+        host=settings.host,
+        port=settings.port,
+        grace_s=settings.shutdown_grace_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
     )
     server = DrainingServer(config, [app_drain(service) for service in app.services.values()])
     announcing = asyncio.create_task(announce(server, settings, admin, app.components, sys.stderr))

@@ -44,10 +44,11 @@ def to_admission(plan: Plan, verdict: Verdict, reservation_id: str, *, shared: b
             "You exceeded your current quota: the budget cannot pay for this request.",
             headers={**headers, "Retry-After": str(max(1, math.ceil(reset)))},
         )
-    lowered = verdict.grant < plan.want
     return Admission(
         reservation_id=reservation_id,
-        max_tokens=verdict.grant if plan.explicit or lowered else None,
+        # Always sent upstream, the model's max_output_tokens when the client set none:
+        # generation is bounded by what was reserved, never by the server's own default.
+        max_tokens=verdict.grant,
         headers=headers,
         plan=plan,
         held_micro_usd=verdict.held,

@@ -43,6 +43,9 @@ class Deployment(BaseModel):
     api_key_env: str | None = None
     weight: int = Field(default=1, ge=0)
     name: str | None = None  # defaults to provider:base_url
+    # The server software, where the router must treat it specially. `llama.cpp`: chat
+    # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
+    engine: Literal["llama.cpp"] | None = None
 
     @property
     def id(self) -> str:

@@ -13,6 +13,9 @@ from typing import Any, Literal
 import orjson
 
 from aistrale_common.errors import InvalidRequest
+from aistrale_router.text.prompt_estimate import chat_prompt_tokens, input_tokens
+from aistrale_router.validation.depth import check_depth
+from aistrale_router.validation.messages import validate_messages
 
 Endpoint = Literal["chat", "completions", "embeddings"]
 PATHS: dict[Endpoint, str] = {
@@ -65,12 +68,20 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    check_depth(raw, body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("You must provide a model parameter.", param="model")
     required = _REQUIRED[endpoint]
-    if body.get(required) in (None, [], ""):
+    if body.get(required) is None:
         raise InvalidRequest(f"Missing required parameter: '{required}'.", param=required)
+    if endpoint == "chat":
+        validate_messages(body["messages"])
+        estimate = chat_prompt_tokens(body["messages"], body.get("tools"))
+    elif body[required] in ([], ""):
+        raise InvalidRequest(f"Missing required parameter: '{required}'.", param=required)
+    else:
+        estimate = input_tokens(body[required])
     stream = _optional_bool(body, "stream")
     field = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
     return ClientRequest(
@@ -82,7 +93,7 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
         wants_usage=_wants_usage(body),
         max_tokens=_max_tokens(body, field),
         max_tokens_field=field,
-        prompt_estimate=estimate_prompt_tokens(body.get(required)),
+        prompt_estimate=estimate,
         choices=_choices(body, endpoint, max_choices),
     )
 
@@ -163,10 +174,9 @@ def _max_tokens(body: dict[str, Any], field: str) -> int | None:
 
 
 def estimate_prompt_tokens(payload: Any) -> int:
-    """Characters / 4 over every string in the prompt, plus a few tokens of framing per part.
-
-    Only used when upstream reports no usage, and as the prompt size admission reserves for.
-    """
+    """Characters / 4 over every string, plus a few tokens of framing per part: the
+    completion size metered when upstream reports no usage (the prompt's reservation is
+    the upper bound of text/prompt_estimate.py)."""
     chars, parts = _count_text(payload)
     return chars // CHARS_PER_TOKEN + 4 * parts + 1
 

@@ -26,6 +26,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway.answer import available_models, echo_answer, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
     CLIENT_CLOSED,
@@ -47,6 +48,7 @@ from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.providers.base import ProviderAdapter
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.text.special_tokens import clean_chunk
 from aistrale_router.upstream.adapted_relay import AdaptedRelay
 from aistrale_router.upstream.client import UpstreamBroken, UpstreamTimedOut
 from aistrale_router.upstream.forward import AttemptsFailed, Forwarder, Opened
@@ -168,7 +170,8 @@ class Gateway:
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
-            bound = BoundRequest(self.preparer, request, admission.max_tokens, keys)
+            max_tokens = fit_context(admission.max_tokens, request, model)
+            bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
             meter.attempts, meter.target = failed.attempts, failed.target
@@ -189,7 +192,8 @@ class Gateway:
         model = self.catalog.catalog.get(name)
         if model is None:
             raise NotFound(
-                f"The model `{name}` does not exist or you do not have access to it.",
+                f"The model `{name}` does not exist or you do not have access to it. "
+                + available_models(self.catalog.catalog, key.allowed_models),
                 param="model",
                 code="model_not_found",
             )
@@ -218,9 +222,13 @@ class Gateway:
         self.forwarder.finished(opened, ok=True)
         adapter = self.preparer.adapter(opened.target)
         if adapter is not None:
-            body = orjson.dumps(self._translated(adapter, opened, meter, body))
+            translated = self._translated(adapter, opened, meter, body)
+            if "model" in translated:
+                translated["model"] = meter.request.model  # the catalog name, not upstream's
+            body = orjson.dumps(translated)
             headers["content-type"] = "application/json"
         else:
+            body = echo_answer(body, meter.request.model, opened.target.deployment)
             headers["content-type"] = opened.response.headers.get("content-type", JSON)
         status = opened.response.status
         return Complete(status, body, headers, partial(self._meter_complete, meter, status, body))
@@ -245,18 +253,24 @@ class Gateway:
                 return True
             return await self.gatekeeper.check_stream(admission, prompt, completion_tokens)
 
-        hide = not meter.request.wants_usage
+        hide, name = not meter.request.wants_usage, meter.request.model
+        deployment = opened.target.deployment
         adapter = self.preparer.adapter(opened.target)
         relay = (
-            StreamRelay(opened.response, hide_usage=hide, budget=budget)
+            StreamRelay(
+                opened.response,
+                hide_usage=hide,
+                budget=budget,
+                model=name,
+                clean=clean_chunk if deployment.engine == "llama.cpp" else None,
+            )
             if adapter is None
             else AdaptedRelay(
                 opened.response,
-                adapter.stream_translator(
-                    provider_target(opened.target), meter.request_id, meter.request.model
-                ),
+                adapter.stream_translator(provider_target(opened.target), meter.request_id, name),
                 hide_usage=hide,
                 budget=budget,
+                model=name,
             )
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})

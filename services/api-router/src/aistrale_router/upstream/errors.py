@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import orjson
@@ -10,11 +11,15 @@ from aistrale_common.errors import (
     AistraleError,
     InvalidRequest,
     RateLimited,
+    ServiceUnavailable,
     UpstreamFailed,
 )
 from aistrale_common.logging import get_logger
 
 log = get_logger(__name__)
+DEFAULT_RETRY_AFTER_S = 1
+# A Python traceback or a source path in an upstream's message: logged, never passed on.
+_INTERNALS = re.compile(r'Traceback|File "|\.py\b|site-packages|\w+(?:Error|Exception): ')
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -29,6 +34,15 @@ def upstream_error(status: int, body: bytes, headers: Mapping[str, str]) -> Aist
             "The model is overloaded; retry shortly.",
             code="upstream_rate_limited",
             headers={"retry-after": retry} if retry else {},
+        )
+    if status == 503:
+        # Loading its model, or overloaded: the client may come back, when upstream says.
+        retry = headers.get("retry-after") or str(DEFAULT_RETRY_AFTER_S)
+        # Its own words when it gave them in JSON (the local model's installer says what it
+        # is doing and points to /ready), else a fixed phrase.
+        return ServiceUnavailable(
+            message or "The model is not ready (loading or overloaded); retry shortly.",
+            headers={"retry-after": retry},
         )
     return UpstreamFailed(f"Upstream answered {status}: {message or 'no details'}"[:500])
 
@@ -45,7 +59,17 @@ def _message(body: bytes) -> tuple[str | None, str | None]:
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
         message, param = error.get("message"), error.get("param")
-        return (str(message) if message else None), (str(param) if param else None)
+        return _safe(message), (str(param) if param else None)
     if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        return parsed["message"], None  # vLLM's older error shape
+        return _safe(parsed["message"]), None  # vLLM's older error shape
     return None, None
+
+
+def _safe(message: object) -> str | None:
+    if not message:
+        return None
+    text = str(message)
+    if _INTERNALS.search(text):
+        log.info("upstream_error_internals", message=text[:500])
+        return None
+    return text

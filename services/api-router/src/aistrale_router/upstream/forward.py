@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from aistrale_common.errors import (
     AistraleError,
@@ -32,6 +32,13 @@ from aistrale_router.upstream.client import (
 from aistrale_router.upstream.errors import RETRYABLE_STATUS
 
 log = get_logger(__name__)
+
+
+# What a failed attempt allows: another try (any deployment), another deployment only, none.
+Retry = Literal["retry", "skip", "stop"]
+RETRY: Retry = "retry"
+SKIP: Retry = "skip"
+STOP: Retry = "stop"
 
 
 class Preparer(Protocol):
@@ -75,48 +82,62 @@ class Forwarder:
     async def open(self, targets: list[Target], prepare: Preparer, rid: str) -> Opened:
         error: AistraleError | None = None  # built only when needed: this is the hot path
         target: Target | None = None
+        # Deployments that timed out or said they are not ready (503): not tried again for
+        # this request (a retry would queue a second generation behind the first).
+        skipped: set[str] = set()
         # Every deployment and fallback gets its chance, and at least max_attempts tries.
         attempts = max(self._policy.max_attempts, len(targets)) if targets else 0
+        tried = 0
         for attempt in range(attempts):
+            target = _next_target(targets, attempt, skipped)
+            if target is None:
+                break
             if attempt:
                 await asyncio.sleep(self._policy.backoff_s * 2 ** (attempt - 1))
-            target = targets[attempt % len(targets)]
+            tried = attempt + 1
             result = await self._try(target, prepare, rid)
             if not isinstance(result, tuple):
-                return Opened(result, target, attempt + 1)
+                return Opened(result, target, tried)
             error, retry = result
-            if not retry:
-                raise AttemptsFailed(error, attempt + 1, target)
+            if retry == SKIP:
+                skipped.add(target.deployment.id)
+            elif retry == STOP:
+                raise AttemptsFailed(error, tried, target)
         if error is None:
             error = ServiceUnavailable("No deployment is available for this model.")
-        raise AttemptsFailed(error, attempts, target)
+        raise AttemptsFailed(error, tried, target)
 
     async def _try(
         self, target: Target, prepare: Preparer, rid: str
-    ) -> UpstreamResponse | tuple[AistraleError, bool]:
+    ) -> UpstreamResponse | tuple[AistraleError, Retry]:
         deployment_id = target.deployment.id
         request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
         self._states.started(deployment_id)
         try:
             response = await self._send(request, rid)
         except (TimeoutError, UpstreamTimedOut):
+            # The timeout closed the connection (upstream stops generating); the deployment
+            # is busy or stuck: another one may answer, this one is not asked again.
             self._states.finished(deployment_id, ok=False)
-            return UpstreamTimeout("The model did not answer in time."), True
+            return UpstreamTimeout("The model did not answer in time."), SKIP
         except UpstreamUnreachable as exc:
             self._states.finished(deployment_id, ok=False)
             log.info("upstream_unreachable", deployment=deployment_id, error=str(exc))
             # A fixed phrase: the client library's wording is not the API's.
-            return ServiceUnavailable("The model's server could not be reached."), True
+            return ServiceUnavailable("The model's server could not be reached."), RETRY
         except UpstreamBroken as exc:  # an answer that is not HTTP, before its headers
             self._states.finished(deployment_id, ok=False)
             log.info("upstream_unreadable", deployment=deployment_id, error=str(exc))
-            return UpstreamFailed("The model's server sent an answer that could not be read."), True
+            failed = UpstreamFailed("The model's server sent an answer that could not be read.")
+            return failed, RETRY
         if response.status < 400:
             return response  # the caller reports `finished` once the body is through
         content = await _read_error_body(response)
         self._states.finished(deployment_id, ok=response.status < 500)
-        retry = response.status in RETRYABLE_STATUS
-        return prepare.error(target, response.status, content, response.headers), retry
+        error = prepare.error(target, response.status, content, response.headers)
+        if response.status == 503:  # loading or overloaded: it said so, it is not asked again
+            return error, SKIP
+        return error, RETRY if response.status in RETRYABLE_STATUS else STOP
 
     async def _send(self, request: PreparedRequest, rid: str) -> UpstreamResponse:
         headers = {**request.headers, "x-request-id": rid}
@@ -134,6 +155,17 @@ async def _read_error_body(response: UpstreamResponse) -> bytes:
         return b""
     finally:
         await response.close()
+
+
+def _next_target(targets: list[Target], attempt: int, skipped: set[str]) -> Target | None:
+    """Round-robin over the plan, past the deployments this request no longer tries."""
+    if not skipped:
+        return targets[attempt % len(targets)]
+    for offset in range(len(targets)):
+        target = targets[(attempt + offset) % len(targets)]
+        if target.deployment.id not in skipped:
+            return target
+    return None
 
 
 def monotonic_ms(since: float) -> float:

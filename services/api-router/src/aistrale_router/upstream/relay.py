@@ -18,6 +18,7 @@ from aistrale_common.errors import AistraleError, QuotaExceeded, UpstreamFailed,
 from aistrale_common.logging import get_logger
 from aistrale_router.sse import SseEvent, SseParser
 from aistrale_router.upstream.client import UpstreamBroken, UpstreamResponse, UpstreamTimedOut
+from aistrale_router.upstream.stream_end import ChoiceEnds, incomplete_stream
 
 log = get_logger(__name__)
 DONE = "[DONE]"
@@ -31,8 +32,13 @@ class StreamRelay:
         *,
         hide_usage: bool,
         budget: Callable[[int], Awaitable[bool]] | None = None,
+        model: str | None = None,
+        clean: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self._response = response
+        self._model = model  # the catalog name to echo, when upstream's name differs
+        self._clean = clean  # strips special tokens from a chunk's text; True if it changed
+        self._ends = ChoiceEnds()
         self._hide_usage = hide_usage
         self._budget = budget  # completion tokens so far -> may the stream go on?
         self.usage: dict[str, Any] | None = None
@@ -56,6 +62,9 @@ class StreamRelay:
                     if self.first_chunk_at is None:
                         self.first_chunk_at = time.perf_counter()
                     yield out
+                if self._ends.cut_short:
+                    yield self._failed(incomplete_stream())
+                    return
                 if self.finished:
                     continue  # the answer is whole: nothing left for the budget to stop
                 if self._budget is not None and not await self._budget(self.token_chunks):
@@ -64,6 +73,12 @@ class StreamRelay:
             tail = self._tail()
             if tail:
                 yield tail
+            if not self.finished:  # upstream closed without `[DONE]`
+                if self._ends.incomplete():
+                    yield self._failed(incomplete_stream())
+                    return
+                self.finished = True
+                yield DONE_EVENT
             self.completed = True
         except UpstreamTimedOut:
             yield self._failed(UpstreamTimeout("The model stopped sending mid-stream."))
@@ -89,6 +104,9 @@ class StreamRelay:
     def _relay(self, event: SseEvent) -> bytes:
         data = event.data
         if data == DONE:
+            if self._ends.incomplete():  # a bare `[DONE]`: the server gave up on the answer
+                self._ends.cut_short = True
+                return b""
             self.finished = True
             return DONE_EVENT
         try:
@@ -99,6 +117,8 @@ class StreamRelay:
             return b"data: " + data.encode() + b"\n\n"
         if carries_tokens(chunk):
             self.token_chunks += 1
+        self._ends.note(chunk)
+        changed = self._rewrite(chunk)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = usage
@@ -106,8 +126,21 @@ class StreamRelay:
                 if not chunk.get("choices"):
                     return b""
                 chunk.pop("usage")
-                return b"data: " + orjson.dumps(chunk) + b"\n\n"
+                changed = True
+        if changed:
+            return b"data: " + orjson.dumps(chunk) + b"\n\n"
         return b"data: " + data.encode() + b"\n\n"
+
+    def _rewrite(self, chunk: dict[str, Any]) -> bool:
+        """The catalog name instead of upstream's, special tokens out: re-encoded only
+        when something changed (the common case passes the bytes through)."""
+        changed = False
+        if self._model is not None and chunk.get("model", self._model) != self._model:
+            chunk["model"] = self._model
+            changed = True
+        if self._clean is not None and self._clean(chunk):
+            changed = True
+        return changed
 
 
 def carries_tokens(chunk: dict[str, Any]) -> bool:

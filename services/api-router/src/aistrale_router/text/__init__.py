@@ -1,0 +1,1 @@
+"""Text the router reads or changes itself: prompt estimates, special tokens."""
