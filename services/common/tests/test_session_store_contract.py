@@ -133,3 +133,20 @@ async def test_services_refuse_a_stale_roles_snapshot_until_refreshed(store: Ses
     assert stale.value.instance_code == "session_roles_stale"
     await manager.refresh_roles(made.session_id, record, {}, False)  # removed from the org
     assert manager.fresh_claims(await manager.resolve(made.session_id)).orgs == {}
+
+
+async def test_ending_a_users_sessions_spares_later_ones_and_other_users(
+    store: SessionStore,
+) -> None:
+    clock = Clock()
+    manager = SessionManager(store, clock=clock)
+    old = await manager.create("u1", None, False, {})
+    other = await manager.create("u2", None, False, {})
+    clock.now += 1
+    await manager.end_user("u1")
+    clock.now += 1
+    new = await manager.create("u1", None, False, {})
+    with pytest.raises(AuthenticationFailed):
+        await manager.resolve(old.session_id)
+    assert (await manager.resolve(new.session_id)).user_id == "u1"
+    assert (await manager.resolve(other.session_id)).user_id == "u2"

@@ -147,3 +147,19 @@ async def test_user_org_serves_a_baked_console_bundle(
         assert page.status_code == 200 and page.text == "<html>console</html>", path
     assert (await app.client.get("/console/assets/app-1.js")).text == "1"
     assert (await app.client.get("/console", follow_redirects=False)).status_code == 308
+
+
+async def test_a_new_password_ends_every_console_session(pg_app: Running) -> None:
+    org_id = await pg_app.new_org("pw")
+    await pg_app.new_member(org_id, "pat@x.test", "viewer", "pat-password-1")
+    cookie, _ = await _sign_in(pg_app, "pat@x.test", "pat-password-1")
+    assert (await pg_app.client.get("/admin/v1/orgs", headers=cookie)).status_code == 200
+    changed = await pg_app.client.put(
+        "/admin/v1/users/me/password",
+        json={"current_password": "pat-password-1", "new_password": "pat-password-2"},
+        headers=await pg_app.as_user("pat@x.test", "pat-password-1"),
+    )
+    assert changed.status_code == 204, changed.text
+    assert (await pg_app.client.get("/admin/v1/orgs", headers=cookie)).status_code == 401
+    fresh, _ = await _sign_in(pg_app, "pat@x.test", "pat-password-2")
+    assert (await pg_app.client.get("/admin/v1/orgs", headers=fresh)).status_code == 200

@@ -75,6 +75,10 @@ class SessionManager:
         key = _key(session_id)
         record = await self.store.get(key)
         now = self._clock()
+        if record is not None and not record.expired(now):
+            floor = await self.store.floor(record.user_id)
+            if floor is not None and record.created_at <= floor:
+                record = record.model_copy(update={"absolute_expires_at": now})  # voided
         if record is None or record.expired(now):
             if record is not None:
                 await self.store.delete(key)
@@ -109,6 +113,11 @@ class SessionManager:
 
     async def end(self, session_id: str) -> None:
         await self.store.delete(_key(session_id))
+
+    async def end_user(self, user_id: str) -> None:
+        """Ends every session of the user signed in until now (a password change). Kept as
+        long as a session can live, since the store cannot list a user's sessions."""
+        await self.store.set_floor(user_id, self._clock(), self.absolute_timeout_s)
 
 
 def check_csrf(record: SessionRecord, method: str, header: str | None) -> None:

@@ -19,6 +19,11 @@ class SessionStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def set_floor(self, user_id: str, at: float, ttl_s: float) -> None:
+        """Sessions of `user_id` created before `at` are void (kept `ttl_s`)."""
+
+    async def floor(self, user_id: str) -> float | None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -28,6 +33,7 @@ class MemorySessionStore:
     def __init__(self, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._rows: dict[str, tuple[float, str]] = {}
+        self._floors: dict[str, tuple[float, float]] = {}  # user id: (until, floor)
 
     async def put(self, key: str, record: SessionRecord, ttl_s: float) -> None:
         self._sweep()
@@ -43,14 +49,27 @@ class MemorySessionStore:
     async def delete(self, key: str) -> None:
         self._rows.pop(key, None)
 
+    async def set_floor(self, user_id: str, at: float, ttl_s: float) -> None:
+        self._floors[user_id] = (self._clock() + ttl_s, at)
+
+    async def floor(self, user_id: str) -> float | None:
+        row = self._floors.get(user_id)
+        if row is None or row[0] <= self._clock():
+            self._floors.pop(user_id, None)
+            return None
+        return row[1]
+
     async def aclose(self) -> None:
         self._rows.clear()
+        self._floors.clear()
 
     def _sweep(self) -> None:
         # Bounded memory without a background task: expired rows go on the next write.
         now = self._clock()
         for key in [k for k, (until, _) in self._rows.items() if until <= now]:
             del self._rows[key]
+        for user in [u for u, (until, _) in self._floors.items() if until <= now]:
+            del self._floors[user]
 
 
 class RedisSessionStore:
@@ -74,6 +93,14 @@ class RedisSessionStore:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+    async def set_floor(self, user_id: str, at: float, ttl_s: float) -> None:
+        ttl_ms = max(1, math.ceil(ttl_s * 1000))
+        await self._redis.set(f"{self._prefix}floor:{user_id}", repr(at), px=ttl_ms)
+
+    async def floor(self, user_id: str) -> float | None:
+        raw = await self._redis.get(f"{self._prefix}floor:{user_id}")
+        return None if raw is None else float(raw)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

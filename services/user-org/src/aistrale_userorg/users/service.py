@@ -105,6 +105,8 @@ async def change_password(ctx: Context, actor: Principal, body: PasswordChange) 
                 "The current password is wrong", param="current_password", code="wrong_password"
             )
         await repo.set_password(tx.session, actor.id, new_hash)
+    # A new password signs the user out of every console session (sessions/).
+    await ctx.sessions.end_user(actor.id)
 
 
 async def ensure_first_admin(ctx: Context) -> bool:
