@@ -20,9 +20,13 @@ from pathlib import Path
 
 import httpx
 
+from aistrale_analytics.settings import Settings as AnalyticsSettings
+from aistrale_common.settings import ServiceSettings
 from aistrale_common.testing.fixtures import admin_execute
-from aistrale_common.testing.processes import python_module_argv, service_process
+from aistrale_common.testing.processes import own_environment, python_module_argv, service_process
 from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_router.settings import Settings as RouterSettings
+from aistrale_userorg.settings import Settings as UserOrgSettings
 from bench.admin import ADMIN_EMAIL, AdminClient, admin_password, provision
 from bench.catalog import write_models
 from bench.cleanup import delete_broker_and_redis_state
@@ -34,6 +38,19 @@ PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 SERVICES = ("user-org", "api-router", "analytics")  # up.sh's order: user-org answers first
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "user-org": UserOrgSettings,
+    "api-router": RouterSettings,
+    "analytics": AnalyticsSettings,
+}
+
+
+def service_env(service: str, env: dict[str, str]) -> dict[str, str]:
+    """up.sh gives each process only its own part of the shared environment."""
+    others = [cls for name, cls in SETTINGS.items() if name != service]
+    return own_environment(env, SETTINGS[service], others)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,7 +100,8 @@ def _prepare(env: dict[str, str], workdir: Path) -> None:
     with (workdir / "migrate.log").open("ab") as log:
         for service in SERVICES:
             argv = python_module_argv(f"aistrale-{service}", "migrate")
-            subprocess.run(argv, check=True, env={**os.environ, **env}, stdout=log, stderr=log)  # noqa: S603
+            own = service_env(service, {**os.environ, **env})
+            subprocess.run(argv, check=True, env=own, stdout=log, stderr=log)  # noqa: S603
 
 
 def _wait_ready(url: str, timeout_s: float = 60.0) -> None:
@@ -111,7 +129,7 @@ def platform_up(workdir: Path, upstream: str, *, limits: bool = True) -> Iterato
             )
             log = workdir / f"{service}.log"
             bases[service] = stack.enter_context(
-                service_process(argv, ports[service], env, log_path=log)
+                service_process(argv, ports[service], service_env(service, env), log_path=log)
             )
         for base in bases.values():
             _wait_ready(base + "/ready")

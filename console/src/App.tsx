@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { api, get, setOnUnauthenticated, type Session } from "./api";
+import { AcceptInvitation } from "./pages/AcceptInvitation";
 import { Login } from "./pages/Login";
 import { Orgs } from "./pages/Orgs";
 import { OrgLayout } from "./pages/OrgLayout";
@@ -79,6 +80,7 @@ export function App() {
     });
   }, [client, navigate]);
   if (location.pathname === "/login") return <Login />;
+  if (location.pathname === "/invite") return <AcceptInvitation />;
   if (session.isPending) return <p>Loading…</p>;
   if (!session.data) return <Navigate to="/login" replace />;
   return <Shell session={session.data} />;

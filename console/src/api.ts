@@ -36,17 +36,6 @@ async function errorOf(response: Response): Promise<ApiError> {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  try {
-    return await call<T>(method, path, body);
-  } catch (e) {
-    // Analytics reads the roles user-org keeps in the session: have them refreshed, retry once.
-    if (!(e instanceof ApiError) || e.code !== "session_roles_stale") throw e;
-    await call("GET", "/admin/v1/auth/session");
-    return await call<T>(method, path, body);
-  }
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") headers["x-csrf-token"] = csrfToken();
@@ -58,8 +47,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   });
   if (!response.ok) {
     const error = await errorOf(response);
-    const stale = error.code === "session_roles_stale";
-    if (response.status === 401 && !stale && !path.endsWith("/auth/session")) onUnauthenticated();
+    if (response.status === 401 && !path.endsWith("/auth/session")) onUnauthenticated();
     throw error;
   }
   if (response.status === 204) return undefined as T;
@@ -99,6 +87,11 @@ export interface Member {
   user_id: string;
   email: string;
   role: string;
+}
+export interface Invitation {
+  email: string;
+  role: string;
+  token: string;
 }
 export interface Budget {
   limit_micro_usd: number;

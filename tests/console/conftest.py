@@ -22,11 +22,12 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from aistrale_common.settings import tooling_variable
 from aistrale_common.testing.processes import ServiceProcess
 from aistrale_common.testing.tcp_proxy import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("AISTRALE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = tooling_variable("AISTRALE_CHROMIUM", "/usr/bin/chromium")
 EMAIL = "ops@console.test"
 PASSWORD = "console-password-123"
 MODEL = "fake-chat"
@@ -53,6 +54,18 @@ class Platform:
         made = self.api("POST", f"/admin/v1/orgs/{org_id}/keys", json={"name": name})
         assert made.status_code == 201, made.text
         return str(made.json()["key"])
+
+    def add_member(self, org_id: str, email: str, role: str, password: str) -> None:
+        """An invitation, accepted by the invitee (adding a member is an invitation)."""
+        invited = self.api(
+            "POST", f"/admin/v1/orgs/{org_id}/members", json={"email": email, "role": role}
+        )
+        assert invited.status_code == 202, invited.text
+        accepted = httpx.post(
+            f"{self.base}/admin/v1/invitations/accept",
+            json={"token": invited.json()["token"], "password": password},
+        )
+        assert accepted.status_code == 200, accepted.text
 
 
 def _models(path: Path, upstream: str) -> Path:
@@ -193,7 +206,7 @@ def signed_in(signed_in_context: BrowserContext) -> Page:
 
 def shoot(page: Page, name: str) -> None:
     """Screenshots for docs/console.md, when asked for: AISTRALE_SCREENSHOTS=docs/console."""
-    folder = os.environ.get("AISTRALE_SCREENSHOTS")
+    folder = tooling_variable("AISTRALE_SCREENSHOTS", "")
     if folder:
         target = REPO / folder / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)

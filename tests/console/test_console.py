@@ -8,7 +8,7 @@ import time
 
 import httpx
 from openai import OpenAI
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.console.conftest import EMAIL, MODEL, Platform, shoot, sign_in
 
@@ -149,14 +149,28 @@ def test_budget_set_shows_a_spend_bar_and_clears(signed_in: Page, platform: Plat
     assert platform.api("GET", f"/admin/v1/orgs/{org_id}/budget").status_code == 404
 
 
-def test_members_add_change_role_and_remove(signed_in: Page, platform: Platform) -> None:
+def test_members_invite_accept_change_role_and_remove(
+    signed_in: Page, browser: Browser, platform: Platform
+) -> None:
     page = signed_in
     org_id = platform.new_org("members-org")
     _open_org(page, "members-org", "Members")
     page.get_by_label("Member email").fill("bob@console.test")
     page.get_by_label("Role", exact=True).select_option("viewer")
-    page.get_by_label("Password for a new user (optional)").fill("bob-password-1")
-    page.get_by_role("button", name="Add member").click()
+    page.get_by_role("button", name="Invite member").click()
+    link = page.get_by_test_id("invite-link").inner_text()
+    assert "/console/invite?token=inv-" in link
+    # The invitee, in a browser of their own, not signed in.
+    invitee = browser.new_context(base_url=platform.base)
+    try:
+        their = invitee.new_page()
+        their.goto(link)
+        their.get_by_label("Password").fill("bob-password-1")
+        their.get_by_role("button", name="Accept invitation").click()
+        expect(their.get_by_role("status")).to_contain_text("You joined as viewer")
+    finally:
+        invitee.close()
+    page.reload()
     role = page.get_by_label("Role of bob@console.test")
     expect(role).to_have_value("viewer")
     role.select_option("billing")
@@ -269,12 +283,7 @@ def test_a_viewer_sees_only_their_org_and_a_readable_refusal(
 ) -> None:
     org_id = platform.new_org("viewer-org")
     platform.new_org("not-viewers-org")
-    added = platform.api(
-        "POST",
-        f"/admin/v1/orgs/{org_id}/members",
-        json={"email": "vera@console.test", "role": "viewer", "password": "vera-password-1"},
-    )
-    assert added.status_code == 201, added.text
+    platform.add_member(org_id, "vera@console.test", "viewer", "vera-password-1")
     sign_in(page, "vera@console.test", "vera-password-1")
     expect(page.get_by_role("link", name="viewer-org", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="not-viewers-org", exact=True)).to_have_count(0)

@@ -26,6 +26,8 @@ TOOLS_DIR = ROOT / ".tools"
 INSTALL_HINT = "run `bash infra/validation/install-tools.sh` (`make test` does it first)"
 KUBE_VERSION = "1.32.0"
 
+# The three services are releases of one chart, each named by its services/<service>.yaml.
+SERVICE_CHART = "aistrale-service"
 SERVICE_CHARTS = ("api-router", "user-org", "analytics")
 CHARTS = (*SERVICE_CHARTS, "model-backend")
 ENVIRONMENTS = ("development", "staging", "production")
@@ -123,8 +125,20 @@ def load_docs(text: str) -> list[Doc]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
+def chart_dir(chart: str) -> Path:
+    """Where a chart (or a service's release of the service chart) lives."""
+    return ROOT / "charts" / (SERVICE_CHART if chart in SERVICE_CHARTS else chart)
+
+
+def chart_values(chart: str, values: Path) -> list[str | Path]:
+    """`-f` arguments for a scenario: a service's own file first, then the scenario."""
+    own = [ROOT / "charts" / SERVICE_CHART / "services" / f"{chart}.yaml"]
+    files = [*(own if chart in SERVICE_CHARTS else []), values]
+    return [arg for path in files for arg in ("-f", path)]
+
+
 def chart_scenarios(chart: str) -> list[Path]:
-    return sorted((ROOT / "charts" / chart / "ci").glob("*-values.yaml"))
+    return sorted((chart_dir(chart) / "ci").glob("*-values.yaml"))
 
 
 @pytest.fixture(scope="session")
@@ -164,8 +178,9 @@ def _render_all(tools: Tools, umbrella: Path, out: Path) -> dict[str, Render]:
         for values in chart_scenarios(chart):
             scenario = values.name.removesuffix("-values.yaml")
             args: list[str | Path] = [
-                *("template", chart, ROOT / "charts" / chart),
-                *("-f", values, "-n", "aistrale"),
+                *("template", chart, chart_dir(chart)),
+                *chart_values(chart, values),
+                *("-n", "aistrale"),
             ]
             keep(f"chart/{chart}/{scenario}", tools.run("helm", *args).stdout)
     for values in sorted((umbrella / "ci").glob("*-values.yaml")):
@@ -179,7 +194,8 @@ def _render_all(tools: Tools, umbrella: Path, out: Path) -> dict[str, Render]:
         keep(
             f"overlay/{env}",
             tools.run(
-                "kubectl", "kustomize", "--enable-helm", "--helm-command", helm, overlay
+                *("kubectl", "kustomize", "--enable-helm", "--helm-command", helm),
+                *("--load-restrictor", "LoadRestrictionsNone", overlay),
             ).stdout,
         )
         keep(f"datastores/{env}", tools.run("kubectl", "kustomize", f"{overlay}/datastores").stdout)
@@ -269,6 +285,12 @@ def deploy_tools_python(deploy_tools: Tools) -> ToolsPython:
 @pytest.fixture(scope="session")
 def deploy_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def deploy_chart_args() -> Callable[[str, Path], list[str | Path]]:
+    """`helm lint|template` arguments (chart directory and -f files) for a chart scenario."""
+    return lambda chart, values: [chart_dir(chart), *chart_values(chart, values)]
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,9 @@ def test_root_application_bootstraps_the_environment(environment: str, deploy_ro
 
 def test_argocd_settings_enable_helm_and_app_health(deploy_root: Path) -> None:
     settings = yaml.safe_load((deploy_root / "argocd/bootstrap/argocd-cm.yaml").read_text())
-    assert settings["data"]["kustomize.buildOptions"] == "--enable-helm"
+    assert settings["data"]["kustomize.buildOptions"] == (
+        "--enable-helm --load-restrictor LoadRestrictionsNone"
+    )
     assert "hs.status" in settings["data"]["resource.customizations.health.argoproj.io_Application"]
 
 

@@ -3,7 +3,6 @@ objects the platform relies on (probes, hooks, GPU scheduling, deny-by-default p
 
 from __future__ import annotations
 
-import filecmp
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,11 @@ Doc = dict[str, Any]
 SERVICE_PORTS = {"api-router": 8080, "user-org": 8081, "analytics": 8082}
 
 
-def test_chart_lints_strictly(chart_scenario: tuple[str, Path], deploy_tools: Any) -> None:
+def test_chart_lints_strictly(
+    chart_scenario: tuple[str, Path], deploy_tools: Any, deploy_chart_args: Any
+) -> None:
     chart, values = chart_scenario
-    result = deploy_tools.run("helm", "lint", "--strict", f"charts/{chart}", "-f", values)
+    result = deploy_tools.run("helm", "lint", "--strict", *deploy_chart_args(chart, values))
     assert "0 chart(s) failed" in result.stdout
 
 
@@ -26,9 +27,7 @@ def test_umbrella_lints_strictly(deploy_umbrella_dir: Path, deploy_tools: Any) -
         assert "0 chart(s) failed" in result.stdout, values.name
 
 
-@pytest.mark.parametrize(
-    "chart_name", ["api-router", "user-org", "analytics", "model-backend", "aistrale"]
-)
+@pytest.mark.parametrize("chart_name", ["aistrale-service", "model-backend", "aistrale"])
 def test_chart_skeleton(chart_name: str, deploy_root: Path) -> None:
     """The prometheus-community layout: Chart.yaml, values, schema, templates/, ci/ scenarios."""
     base = deploy_root / "charts" / chart_name
@@ -41,19 +40,34 @@ def test_chart_skeleton(chart_name: str, deploy_root: Path) -> None:
     assert meta["name"] == chart_name
 
 
-def test_service_charts_share_templates_and_schema(deploy_root: Path) -> None:
-    """One code path: the three service charts differ only in values.yaml and Chart.yaml."""
-    charts = deploy_root / "charts"
-    reference = charts / "api-router"
-    for chart in ("user-org", "analytics"):
-        other = charts / chart
-        assert filecmp.cmp(reference / "values.schema.json", other / "values.schema.json", False)
-        names = sorted(p.name for p in (reference / "templates").iterdir())
-        assert names == sorted(p.name for p in (other / "templates").iterdir())
-        _, mismatch, errors = filecmp.cmpfiles(
-            reference / "templates", other / "templates", names, shallow=False
-        )
-        assert (mismatch, errors) == ([], []), chart
+def test_no_template_is_copied_between_charts(deploy_root: Path) -> None:
+    """One chart per kind of workload: the services are three releases of aistrale-service."""
+    charts = sorted(p.parent for p in (deploy_root / "charts").glob("*/Chart.yaml"))
+    assert [c.name for c in charts] == ["aistrale", "aistrale-service", "model-backend"]
+    seen: dict[bytes, Path] = {}
+    for chart in charts:
+        for template in sorted((chart / "templates").iterdir()):
+            body = template.read_bytes()
+            assert body not in seen, f"{template} copies {seen.get(body)}"
+            seen[body] = template
+
+
+def test_every_renderer_uses_the_services_own_values(deploy_root: Path) -> None:
+    """kustomize/base and the umbrella chart start each release from services/<service>.yaml."""
+    base = yaml.safe_load((deploy_root / "kustomize/base/kustomization.yaml").read_text())
+    releases = {chart["releaseName"]: chart for chart in base["helmCharts"]}
+    umbrella = yaml.safe_load((deploy_root / "charts/aistrale/values.yaml").read_text())
+    meta = yaml.safe_load((deploy_root / "charts/aistrale/Chart.yaml").read_text())
+    aliases = {d["alias"]: d["name"] for d in meta["dependencies"] if "alias" in d}
+    assert aliases == dict.fromkeys(SERVICE_PORTS, "aistrale-service")
+    for service in SERVICE_PORTS:
+        own_file = f"charts/aistrale-service/services/{service}.yaml"
+        own = yaml.safe_load((deploy_root / own_file).read_text())
+        assert releases[service]["name"] == "aistrale-service"
+        assert releases[service]["valuesFile"] == f"../../{own_file}"
+        block = dict(umbrella[service])
+        assert block.pop("fullnameOverride") == service
+        assert block == own, f"charts/aistrale/values.yaml's {service} differs from {own_file}"
 
 
 def _server(render: Any, chart: str) -> Doc:
@@ -111,7 +125,7 @@ def test_a_pod_grace_too_short_for_the_drain_is_refused(deploy_tools: Any) -> No
         "helm",
         "template",
         "x",
-        "charts/api-router",
+        "charts/aistrale-service",
         "--set",
         "terminationGracePeriodSeconds=20",
         check=False,
@@ -199,7 +213,7 @@ def test_secret_sources(service_chart: str, deploy_renders: dict[str, Any]) -> N
 )
 def test_schema_rejects_bad_values(override: str, deploy_tools: Any) -> None:
     result = deploy_tools.run(
-        "helm", "template", "x", "charts/api-router", "--set", override, check=False
+        "helm", "template", "x", "charts/aistrale-service", "--set", override, check=False
     )
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr

@@ -177,8 +177,21 @@ def test_vllm_urls_point_at_the_environments_pools(
 def test_exports_bucket_matches_terraform(environment: str, deploy_renders: dict[str, Any]) -> None:
     config = deploy_renders[f"overlay/{environment}"].get("ConfigMap", "analytics-config")["data"]
     # terraform/modules/platform: bucket_name = "${local.name}-exports", name aistrale-<env>
-    assert config["AISTRALE_S3_BUCKET"] == f"aistrale-{environment}-exports"
-    assert config["AISTRALE_S3_ENDPOINT_URL"].endswith(".linodeobjects.com")
+    assert config["AISTRALE_EXPORTS_S3_BUCKET"] == f"aistrale-{environment}-exports"
+    endpoint = config["AISTRALE_EXPORTS_S3_ENDPOINT_URL"]
+    assert endpoint.endswith(".linodeobjects.com")
+    # Linode's S3 region is the endpoint's first label (us-ord-1.linodeobjects.com).
+    assert config["AISTRALE_EXPORTS_S3_REGION"] == endpoint.removeprefix("https://").split(".")[0]
+
+
+def test_services_run_as_their_environment(
+    environment: str, deploy_renders: dict[str, Any]
+) -> None:
+    """staging and production run the placeholder-secret and KEK checks at startup."""
+    render = deploy_renders[f"overlay/{environment}"]
+    for service in PUBLIC_ROUTES.values():
+        config = render.get("ConfigMap", f"{service}-config")["data"]
+        assert config["AISTRALE_ENVIRONMENT"] == environment, service
 
 
 def test_datastores_size_with_the_environment(

@@ -173,7 +173,8 @@ def test_the_model_dashboard_covers_vllm(deploy_root: Path) -> None:
     for metric in (
         "vllm:num_requests_waiting",
         "vllm:num_requests_running",
-        "vllm:gpu_cache_usage_perc",
+        "vllm:kv_cache_usage_perc",  # vLLM >= 0.10
+        "vllm:gpu_cache_usage_perc",  # before
         "vllm:time_to_first_token_seconds_bucket",
     ):
         assert metric in text

@@ -127,7 +127,7 @@ def test_platform_wires_every_building_block(hcl: dict[str, Doc]) -> None:
     assert modules["cluster"]["baseline_min_nodes"] == "${var.baseline_min_nodes}"
     assert modules["cluster"]["baseline_max_nodes"] == "${var.baseline_max_nodes}"
     assert modules["gpu_pool"]["firewall_id"] == "${module.firewall.id}"
-    # Names per environment: the overlays' AISTRALE_S3_BUCKET is aistrale-<env>-exports.
+    # Names per environment: the overlays' AISTRALE_EXPORTS_S3_BUCKET is aistrale-<env>-exports.
     [names] = main["locals"]
     assert names["name"] == "aistrale-${var.environment}"
     assert modules["exports"]["bucket_name"] == "${local.name}-exports"

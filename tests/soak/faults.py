@@ -9,11 +9,12 @@ refusing connections, the router killed and started again.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from aistrale_common.settings import tooling_variable
 
 from .load import Load, Outcome, Phase, Record
 from .platform import Platform
@@ -22,7 +23,7 @@ from .tenants import Key
 RECOVERY_S = 2.0  # after a fault ends, everything must work again within this
 # The outages in `make soak`; in `make test` shorter, still past the soak timers
 # (a lease lives 6 s, a cached key 3 s), to keep the suite's time.
-LONG = float(os.environ.get("AISTRALE_SOAK_S", "60")) >= 300
+LONG = float(tooling_variable("AISTRALE_SOAK_S", "60")) >= 300
 CUT_S = 10.0 if LONG else 8.0
 USER_ORG_DOWN_S = 30.0 if LONG else 12.0
 BEFORE_S, AFTER_S = 4.0, 6.0

@@ -22,13 +22,30 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.engine import make_url
 
+from aistrale_analytics.settings import Settings as AnalyticsSettings
+from aistrale_common.settings import ServiceSettings
 from aistrale_common.testing.fixtures import Infra, admin_execute, delete_redis_keys
-from aistrale_common.testing.processes import ServiceProcess, python_module_argv
+from aistrale_common.testing.processes import ServiceProcess, own_environment, python_module_argv
 from aistrale_common.testing.proxy_process import ProxyProcess, proxy_process
 from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
 from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_router.settings import Settings as RouterSettings
+from aistrale_userorg.settings import Settings as UserOrgSettings
 
 SERVICES = ("user-org", "api-router", "analytics")  # up.sh's order: user-org first
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "user-org": UserOrgSettings,
+    "api-router": RouterSettings,
+    "analytics": AnalyticsSettings,
+}
+
+
+def service_env(service: str, env: dict[str, str]) -> dict[str, str]:
+    """up.sh gives each process only its own part of the shared environment."""
+    others = [cls for name, cls in SETTINGS.items() if name != service]
+    return own_environment(env, SETTINGS[service], others)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 PRICED = {"input_micro_usd_per_mtok": 1_000_000, "output_micro_usd_per_mtok": 2_000_000}
 FREE = {"input_micro_usd_per_mtok": 0, "output_micro_usd_per_mtok": 0}
@@ -157,7 +174,8 @@ def _migrate(env: dict[str, str], workdir: Path) -> None:
     with (workdir / "migrate.log").open("ab") as log:
         for service in SERVICES:
             argv = python_module_argv(f"aistrale-{service}", "migrate")
-            subprocess.run(argv, check=True, env=full, stdout=log, stderr=log)
+            own = service_env(service, full)
+            subprocess.run(argv, check=True, env=own, stdout=log, stderr=log)
 
 
 @contextlib.contextmanager
@@ -200,7 +218,11 @@ def platform(
                 f"aistrale-{service}", "serve", "--no-migrate", "--port", str(ports[service])
             )
             process = ServiceProcess(
-                argv, ports[service], env, log_path=workdir / f"{service}.log", ready_path="/ready"
+                argv,
+                ports[service],
+                service_env(service, env),
+                log_path=workdir / f"{service}.log",
+                ready_path="/ready",
             )
             stack.callback(process.terminate)
             services[service] = process.start()

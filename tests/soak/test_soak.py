@@ -12,11 +12,11 @@ they were sent; the consumers catch up within 10 s; memory stays flat.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 
 import pytest
 
+from aistrale_common.settings import tooling_variable
 from aistrale_common.testing.fixtures import Infra
 
 from .checks import counted_by_analytics, drained, held, metric, redis_spend, router_metrics
@@ -24,7 +24,7 @@ from .load import Load, Phase
 from .platform import Platform, Timers, platform
 from .tenants import Admin, provision
 
-SOAK_S = float(os.environ.get("AISTRALE_SOAK_S", "60"))
+SOAK_S = float(tooling_variable("AISTRALE_SOAK_S", "60"))
 # Past a minute, the design's own timers (leases live 60 s, key cache 30 s).
 TIMERS = Timers() if SOAK_S < 300 else Timers(60.0, 10.0, 30.0, 600, 300.0)
 MAX_RSS_GROWTH = 0.10

@@ -7,6 +7,8 @@ import { ErrorText, Field } from "../ui";
 export function Login() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [needCode, setNeedCode] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const client = useQueryClient();
@@ -17,13 +19,21 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
-      const session = await api<Session>("POST", "/admin/v1/auth/session", { email, password });
+      const body = needCode ? { email, password, code } : { email, password };
+      const session = await api<Session>("POST", "/admin/v1/auth/session", body);
       client.clear();
       client.setQueryData(["session"], session);
       navigate("/");
     } catch (e) {
-      // 401 never says which of the two was wrong; a lockout (429) says when to retry.
-      setError(e instanceof ApiError && e.status === 401 ? new Error("Invalid email or password") : e);
+      if (e instanceof ApiError && e.code === "mfa_required") {
+        setNeedCode(true); // the password was right: the second step
+        setError(new Error("Enter the one-time code from your authenticator app"));
+      } else if (e instanceof ApiError && e.status === 401 && !needCode) {
+        // 401 never says which of the two was wrong; a lockout (429) says when to retry.
+        setError(new Error("Invalid email or password"));
+      } else {
+        setError(e);
+      }
     } finally {
       setBusy(false);
     }
@@ -37,6 +47,10 @@ export function Login() {
           onChange={(e) => setEmail(e.target.value)} autoFocus />
         <Field label="Password" type="password" autoComplete="current-password" required
           value={password} onChange={(e) => setPassword(e.target.value)} />
+        {needCode && (
+          <Field label="One-time code" inputMode="numeric" autoComplete="one-time-code" required
+            value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
+        )}
         <button type="submit" disabled={busy}>
           Sign in
         </button>

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, get, type Member, type Page } from "../api";
+import { api, get, type Invitation, type Member, type Page } from "../api";
 import { ErrorText, Field, Section, Select } from "../ui";
 import { useOrgId } from "./OrgLayout";
 
@@ -14,15 +14,18 @@ export function Members() {
   const refresh = () => client.invalidateQueries({ queryKey: ["members", orgId] });
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("member");
-  const [password, setPassword] = useState("");
+  const [invited, setInvited] = useState<Invitation | null>(null);
   const add = useMutation({
-    mutationFn: () => api("POST", path, { email, role, ...(password ? { password } : {}) }),
-    onSuccess: () => {
+    mutationFn: () => api<Invitation>("POST", path, { email, role }),
+    onSuccess: (invitation) => {
       setEmail("");
-      setPassword("");
+      setInvited(invitation);
       refresh();
     },
   });
+  const acceptUrl = invited
+    ? `${window.location.origin}/console/invite?token=${encodeURIComponent(invited.token)}`
+    : "";
   const change = useMutation({
     mutationFn: ({ userId, role }: { userId: string; role: string }) =>
       api("PATCH", `${path}/${userId}`, { role }),
@@ -64,14 +67,23 @@ export function Members() {
           ))}
         </tbody>
       </table>
-      <form onSubmit={submit} aria-label="Add member" className="inline">
+      <form onSubmit={submit} aria-label="Invite member" className="inline">
         <Field label="Member email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
         <Select label="Role" value={role} onChange={setRole} options={ROLES} />
-        <Field label="Password for a new user (optional)" type="password" minLength={8} value={password}
-          onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
-        <button type="submit" disabled={add.isPending}>Add member</button>
+        <button type="submit" disabled={add.isPending}>Invite member</button>
       </form>
       <ErrorText error={add.error} />
+      {invited && (
+        <div className="secret" role="status">
+          <p>
+            Invitation for {invited.email} ({invited.role}), shown this once: send them this link. They
+            join when they accept it with their password.
+          </p>
+          <code data-testid="invite-link">{acceptUrl}</code>
+          <button type="button" onClick={() => navigator.clipboard.writeText(acceptUrl)}>Copy link</button>
+          <button type="button" onClick={() => setInvited(null)}>Done</button>
+        </div>
+      )}
     </Section>
   );
 }

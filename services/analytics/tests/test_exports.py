@@ -20,18 +20,18 @@ from aistrale_analytics.app import create_app
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.settings import Settings
 from aistrale_analytics.testing.factories import BASE_TIME, random_events
-from aistrale_common.auth.admin_token import AdminClaims, Role, issue_admin_token
+from aistrale_common.auth.admin_token import Role
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus
 from aistrale_common.testing.tcp_proxy import free_port
+from services.analytics.tests.authority import SECRET, SERVICE_TOKEN, authority
+from services.analytics.tests.authority import token as token_for
 
-SECRET = "test-secret-for-analytics-0123456789"
 ORG = "org-export"
 
 
 def token(role: Role) -> dict[str, str]:
-    claims = AdminClaims(sub="user-9", orgs={ORG: role})
-    return {"Authorization": f"Bearer {issue_admin_token(claims, SECRET, timedelta(minutes=5))}"}
+    return token_for({ORG: role})
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,14 @@ async def client(
     extra = s3_settings(s3_endpoint, f"exports-{free_port()}") if request.param == "s3" else {}
     settings = Settings(
         database_url=db.url, jwt_secret=SECRET, data_dir=tmp_path, reconcile_enabled=False,
-        consume_usage=False, **extra,
+        consume_usage=False, service_token=SERVICE_TOKEN, **extra,
     )  # fmt: skip
-    app = create_app(settings, bus=MemoryEventBus())
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://analytics") as http:
-            yield http
+    async with authority(tmp_path, (ORG,)) as userorg:
+        app = create_app(settings, bus=MemoryEventBus(), userorg_transport=userorg)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://analytics") as c:
+                yield c
 
 
 async def finished(client: httpx.AsyncClient, location: str) -> dict[str, Any]:
@@ -123,3 +124,16 @@ async def test_exports_need_an_exporting_role(client: httpx.AsyncClient) -> None
         f"{path}/00000000-0000-0000-0000-000000000000", headers=token("owner")
     )
     assert unknown.status_code == 404
+
+
+BAD_IDS = ("%00", "a%00b", "x" * 65, "%0A", "..%2F..%2Fetc")
+
+
+async def test_bad_path_ids_are_client_errors_in_openai_shape(client: httpx.AsyncClient) -> None:
+    base = f"/analytics/v1/orgs/{ORG}/exports"
+    paths = [f"{base}/{bad}" for bad in BAD_IDS] + [f"{base}/{bad}/download" for bad in BAD_IDS]
+    paths += [f"/analytics/v1/orgs/{bad}/usage/summary" for bad in BAD_IDS]
+    for path in paths:
+        answer = await client.get(path, headers=token("owner"))
+        assert answer.status_code in (400, 404), (path, answer.text)
+        assert set(answer.json()["error"]) >= {"message", "type", "param", "code"}

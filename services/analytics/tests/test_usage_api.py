@@ -15,18 +15,12 @@ from aistrale_analytics.app import create_app
 from aistrale_analytics.settings import Settings
 from aistrale_analytics.testing.factories import BASE_TIME, random_events, usage_event
 from aistrale_analytics.testing.sums import stored_ids
-from aistrale_common.auth.admin_token import AdminClaims, Role, issue_admin_token
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage
 from aistrale_common.events.schemas import UsageEventV1
+from services.analytics.tests.authority import SECRET, SERVICE_TOKEN, authority, token
 
-SECRET = "test-secret-for-analytics-0123456789"
 ORG = "org-api"
-
-
-def token(orgs: dict[str, Role], *, platform_admin: bool = False) -> dict[str, str]:
-    claims = AdminClaims(sub="user-1", orgs=orgs, platform_admin=platform_admin)
-    return {"Authorization": f"Bearer {issue_admin_token(claims, SECRET, timedelta(minutes=5))}"}
 
 
 class Harness:
@@ -50,14 +44,19 @@ class Harness:
 @pytest.fixture
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = Settings(
-        database_url=db.url, jwt_secret=SECRET, data_dir=tmp_path, reconcile_enabled=False
+        database_url=db.url,
+        jwt_secret=SECRET,
+        service_token=SERVICE_TOKEN,
+        data_dir=tmp_path,
+        reconcile_enabled=False,
     )
     bus = MemoryEventBus()
-    app = create_app(settings, bus=bus)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://analytics") as client:
-            yield Harness(client, bus, db)
+    async with authority(tmp_path, (ORG, "org-other")) as userorg:
+        app = create_app(settings, bus=bus, userorg_transport=userorg)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://analytics") as c:
+                yield Harness(c, bus, db)
     await bus.close()
 
 

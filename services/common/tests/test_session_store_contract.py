@@ -119,22 +119,6 @@ def test_cookies_are_secure_outside_development() -> None:
     assert "HttpOnly" in session and "HttpOnly" not in csrf
 
 
-async def test_services_refuse_a_stale_roles_snapshot_until_refreshed(store: SessionStore) -> None:
-    from aistrale_common.sessions.manager import ROLES_MAX_AGE_S
-
-    clock = Clock()
-    manager = SessionManager(store, idle_timeout_s=3600, clock=clock)
-    made = await manager.create("u1", None, False, {"org1": "owner"})
-    assert manager.fresh_claims(await manager.resolve(made.session_id)).role_in("org1") == "owner"
-    clock.now += ROLES_MAX_AGE_S + 1
-    record = await manager.resolve(made.session_id)
-    with pytest.raises(AuthenticationFailed) as stale:
-        manager.fresh_claims(record)
-    assert stale.value.instance_code == "session_roles_stale"
-    await manager.refresh_roles(made.session_id, record, {}, False)  # removed from the org
-    assert manager.fresh_claims(await manager.resolve(made.session_id)).orgs == {}
-
-
 async def test_ending_a_users_sessions_spares_later_ones_and_other_users(
     store: SessionStore,
 ) -> None:

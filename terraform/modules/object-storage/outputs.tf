@@ -1,10 +1,10 @@
 output "bucket" {
-  description = "Bucket name (AISTRALE_S3_BUCKET)."
+  description = "Bucket name (AISTRALE_EXPORTS_S3_BUCKET)."
   value       = linode_object_storage_bucket.exports.label
 }
 
 output "endpoint_url" {
-  description = "S3 endpoint (AISTRALE_S3_ENDPOINT_URL)."
+  description = "S3 endpoint (AISTRALE_EXPORTS_S3_ENDPOINT_URL)."
   value       = "https://${var.region}-1.linodeobjects.com"
 }
 

@@ -1,7 +1,7 @@
 # One AISTRALE environment: LKE cluster (baseline pool), GPU pool, node firewall, exports bucket,
 # DNS. The environment roots (terraform/environments/<env>) call this once with their values.
 locals {
-  # Also the exports bucket's prefix: the overlays' AISTRALE_S3_BUCKET is aistrale-<env>-exports.
+  # Also the exports bucket's prefix: the overlays' AISTRALE_EXPORTS_S3_BUCKET is aistrale-<env>-exports.
   name = "aistrale-${var.environment}"
   tags = ["aistrale", "env:${var.environment}"]
 }

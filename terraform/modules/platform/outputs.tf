@@ -15,12 +15,12 @@ output "gpu_instance_ids" {
 }
 
 output "exports_bucket" {
-  description = "AISTRALE_S3_BUCKET for analytics."
+  description = "AISTRALE_EXPORTS_S3_BUCKET for analytics."
   value       = module.exports.bucket
 }
 
 output "exports_endpoint_url" {
-  description = "AISTRALE_S3_ENDPOINT_URL for analytics."
+  description = "AISTRALE_EXPORTS_S3_ENDPOINT_URL for analytics."
   value       = module.exports.endpoint_url
 }
 

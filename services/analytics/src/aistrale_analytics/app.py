@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from aistrale_analytics.authz import control
+from aistrale_analytics.authz.decisions import DecisionCache, UserOrgAuthorizer
 from aistrale_analytics.exports.api import router as exports_router
 from aistrale_analytics.exports.repository import ExportRepository
 from aistrale_analytics.exports.service import ExportService
@@ -20,8 +23,10 @@ from aistrale_analytics.reconcile.service import ReconcileLoop, ReconcileMetrics
 from aistrale_analytics.settings import SERVICE, Settings
 from aistrale_analytics.usage.api import router as usage_router
 from aistrale_common.app import build_app
+from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import EventBus
 from aistrale_common.health import Check
+from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
 from aistrale_common.sessions import SessionManager, SessionStore
@@ -68,13 +73,43 @@ async def _start_reconciliation(
     stack.push_async_callback(loop.stop)
 
 
+async def _start_authorization(
+    app: FastAPI,
+    stack: AsyncExitStack,
+    settings: Settings,
+    core: CoreResources,
+    kv: KeyValue | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    if kv is None:
+        kv = open_kv(settings.redis_url, settings.redis_prefix)
+        stack.push_async_callback(kv.close)
+    app.state.revocations = Revocations(kv)
+    client = httpx.AsyncClient(
+        base_url=settings.user_org_url,
+        transport=transport,
+        timeout=settings.authz_timeout_s,
+        trust_env=False,
+    )
+    stack.push_async_callback(client.aclose)
+    cache = DecisionCache(settings.authz_cache_ttl_s)
+    app.state.authorizer = UserOrgAuthorizer(client, settings.secret("service_token"), cache)
+    consumer = await control.listen(core.bus, settings.control_exchange, cache)
+    stack.push_async_callback(consumer.stop)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     bus: EventBus | None = None,
     sessions: SessionStore | None = None,
+    kv: KeyValue | None = None,
+    userorg_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`sessions`: user-org's session store (shared in `make run`; Redis otherwise)."""
+    """`kv` and `userorg_transport`: in one process (`make run`), the security store shared
+    with user-org and user-org's app itself; otherwise Redis (or a store of this process's
+    own) and user-org over HTTP. `sessions`: user-org's console session store (shared in
+    `make run`; Redis otherwise)."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     core: CoreResources | None = None
@@ -86,6 +121,7 @@ def create_app(
             opened = await stack.enter_async_context(
                 open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
             )
+            await _start_authorization(app, stack, settings, opened, kv, userorg_transport)
             if settings.consume_usage:
                 consumer = UsageConsumer(
                     opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import AliasChoices, Field
 
-from aistrale_common.settings import ServiceSettings
+from aistrale_common.settings import SecretName, ServiceSettings
 
 SERVICE = "analytics"
 
 
 class Settings(ServiceSettings):
+    # Admin tokens (issued by user-org) are verified here; analytics calls no service.
+    required_secrets: ClassVar[tuple[SecretName, ...]] = ("jwt_secret", "service_token")
+
     port: int = 8082
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("AISTRALE_ANALYTICS_DATABASE_URL", "database_url"),
     )
+
+    # Authorization is asked of user-org's policy (POST /internal/v1/authorize with the
+    # service token); answers are cached until a control event, and at most this long.
+    user_org_url: str = "http://127.0.0.1:8081"
+    authz_cache_ttl_s: float = Field(default=10.0, ge=0, le=300)
+    authz_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     # Usage consumer: a durable quorum queue, acked only after the database commit.
     consume_usage: bool = True

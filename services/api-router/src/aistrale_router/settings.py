@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
 
-from aistrale_common.settings import ServiceSettings
+from aistrale_common.settings import SecretName, ServiceSettings
 
 SERVICE = "api-router"
 
 
 class Settings(ServiceSettings):
+    # user-org's /internal/v1 key lookups; the router verifies no admin tokens.
+    required_secrets: ClassVar[tuple[SecretName, ...]] = ("service_token",)
+
     port: int = 8080
     database_url: str | None = Field(
         default=None,
@@ -86,6 +90,18 @@ class Settings(ServiceSettings):
     # Every usage event is also appended to a journal under AISTRALE_DATA_DIR until it is
     # durable elsewhere, so a killed router loses none (metering/journal.py).
     usage_journal: bool = True
+
+    def referenced_variables(self) -> frozenset[str]:
+        """The platform keys the catalog names (`api_key_env`): the operator picks those names.
+        A catalog that does not parse names none here; the app reports it at startup."""
+        from aistrale_router.catalog.store import read_catalog
+
+        with contextlib.suppress(Exception):
+            catalog = read_catalog(self.models_file)
+            return frozenset(
+                d.api_key_env for m in catalog.models for d in m.deployments if d.api_key_env
+            )
+        return frozenset()
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

@@ -4,13 +4,15 @@ maintenance commands a service adds (each runs with the loaded settings)."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from aistrale_common.app import app_drain
-from aistrale_common.settings import ServiceSettings
+from aistrale_common.settings import ServiceSettings, UnknownVariableError, refuse_unknown_variables
 from aistrale_common.shutdown import DrainingServer, server_config
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -38,7 +40,18 @@ def run_service_cli(
         commands.add_parser(name, help=help_text)
     args = parser.parse_args(argv)
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as error:  # one line, without the values (they may be secrets)
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+            for e in error.errors(include_url=False, include_input=False)
+        )
+        raise SystemExit(f"aistrale-{service}: invalid settings: {problems}") from None
+    try:  # this process runs one service: only its own settings (and the tooling's) are known
+        refuse_unknown_variables(os.environ, [type(settings)], settings.referenced_variables())
+    except UnknownVariableError as error:
+        raise SystemExit(f"aistrale-{service}: {error}") from None
     if args.command == "migrate":
         migrate(settings)
         return

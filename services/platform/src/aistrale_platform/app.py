@@ -2,7 +2,8 @@
 
 The services share one event bus (in-process by default) so the router's usage events
 reach analytics and user-org's control events reach the router, exactly as over RabbitMQ.
-The router reaches user-org's key lookup in process (an ASGI transport, no loopback hop).
+The router reaches user-org's key lookup, and analytics its authorization, in process (an
+ASGI transport, no loopback hop).
 Beside them runs the local model server (a child process), unless AISTRALE_LOCAL_MODEL=0.
 """
 
@@ -15,6 +16,7 @@ from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.console_site import PREFIX as CONSOLE_PREFIX
 from aistrale_common.console_site import ConsoleSite
 from aistrale_common.events import EventBus
+from aistrale_common.kv import MemoryKV
 from aistrale_common.sessions import MemorySessionStore
 from aistrale_platform.console.component import Console
 from aistrale_platform.dispatch import Component, PlatformApp
@@ -44,18 +46,26 @@ def create_platform(
     """The local model runs only when `platform` settings are given (the CLI gives them):
     an app built in a test never starts installing a compiled server by surprise."""
     userorg = userorg or UserOrgSettings()
-    # One in-process session store for both services that read console sessions (none of
-    # its own when Redis is configured: then each uses Redis, as in Kubernetes).
+    kv = MemoryKV()  # revoked sessions, throttles: one store that every service sees
+    # One in-process console session store for user-org and analytics (none when Redis is
+    # configured: then each uses Redis, as in Kubernetes).
     sessions = None if userorg.redis_url else MemorySessionStore()
-    userorg_app = create_userorg(userorg, bus=bus, sessions=sessions)
+    userorg_app = create_userorg(userorg, bus=bus, kv=kv, sessions=sessions)
+    to_userorg = httpx.ASGITransport(userorg_app)
     # Started in this order and stopped in the reverse one: the usage consumers (analytics,
     # user-org's last-used) subscribe before the router serves, and are still consuming when
     # it flushes its last usage events at shutdown.
     services = {
         "user-org": userorg_app,
-        "analytics": create_analytics(analytics or AnalyticsSettings(), bus=bus, sessions=sessions),
+        "analytics": create_analytics(
+            analytics or AnalyticsSettings(),
+            bus=bus,
+            kv=kv,
+            userorg_transport=to_userorg,
+            sessions=sessions,
+        ),
         "api-router": create_router(
-            router or RouterSettings(), bus=bus, userorg_transport=httpx.ASGITransport(userorg_app)
+            router or RouterSettings(), bus=bus, userorg_transport=to_userorg
         ),
     }
     site = ConsoleSite()

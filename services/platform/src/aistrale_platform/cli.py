@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 
+from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.logging import configure_logging
+from aistrale_common.settings import UnknownVariableError, refuse_unknown_variables
 from aistrale_platform.settings import Settings
+from aistrale_router.settings import Settings as RouterSettings
+from aistrale_userorg.settings import Settings as UserOrgSettings
+
+# `make run` serves every service in this one process, from one environment: each of them
+# reads it, so a name is known when any of them (or the platform itself) declares it.
+PROCESS_SETTINGS = (Settings, RouterSettings, UserOrgSettings, AnalyticsSettings)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = Settings()
+    try:
+        referenced = RouterSettings().referenced_variables()
+        refuse_unknown_variables(os.environ, PROCESS_SETTINGS, referenced)
+    except UnknownVariableError as error:
+        raise SystemExit(f"aistrale-platform: {error}") from None
     configure_logging(settings.log_level, settings.log_json)
     # Imported per command: `local-model` must not pay seconds of importing three services.
     if args.command == "local-model":

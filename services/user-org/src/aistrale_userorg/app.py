@@ -9,8 +9,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from aistrale_common.app import build_app
+from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import Consumer, EventBus
 from aistrale_common.health import Check
+from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
@@ -25,15 +27,18 @@ from aistrale_userorg.console import console_router
 from aistrale_userorg.context import Context
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
+from aistrale_userorg.invitations.api import router as invitations_router
 from aistrale_userorg.keys.api import router as keys_router
 from aistrale_userorg.keys.last_used import QUEUE as LAST_USED_QUEUE
 from aistrale_userorg.keys.last_used import LastUsedConfig, consume_usage
 from aistrale_userorg.members.api import router as members_router
+from aistrale_userorg.mfa.api import router as mfa_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
 from aistrale_userorg.provider_credentials.api import rotation_router
 from aistrale_userorg.provider_credentials.api import router as credentials_router
 from aistrale_userorg.provider_credentials.rotation import run_periodically
+from aistrale_userorg.security import dummy_hash
 from aistrale_userorg.sessions.api import router as sessions_router
 from aistrale_userorg.settings import SERVICE, Settings
 from aistrale_userorg.uow import UnitOfWork
@@ -47,6 +52,8 @@ ROUTERS = (
     users_router,
     orgs_router,
     members_router,
+    invitations_router,
+    mfa_router,
     keys_router,
     budgets_router,
     credentials_router,
@@ -105,10 +112,12 @@ def create_app(
     settings: Settings | None = None,
     *,
     bus: EventBus | None = None,
+    kv: KeyValue | None = None,
     sessions: SessionStore | None = None,
 ) -> FastAPI:
-    """`sessions`: a store shared with analytics (`make run`); by default one of its own,
-    Redis when AISTRALE_REDIS_URL is set."""
+    """`kv`: the security store shared with analytics in one process (`make run`); when
+    None, Redis if configured, else a store of this process's own. `sessions`: the console's
+    session store, likewise shared in `make run`."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     backlog = metrics.gauge("outbox_pending", "Control events not yet confirmed by the broker")
@@ -131,9 +140,15 @@ def create_app(
                 publish_timeout_s=settings.outbox_publish_timeout_s,
                 backlog=backlog,
             )
-            store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
+            store = kv
+            if store is None:
+                store = open_kv(settings.redis_url, settings.redis_prefix)
+                stack.push_async_callback(store.close)
+            session_store = sessions or open_session_store(
+                settings.redis_url, settings.redis_prefix
+            )
             if sessions is None:
-                stack.push_async_callback(store.aclose)
+                stack.push_async_callback(session_store.aclose)
                 _warn_if_sessions_are_local(settings)
             lookup_engine = open_lookup_engine(opened.db)
             stack.push_async_callback(close_lookup_engine, lookup_engine, opened.db)
@@ -141,15 +156,21 @@ def create_app(
                 settings=settings,
                 db=opened.db,
                 bus=opened.bus,
-                authz=Authorizer(policy),
+                authz=Authorizer(
+                    policy, require_platform_admin_mfa=settings.platform_admin_mfa_required()
+                ),
                 uow=UnitOfWork(opened.db, relay.poke),
                 jwt_secret=settings.secret("jwt_secret"),
                 service_token=settings.secret("service_token"),
                 lookup_engine=lookup_engine,
                 keyring=settings.keyring(),
-                sessions=_session_manager(settings, store),
+                revocations=Revocations(store),
+                kv=store,
+                sessions=_session_manager(settings, session_store),
                 cookies=SessionCookies(secure=settings.environment not in ("development", "test")),
             )
+            # The dummy hash at the configured cost, made before the first login needs it.
+            await asyncio.to_thread(dummy_hash, settings.bcrypt_rounds)
             await users_service.ensure_first_admin(context)
             relay.start()
             stack.push_async_callback(relay.stop)

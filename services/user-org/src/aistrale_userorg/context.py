@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aistrale_common.auth.sessions import Revocations
 from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
+from aistrale_common.kv import KeyValue
 from aistrale_common.sessions import SessionCookies, SessionManager
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
@@ -28,3 +30,5 @@ class Context:
     keyring: KeyRing  # seals and opens provider credentials
     sessions: SessionManager  # the console's cookie sessions (sessions/)
     cookies: SessionCookies
+    revocations: Revocations  # ended sessions, shared with analytics (Redis or in process)
+    kv: KeyValue  # the same store: login throttles per client address

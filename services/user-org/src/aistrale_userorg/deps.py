@@ -39,8 +39,9 @@ async def current_principal(
         session_id, record = await resolve_request(ctx.sessions, request, request.method)
         return await sessions.principal_of(ctx, session_id, record, ip)
     claims = verify_admin_token(creds.credentials, ctx.jwt_secret)
+    await ctx.revocations.check(claims)  # logout and "sign out everywhere" end it at once
     # Roles come from the database, not the token, so a removed role stops working at once.
-    return await users.principal_for(ctx, claims.sub, ip)
+    return await users.principal_for(ctx, claims.sub, ip, mfa=claims.mfa)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

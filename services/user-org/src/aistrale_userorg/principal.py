@@ -20,6 +20,7 @@ class Principal:
     platform_admin: bool = False
     orgs: Mapping[str, Role] = field(default_factory=dict)
     ip: str | None = None
+    mfa: bool = False  # this session passed a second factor
 
     def role_in(self, org_id: str) -> Role | None:
         return self.orgs.get(org_id)
@@ -30,6 +31,7 @@ class Principal:
             "id": self.id,
             "platform_admin": self.platform_admin,
             "orgs": dict(self.orgs),
+            "mfa": self.mfa,
         }
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from aistrale_common.auth.admin_token import Role
+from aistrale_common.ids import PathId as CommonPathId
 from aistrale_userorg.util import as_utc
 
 T = TypeVar("T")
@@ -34,8 +35,8 @@ Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
 ]
-# Ids in paths: our ids are UUIDs; anything id-shaped that is not ours is a 404, the rest 422.
-PathId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+# Ids in paths (aistrale_common.ids): anything id-shaped that is not ours is a 404, the rest 422.
+PathId = CommonPathId
 QueryText = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 RoleField = Role

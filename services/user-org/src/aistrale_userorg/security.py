@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -18,9 +19,9 @@ import bcrypt
 API_KEY_PREFIX = "sk-"
 ADMIN_KEY_PREFIX = "ak-"
 REFRESH_PREFIX = "rt-"
+INVITATION_PREFIX = "inv-"
+SIGNING_PREFIX = "ss-"
 DISPLAY_CHARS = 10  # "sk-" plus 7 characters: enough to recognise a key, useless to guess it
-# Checked when the email is unknown, so that failing on an unknown user takes as long.
-_DUMMY_HASH = bcrypt.hashpw(b"dummy", bcrypt.gensalt(4))
 
 
 def new_secret(prefix: str) -> str:
@@ -48,8 +49,15 @@ async def hash_password(password: str, rounds: int) -> str:
     return await asyncio.to_thread(hash_password_sync, password, rounds)
 
 
-async def verify_password(password: str, hashed: str | None) -> bool:
-    target = hashed.encode() if hashed else _DUMMY_HASH
+@functools.cache
+def dummy_hash(rounds: int) -> bytes:
+    """Checked when the email is unknown, at the configured cost, so that failing on an
+    unknown user takes as long as failing on a known one (no account oracle)."""
+    return bcrypt.hashpw(b"dummy", bcrypt.gensalt(rounds))
+
+
+async def verify_password(password: str, hashed: str | None, rounds: int) -> bool:
+    target = hashed.encode() if hashed else dummy_hash(rounds)
     ok = await asyncio.to_thread(bcrypt.checkpw, _prehash(password), target)
     return ok and hashed is not None
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aistrale_common.crypto import CredentialsSettings, KeyRing, keyring_from_settings
-from aistrale_common.settings import ServiceSettings, local_secret
+from aistrale_common.settings import SecretName, ServiceSettings, local_secret
 
 SERVICE = "user-org"
 
@@ -16,6 +17,8 @@ SERVICE = "user-org"
 class Settings(ServiceSettings):
     # A refused value must not be echoed in the startup error: it may be a secret.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
+    # Issues admin tokens, and checks the router's token on /internal/v1.
+    required_secrets: ClassVar[tuple[SecretName, ...]] = ("service_token", "jwt_secret")
 
     port: int = 8081
     database_url: str | None = Field(
@@ -35,6 +38,17 @@ class Settings(ServiceSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_s: int = Field(default=30, ge=1)
     login_lockout_max_s: int = Field(default=900, ge=1)
+    # Per client address: this many failed logins (any emails) in the window, then 429 with
+    # Retry-After until the window ends (one address trying many emails learns nothing).
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_ip_window_s: int = Field(default=300, ge=1)
+
+    # Platform policy: platform admins must sign in with TOTP. None: required in staging and
+    # production, optional in development and test (docs/security.md).
+    require_platform_admin_mfa: bool | None = None
+
+    # How long an invitation (POST /orgs/{id}/members) can be accepted.
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
 
     # Console sessions (HTTP-only cookie, server-side record): an idle session ends after
     # `session_idle_timeout_s` without a call, any session `session_absolute_timeout_s`
@@ -81,6 +95,11 @@ class Settings(ServiceSettings):
         return keyring_from_settings(
             CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
         )
+
+    def platform_admin_mfa_required(self) -> bool:
+        if self.require_platform_admin_mfa is not None:
+            return self.require_platform_admin_mfa
+        return self.environment in ("staging", "production")
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

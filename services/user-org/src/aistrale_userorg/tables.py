@@ -54,6 +54,8 @@ api_keys = sa.Table(
     sa.Column("rpm_limit", sa.Integer, nullable=True),
     sa.Column("tpm_limit", sa.Integer, nullable=True),
     sa.Column("last_used_at", TS, nullable=True),
+    # Keys that require HMAC-signed requests: the signing secret, sealed under the KEK.
+    sa.Column("signing_secret_sealed", sa.Text, nullable=True),
     sa.Index("ix_api_keys_org_id", "org_id"),
 )
 
@@ -89,6 +91,22 @@ provider_credentials = sa.Table(
     sa.Index("ix_provider_credentials_kek_id", "kek_id"),
 )
 
+# Adding a member invites them: only the token's hash is kept; accepted once.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", sa.String(36), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("accepted_at", TS, nullable=True),
+    sa.Index("ix_invitations_org_id", "org_id"),
+)
+
 refresh_tokens = sa.Table(
     "refresh_tokens",
     metadata,
@@ -100,6 +118,28 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("used_at", TS, nullable=True),
     sa.Column("revoked_at", TS, nullable=True),
+    sa.Column("mfa", sa.Boolean, nullable=False, server_default=sa.false()),  # session passed MFA
+)
+
+# TOTP (RFC 6238) per user: the secret sealed under the credentials KEK; enabled once a
+# first code is verified. Recovery codes: SHA-256 only, each usable once.
+user_totp = sa.Table(
+    "user_totp",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("secret_sealed", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("enabled_at", TS, nullable=True),
+)
+
+mfa_recovery_codes = sa.Table(
+    "mfa_recovery_codes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Index("ix_mfa_recovery_codes_user_id", "user_id"),
 )
 
 admin_api_keys = sa.Table(

@@ -84,12 +84,16 @@ class Running:
         return str(response.json()["id"])
 
     async def new_member(self, org_id: str, email: str, role: str, password: str) -> str:
-        response = await self.client.post(
+        """Invites, then accepts as the invitee with `password` (theirs, or the new one)."""
+        invited = await self.client.post(
             f"/admin/v1/orgs/{org_id}/members",
-            json={"email": email, "role": role, "password": password},
+            json={"email": email, "role": role},
             headers=await self.root(),
         )
-        assert response.status_code == 201, response.text
+        assert invited.status_code == 202, invited.text
+        accept = {"token": invited.json()["token"], "password": password}
+        response = await self.client.post("/admin/v1/invitations/accept", json=accept)
+        assert response.status_code == 200, response.text
         return str(response.json()["user_id"])
 
     async def new_key(

@@ -50,9 +50,15 @@ class Tx:
         key_id: str | None = None,
         key_hash: str | None = None,
         provider: str | None = None,
+        user_id: str | None = None,
     ) -> None:
         event = ControlEvent(
-            type=type_, org_id=org_id, key_id=key_id, key_hash=key_hash, provider=provider
+            type=type_,
+            org_id=org_id,
+            key_id=key_id,
+            key_hash=key_hash,
+            provider=provider,
+            user_id=user_id,
         )
         self.events.append(event)
 

@@ -84,12 +84,12 @@ async def _members(w: World, o: str, r: str) -> tuple[str, Any]:
 
 
 async def _member_add(w: World, o: str, r: str) -> tuple[str, Any]:
-    body = {"email": await fresh(w), "role": "viewer", "password": PASSWORD}
+    body = {"email": await fresh(w), "role": "viewer"}
     return f"/admin/v1/orgs/{o}/members", body
 
 
 async def _member_add_owner(w: World, o: str, r: str) -> tuple[str, Any]:
-    body = {"email": await fresh(w), "role": "owner", "password": PASSWORD}
+    body = {"email": await fresh(w), "role": "owner"}
     return f"/admin/v1/orgs/{o}/members", body
 
 
@@ -180,8 +180,8 @@ ORG_ROUTES = (
     Route("org.update", "PATCH", _org_patch, MANAGERS),
     Route("org.delete", "DELETE", _org, frozenset({"owner"}), 204, fresh_org=True),
     Route("members.list", "GET", _members, ALL),
-    Route("members.add", "POST", _member_add, MANAGERS, 201),
-    Route("members.add_owner", "POST", _member_add_owner, frozenset({"owner"}), 201),
+    Route("members.add", "POST", _member_add, MANAGERS, 202),
+    Route("members.add_owner", "POST", _member_add_owner, frozenset({"owner"}), 202),
     Route("members.change_role", "PATCH", _member_role, MANAGERS),
     Route("members.promote_to_owner", "PATCH", _member_promote, frozenset({"owner"})),
     Route("members.demote_an_owner", "PATCH", _member_demote_owner, frozenset({"owner"})),

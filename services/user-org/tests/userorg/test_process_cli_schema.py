@@ -97,7 +97,10 @@ def test_cli_common_tasks(server: str, tmp_path: Path) -> None:
     assert [r["id"] for r in json.loads(run("orgs", "list", "--json"))] == [org]
     assert "25.5" in run("budgets", "set", org, "25.50", "--period", "month")
     assert "25500000" in run("budgets", "get", org)
-    run("members", "add", org, "dev@cli.test", "member", "--password", "dev-password")
+    invited = run("members", "add", org, "dev@cli.test", "member")
+    token = re.search(r"(inv-[A-Za-z0-9_-]{43,})", invited)
+    assert token, invited
+    assert "dev@cli.test" in run("members", "accept", token.group(1), "--password", "dev-password")
     assert "dev@cli.test" in run("members", "list", org)
     members = json.loads(run("members", "list", org, "--json"))
     assert "dev@cli.test" in [m["email"] for m in members]

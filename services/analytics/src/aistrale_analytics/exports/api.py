@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from aistrale_analytics.access import Caller, authorize
 from aistrale_analytics.exports.schemas import ExportCreate, ExportPublic
 from aistrale_analytics.exports.service import ExportService
+from aistrale_common.ids import PathId
 
 router = APIRouter(prefix="/analytics/v1/orgs/{org_id}/exports", tags=["exports"])
 
@@ -19,26 +20,28 @@ def _service(request: Request) -> ExportService:
 
 @router.post("", status_code=202, response_model=ExportPublic)
 async def create_export(
-    org_id: str, spec: ExportCreate, claims: Caller, request: Request
+    org_id: PathId, spec: ExportCreate, claims: Caller, request: Request
 ) -> ExportPublic:
     """Accepted at once; poll the export until `status` is `succeeded`, then fetch `url`."""
-    authorize(claims, org_id, "usage.export")
+    await authorize(request, claims, org_id, "usage.export")
     export = await _service(request).request(org_id, spec, claims.sub)
     request.app.state.export_worker.wake()
     return export
 
 
 @router.get("/{export_id}", response_model=ExportPublic)
-async def get_export(org_id: str, export_id: str, claims: Caller, request: Request) -> ExportPublic:
-    authorize(claims, org_id, "usage.export")
+async def get_export(
+    org_id: PathId, export_id: PathId, claims: Caller, request: Request
+) -> ExportPublic:
+    await authorize(request, claims, org_id, "usage.export")
     return await _service(request).get(org_id, export_id)
 
 
 @router.get("/{export_id}/download", response_class=FileResponse)
 async def download_export(
-    org_id: str, export_id: str, claims: Caller, request: Request
+    org_id: PathId, export_id: PathId, claims: Caller, request: Request
 ) -> FileResponse:
     """The file itself, when exports go to a local directory (the embedded default)."""
-    authorize(claims, org_id, "usage.export")
+    await authorize(request, claims, org_id, "usage.export")
     path = await _service(request).local_file(org_id, export_id)
     return FileResponse(path, media_type="text/csv", filename=f"usage-{export_id}.csv")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from aistrale_analytics.access import Caller, authorize
 from aistrale_analytics.usage.schemas import Bucket, GroupBy, Period, UsageReport, UsageSummary
 from aistrale_analytics.usage.service import UsageService
+from aistrale_common.ids import PathId
 
 router = APIRouter(prefix="/analytics/v1/orgs/{org_id}", tags=["usage"])
 
@@ -20,7 +21,7 @@ def _service(request: Request) -> UsageService:
 
 @router.get("/usage", response_model=UsageReport)
 async def usage(
-    org_id: str,
+    org_id: PathId,
     claims: Caller,
     request: Request,
     start: Annotated[datetime | None, Query(description="default: end - 24h")] = None,
@@ -29,14 +30,14 @@ async def usage(
     group_by: GroupBy | None = None,
 ) -> UsageReport:
     """Requests, errors, tokens, cost and latency/TTFT percentiles per bucket (UTC)."""
-    authorize(claims, org_id, "usage.read")
+    await authorize(request, claims, org_id, "usage.read")
     service = _service(request)
     return await service.report(service.window(org_id, start, end, bucket), bucket, group_by)
 
 
 @router.get("/usage/summary", response_model=UsageSummary)
 async def usage_summary(
-    org_id: str,
+    org_id: PathId,
     claims: Caller,
     request: Request,
     period: Period = "month",
@@ -44,5 +45,5 @@ async def usage_summary(
 ) -> UsageSummary:
     """Totals for the current budget period (UTC day or month, or all time); top models and
     keys by cost."""
-    authorize(claims, org_id, "usage.read")
+    await authorize(request, claims, org_id, "usage.read")
     return await _service(request).summary(org_id, period, top, datetime.now(UTC))

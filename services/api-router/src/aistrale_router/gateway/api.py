@@ -23,6 +23,7 @@ from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.request import Endpoint as Kind
 from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.wiring import GatewayRef
+from aistrale_router.keys.signatures import signed_parts
 from aistrale_router.upstream.relay import DONE_EVENT, error_event
 
 log = get_logger(__name__)
@@ -34,8 +35,9 @@ def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
             current = _serving(gateway, requests, kind)
             auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
+            signed = signed_parts(scope["method"], scope["path"], scope["headers"])
             result = await _unless_client_leaves(
-                current.handle(kind, body, auth, rid), receive, current.cutoff
+                current.handle(kind, body, auth, rid, signed), receive, current.cutoff
             )
             if result is None:
                 return  # nobody to answer; the gateway metered the request as 499

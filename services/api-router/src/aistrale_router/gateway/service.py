@@ -45,6 +45,7 @@ from aistrale_router.gateway.request import (
 )
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
+from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.providers.base import ProviderAdapter
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -99,8 +100,10 @@ class Gateway:
         preparer: RequestPreparer,
         cutoff: Cutoff | None = None,
         max_choices: int = MAX_CHOICES,
+        signatures: SignatureCheck | None = None,
     ) -> None:
         self.max_choices = max_choices
+        self.signatures = signatures
         self.preparer = preparer
         self.cutoff = cutoff or Cutoff(grace_s=0.0)  # never begun unless the server drains
         self.keys = keys
@@ -127,7 +130,12 @@ class Gateway:
         return any(self.states.get(d.id).healthy is not False for d in model.deployments)
 
     async def handle(
-        self, endpoint: Endpoint, raw: bytes, authorization: str | None, request_id: str
+        self,
+        endpoint: Endpoint,
+        raw: bytes,
+        authorization: str | None,
+        request_id: str,
+        signed: SignedParts | None = None,
     ) -> Complete | Streaming:
         """Every request whose key is authenticated gets exactly one usage event, whatever
         refuses it after that (body, model, admission, upstream, shutdown); one refused
@@ -136,6 +144,8 @@ class Gateway:
         started = time.perf_counter()
         try:
             key = await self.keys.authenticate(authorization)
+            if self.signatures is not None:
+                await self.signatures.verify(key, signed, raw)
         except Exception as exc:
             self.metering.unmetered(endpoint, _status(exc), started)
             raise

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.kv import open_kv
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
 from aistrale_common.shutdown import Drain
@@ -27,6 +28,7 @@ from aistrale_router.keys.control import listen_for_control_events
 from aistrale_router.keys.lookup import UserOrgKeyLookup
 from aistrale_router.keys.metrics import KeyMetrics
 from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
+from aistrale_router.keys.signatures import SignatureCheck
 from aistrale_router.metering import build_usage_sink
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
@@ -106,6 +108,7 @@ async def open_gateway(
     adapters = default_registry()
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     cutoff = Cutoff(settings.shutdown_grace_s)
+    seen = open_kv(settings.redis_url, settings.redis_prefix)
     drain.on_begin(cutoff.begin)
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
@@ -117,6 +120,8 @@ async def open_gateway(
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.adapters)),
         cutoff=cutoff,
         max_choices=settings.max_choices,
+        # Seen signatures (replay protection): Redis when configured, shared by replicas.
+        signatures=SignatureCheck(seen),
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
@@ -147,6 +152,7 @@ async def open_gateway(
         await upstream.close()
         await gateway.keys.close()  # background key refreshes, before their client closes
         await userorg.aclose()
+        await seen.close()
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:

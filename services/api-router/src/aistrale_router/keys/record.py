@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Period = Literal["day", "month", "total"]
 
@@ -39,3 +39,5 @@ class KeyRecord(BaseModel):
     org_rpm_limit: int | None = None
     org_tpm_limit: int | None = None
     budgets: list[BudgetRule] = []
+    # Keys that require HMAC-signed requests (keys/signatures.py); never logged.
+    signing_secret: str | None = Field(default=None, repr=False)

@@ -77,6 +77,27 @@ def _words(body: dict[str, Any]) -> list[str]:
     return words[:limit] if isinstance(limit, int) else words
 
 
+def _chat_problem(body: dict[str, Any]) -> str | None:
+    """What vLLM's request model refuses with a 400 (a malformed body never reaches it)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages
+    ):
+        return "messages: a list of objects with a role is required"
+    tools = body.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list)
+        and all(
+            isinstance(t, dict)
+            and isinstance(t.get("function"), dict)
+            and isinstance(t["function"].get("name"), str)
+            for t in tools
+        )
+    ):
+        return "tools: a list of function tools is required"
+    return None
+
+
 def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
     tools = body.get("tools") or []
     if not tools or body.get("tool_choice") == "none":
@@ -189,6 +210,9 @@ class FakeVllm:
         body = await self._accept(request)
         if isinstance(body, Response):
             return body
+        problem = _chat_problem(body)
+        if problem is not None:
+            return _error(400, problem, "BadRequestError")
         if body.get("stream"):
             return StreamingResponse(self._chat_stream(body), media_type="text/event-stream")
         async with self._scheduled():

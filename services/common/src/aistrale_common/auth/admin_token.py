@@ -1,12 +1,15 @@
 """Admin access tokens: issued by user-org, verified by user-org and analytics alike.
 
-HS256 JWTs signed with AISTRALE_JWT_SECRET. The claims carry the caller's roles per org so
-that analytics can authorize without reading user-org's database; tokens are short-lived
-(minutes), so a role change takes effect at the next refresh.
+HS256 JWTs signed with AISTRALE_JWT_SECRET. A token proves who is calling and which session
+it belongs to (`sid`, checked against the revocation list, auth/sessions.py); it grants
+nothing by itself. The role claims are informational (the console shows them): user-org
+reads roles from its database and analytics asks user-org (docs/decisions/
+authz-one-source.md), so a role change takes effect at once, not at the next refresh.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -29,6 +32,9 @@ class AdminClaims(BaseModel):
     platform_admin: bool = False
     orgs: dict[str, Role] = {}
     jti: str | None = None
+    sid: str | None = None  # the session (refresh-token family) this token belongs to
+    issued_ms: int | None = None  # issue time in ms: "revoke everything up to now" needs it
+    mfa: bool = False  # the session passed a second factor (or is an admin API key's)
 
     def role_in(self, org_id: str) -> Role | None:
         return self.orgs.get(org_id)
@@ -44,6 +50,7 @@ def issue_admin_token(claims: AdminClaims, secret: str, ttl: timedelta) -> str:
         "nbf": now,
         "exp": now + ttl,
         "typ": "access",
+        "issued_ms": claims.issued_ms or time.time_ns() // 1_000_000,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 

@@ -28,7 +28,12 @@ MAX_TOKENS: Final = 10**12
 MAX_MICRO_USD: Final = 10**12
 MAX_COUNT: Final = 2**31 - 1
 ControlEventType = Literal[
-    "key.revoked", "key.updated", "org.updated", "budget.updated", "credential.updated"
+    "key.revoked",
+    "key.updated",
+    "org.updated",
+    "budget.updated",
+    "credential.updated",
+    "user.updated",  # a user's memberships, roles or sessions changed: drop cached decisions
 ]
 
 
@@ -122,6 +127,7 @@ class ControlEvent(BaseModel):
     key_id: str | None = None
     key_hash: str | None = None
     provider: str | None = None  # credential.updated: whose provider key changed
+    user_id: str | None = None  # user.updated: whose access changed
 
     def routing_key(self) -> str:
         return self.type

@@ -12,17 +12,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from aistrale_common.auth.admin_token import AdminClaims, Role
+from aistrale_common.auth.admin_token import Role
 from aistrale_common.clock import Clock, system_clock
 from aistrale_common.errors import AuthenticationFailed, PermissionDenied
 from aistrale_common.sessions.record import SessionRecord
 from aistrale_common.sessions.store import SessionStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# How old the roles snapshot may be for services that read it (analytics): no older than the
-# roles in a 15-minute access token. Any call to user-org (the console makes one per page,
-# and retries through GET /admin/v1/auth/session) refreshes it.
-ROLES_MAX_AGE_S = 300.0
 
 
 def _key(session_id: str) -> str:
@@ -51,7 +47,13 @@ class SessionManager:
         self._touch_every_s = min(60.0, idle_timeout_s / 10)
 
     async def create(
-        self, user_id: str, email: str | None, platform_admin: bool, orgs: dict[str, Role]
+        self,
+        user_id: str,
+        email: str | None,
+        platform_admin: bool,
+        orgs: dict[str, Role],
+        *,
+        mfa: bool = False,
     ) -> NewSession:
         now = self._clock()
         record = SessionRecord(
@@ -59,8 +61,8 @@ class SessionManager:
             email=email,
             platform_admin=platform_admin,
             orgs=orgs,
+            mfa=mfa,
             csrf_token=secrets.token_urlsafe(32),
-            roles_at=now,
             created_at=now,
             last_seen_at=now,
             idle_timeout_s=self.idle_timeout_s,
@@ -91,25 +93,13 @@ class SessionManager:
     async def refresh_roles(
         self, session_id: str, record: SessionRecord, orgs: dict[str, Role], platform_admin: bool
     ) -> None:
-        """Keep the roles snapshot (read by analytics) in step with user-org's database."""
+        """Keep the roles snapshot in step with user-org's database (informational)."""
         now = self._clock()
         same = record.orgs == orgs and record.platform_admin == platform_admin
-        if same and now - record.roles_at < ROLES_MAX_AGE_S / 2:
+        if same:
             return
-        updated = record.model_copy(
-            update={"orgs": orgs, "platform_admin": platform_admin, "roles_at": now}
-        )
+        updated = record.model_copy(update={"orgs": orgs, "platform_admin": platform_admin})
         await self.store.put(_key(session_id), updated, updated.ttl_s(now))
-
-    def fresh_claims(self, record: SessionRecord) -> AdminClaims:
-        """The roles snapshot as claims, or 401 `session_roles_stale` when user-org has not
-        refreshed it for ROLES_MAX_AGE_S (the console then asks user-org and retries)."""
-        if self._clock() - record.roles_at > ROLES_MAX_AGE_S:
-            raise AuthenticationFailed(
-                "The session's roles are stale: call GET /admin/v1/auth/session, then retry",
-                code="session_roles_stale",
-            )
-        return record.claims()
 
     async def end(self, session_id: str) -> None:
         await self.store.delete(_key(session_id))

@@ -13,10 +13,10 @@ class SessionRecord(BaseModel):
     user_id: str
     email: str | None = None
     platform_admin: bool = False
-    # A snapshot for services that cannot read user-org's database (analytics); user-org
-    # itself reads roles from the database and refreshes this on every request it serves.
+    # A snapshot, informational (what the session was signed in with, kept in step by
+    # user-org); authorization always reads roles from user-org's database.
     orgs: dict[str, Role] = {}
-    roles_at: float = 0.0  # when user-org last wrote `orgs` (epoch seconds)
+    mfa: bool = False  # the sign-in passed a second factor
     csrf_token: str
     created_at: float  # epoch seconds
     last_seen_at: float
@@ -34,5 +34,9 @@ class SessionRecord(BaseModel):
 
     def claims(self) -> AdminClaims:
         return AdminClaims(
-            sub=self.user_id, email=self.email, platform_admin=self.platform_admin, orgs=self.orgs
+            sub=self.user_id,
+            email=self.email,
+            platform_admin=self.platform_admin,
+            orgs=self.orgs,
+            mfa=self.mfa,
         )

@@ -8,10 +8,26 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
+from pydantic_settings import BaseSettings
+
+from aistrale_common.settings import variable_names
+
+
+def own_environment(
+    shared: Mapping[str, str],
+    own: type[BaseSettings],
+    others: Iterable[type[BaseSettings]],
+) -> dict[str, str]:
+    """One service's part of an environment written for several (`make up`'s topology):
+    the other services' own settings left out, since each process refuses the names it does
+    not know. Everything else stays, unknown names included (they must still be refused)."""
+    mine = variable_names(own)
+    theirs: set[str] = set().union(*(variable_names(other) for other in others)) - mine
+    return {name: value for name, value in shared.items() if name.upper() not in theirs}
 
 
 @contextlib.contextmanager

@@ -73,6 +73,9 @@ def login(
     email: Annotated[str | None, typer.Option(help="Your email")] = None,
     password: Annotated[str | None, typer.Option(help="Prompted when omitted")] = None,
     api_key: Annotated[str | None, typer.Option(help="An admin API key (ak-...) instead")] = None,
+    totp: Annotated[
+        str | None, typer.Option(help="Your TOTP or recovery code, once MFA is enabled")
+    ] = None,
     url: Annotated[
         str | None, typer.Option(help="Platform URL (or AISTRALE_URL / AISTRALE_PORT)")
     ] = None,
@@ -89,6 +92,8 @@ def login(
         email = email or typer.prompt("Email")
         password = password or typer.prompt("Password", hide_input=True)
         form = {"grant_type": "password", "username": email, "password": password}
+        if totp:
+            form["totp"] = totp
     admin.login(form)
     render.console.print(f"Signed in to {settings.base_url}")
 
@@ -208,14 +213,21 @@ def members_list(org_id: str, json: Json = False) -> None:
 
 
 @members.command("add")
-def members_add(
-    org_id: str,
-    email: str,
-    role: str,
-    password: Annotated[str | None, typer.Option(help="Creates the user if new")] = None,
-) -> None:
-    body = {"email": email, "role": role, **({"password": password} if password else {})}
+def members_add(org_id: str, email: str, role: str) -> None:
+    """Invites EMAIL; hand the token to the invitee, who runs `aistrale members accept`."""
+    body = {"email": email, "role": role}
     render.record(call("POST", f"/admin/v1/orgs/{org_id}/members", json=body))
+
+
+@members.command("accept")
+def members_accept(
+    token: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Yours, or new")],
+) -> None:
+    """Accepts an invitation (no sign-in needed): joins with your password, or creates the
+    account with this password when the email has none yet."""
+    body = {"token": token, "password": password}
+    render.record(call("POST", "/admin/v1/invitations/accept", json=body))
 
 
 @audit.command("list")

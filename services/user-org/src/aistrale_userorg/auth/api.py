@@ -49,7 +49,7 @@ async def read_grant(request: Request) -> Grant:
 async def token(request: Request, ctx: ContextDep, ip: ClientIp) -> TokenResponse:
     grant = await read_grant(request)
     if isinstance(grant, PasswordGrant):
-        return await service.password_grant(ctx, grant.username, grant.password, ip)
+        return await service.password_grant(ctx, grant.username, grant.password, ip, grant.totp)
     if isinstance(grant, AdminKeyGrant):
         return await service.admin_key_grant(ctx, grant.client_secret, ip)
     return await service.refresh_grant(ctx, grant.refresh_token, ip)

@@ -21,6 +21,7 @@ class PasswordGrant(BaseModel):
     grant_type: Literal["password"] = "password"
     username: Username
     password: FormText
+    totp: FormText | None = None  # a TOTP or recovery code, for users with MFA enabled
 
 
 class RefreshGrant(BaseModel):

@@ -15,8 +15,10 @@ from typing import Any
 from aistrale_common.auth.admin_token import AdminClaims, issue_admin_token
 from aistrale_common.errors import AuthenticationFailed, RateLimited
 from aistrale_userorg.auth import repository as repo
+from aistrale_userorg.auth import throttle
 from aistrale_userorg.auth.schemas import TokenResponse
 from aistrale_userorg.context import Context
+from aistrale_userorg.mfa import service as mfa_service
 from aistrale_userorg.principal import Principal, anonymous
 from aistrale_userorg.security import REFRESH_PREFIX, new_secret, sha256_hex, verify_password
 from aistrale_userorg.uow import Tx
@@ -26,27 +28,47 @@ from aistrale_userorg.util import as_utc, new_id, utcnow
 BAD_LOGIN = "Incorrect email or password"
 
 
-async def password_grant(ctx: Context, email: str, password: str, ip: str | None) -> TokenResponse:
+async def password_grant(
+    ctx: Context, email: str, password: str, ip: str | None, code: str | None = None
+) -> TokenResponse:
     actor, user = await check_password(ctx, email, password, ip)
-    async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
-        ctx.authz.check(actor, "auth.token")
-        await repo.clear_failures(tx.session, user["email"])
-        return await _issue(ctx, tx, user, family_id=new_id())
+    try:
+        async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
+            ctx.authz.check(actor, "auth.token")
+            mfa = await mfa_service.second_factor(ctx, tx.session, user["id"], code)
+            await repo.clear_failures(tx.session, user["email"])
+            return await _issue(ctx, tx, user, family_id=new_id(), mfa=mfa)
+    except AuthenticationFailed:
+        await second_factor_failed(ctx, actor, user["email"], ip, code)
+        raise
+
+
+async def second_factor_failed(
+    ctx: Context, actor: Principal, email: str, ip: str | None, code: str | None
+) -> None:
+    # A wrong second factor counts like a wrong password (the same lockout); asking for
+    # the code (none sent yet, the console's first step) does not.
+    if code is not None:
+        await _count_failure(ctx, actor, email)
+        await throttle.count_failure(ctx, ip)
 
 
 async def check_password(
     ctx: Context, email: str, password: str, ip: str | None
 ) -> tuple[Principal, dict[str, Any]]:
-    """The user, or 401 (audited, counted towards the lockout); 429 while locked. Shared by
-    the token endpoint and the console's session login."""
+    """The user, or 401 (audited, counted towards the lockout and the address throttle); 429
+    while locked or throttled. Shared by the token endpoint and the console's session login."""
     email = email.strip().lower()
     actor = anonymous(ip, email)
+    await throttle.refuse_if_throttled(ctx, ip)
     await _refuse_if_locked(ctx, actor, email)
     async with ctx.db.session() as session:
         user = await users_repo.by_email(session, email)
-    ok = await verify_password(password, user["password_hash"] if user else None)
+    rounds = ctx.settings.bcrypt_rounds
+    ok = await verify_password(password, user["password_hash"] if user else None, rounds)
     if user is None or not ok:
         await _count_failure(ctx, actor, email)
+        await throttle.count_failure(ctx, ip)
         raise AuthenticationFailed(BAD_LOGIN, code="invalid_credentials")
     return actor, user
 
@@ -80,7 +102,7 @@ async def _count_failure(ctx: Context, actor: Principal, email: str) -> None:
 
 
 async def _issue(
-    ctx: Context, tx: Tx, user: dict[str, Any], family_id: str | None
+    ctx: Context, tx: Tx, user: dict[str, Any], family_id: str | None, *, mfa: bool
 ) -> TokenResponse:
     roles = await users_repo.roles_of(tx.session, user["id"])
     claims = AdminClaims(
@@ -89,6 +111,9 @@ async def _issue(
         platform_admin=bool(user["platform_admin"]),
         orgs=roles,  # pydantic checks each value is a Role
         jti=new_id(),
+        # The session: the refresh-token family, so that ending it ends its access tokens.
+        sid=family_id or new_id(),
+        mfa=mfa,
     )
     ttl = ctx.settings.access_token_ttl_s
     access = issue_admin_token(claims, ctx.jwt_secret, timedelta(seconds=ttl))
@@ -104,6 +129,7 @@ async def _issue(
             token_hash=sha256_hex(refresh),
             created_at=now,
             expires_at=now + timedelta(seconds=ctx.settings.refresh_token_ttl_s),
+            mfa=mfa,  # a refreshed session keeps what its login proved
         )
     return TokenResponse(access_token=access, expires_in=ttl, refresh_token=refresh)
 
@@ -127,7 +153,7 @@ async def refresh_grant(ctx: Context, token: str, ip: str | None) -> TokenRespon
             user = await users_repo.by_id(tx.session, row["user_id"])
             if user is None:
                 raise AuthenticationFailed("Invalid refresh token", code="invalid_grant")
-            issued = await _issue(ctx, tx, user, family_id=row["family_id"])
+            issued = await _issue(ctx, tx, user, family_id=row["family_id"], mfa=bool(row["mfa"]))
     if reused:
         raise AuthenticationFailed("Refresh token reused; session revoked", code="invalid_grant")
     return issued
@@ -146,7 +172,9 @@ async def admin_key_grant(ctx: Context, secret: str, ip: str | None) -> TokenRes
         user = await users_repo.by_id(tx.session, key["user_id"])
         if user is None:
             raise AuthenticationFailed("Invalid admin API key", code="invalid_client")
-        return await _issue(ctx, tx, user, family_id=None)
+        # An admin API key is a 256-bit secret made from a signed-in session: it counts as
+        # the second factor (automation has no authenticator app).
+        return await _issue(ctx, tx, user, family_id=None, mfa=True)
 
 
 def _usable(key: dict[str, Any], now: datetime) -> bool:
@@ -162,3 +190,13 @@ async def logout(ctx: Context, token: str, ip: str | None) -> None:
         if row is not None:
             tx.about.target = row["user_id"]
             await repo.revoke_family(tx.session, row["family_id"], utcnow())
+            # Before the commit: a failure here leaves the session alive and the caller told.
+            await ctx.revocations.revoke_session(row["family_id"], ctx.settings.access_token_ttl_s)
+
+
+async def end_all_sessions(ctx: Context, tx: Tx, user_id: str) -> None:
+    """Revokes every refresh token of the user and every access token issued until now."""
+    await repo.revoke_user(tx.session, user_id, utcnow())
+    await ctx.revocations.revoke_user(user_id, ctx.settings.access_token_ttl_s)
+    await ctx.sessions.end_user(user_id)  # and the console's cookie sessions
+    tx.emit("user.updated", None, user_id=user_id)

@@ -53,8 +53,9 @@ class Policy:
 
 
 class Authorizer:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, require_platform_admin_mfa: bool = False) -> None:
         self.policy = policy
+        self.require_platform_admin_mfa = require_platform_admin_mfa
 
     def allows(
         self,
@@ -68,6 +69,7 @@ class Authorizer:
             "action": action,
             "org_id": org_id,
             "resource": resource or {},
+            "require_platform_admin_mfa": self.require_platform_admin_mfa,
         }
         return self.policy.allows(policy_input)
 

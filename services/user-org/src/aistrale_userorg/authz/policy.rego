@@ -11,15 +11,16 @@ import rego.v1
 default allow := false
 
 # Routes that authenticate by their own means (password, refresh token, admin key).
-public_actions := {"auth.token", "auth.logout"}
+public_actions := {"auth.token", "auth.logout", "invitation.accept"}
 
 # The router's service token may look keys and org provider credentials up, nothing else.
-service_actions := {"internal.keys.read", "internal.credentials.read"}
+service_actions := {"internal.keys.read", "internal.credentials.read", "internal.authorize"}
 
 # Any signed-in user, about themselves.
-self_actions := {"self.read", "self.password", "self.admin_keys", "org.list"}
+self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions", "self.mfa", "org.list"}
 
-readers := {"org.read", "member.read", "key.read", "budget.read"}
+# usage.* are analytics' actions: it asks this policy through /internal/v1/authorize.
+readers := {"org.read", "member.read", "key.read", "budget.read", "usage.read"}
 
 # Provider credentials (BYOK) are the org's upstream bill: owners and admins only, even to
 # list them. Rotating the KEK is in no role: platform admins only.
@@ -27,17 +28,17 @@ credential_actions := {"credential.read", "credential.write"}
 
 owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
-	"key.create", "key.update", "key.revoke", "budget.write", "audit.read",
+	"key.create", "key.update", "key.revoke", "budget.write", "audit.read", "usage.export",
 }
 
 admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
-	"key.create", "key.update", "key.revoke", "budget.write",
+	"key.create", "key.update", "key.revoke", "budget.write", "usage.export",
 }
 
 member_actions := readers | {"key.create"}
 
-billing_actions := readers | {"budget.write"}
+billing_actions := readers | {"budget.write", "usage.export"}
 
 org_actions := {
 	"owner": owner_actions,
@@ -54,11 +55,18 @@ allow if {
 	input.action in service_actions
 }
 
+# Platform policy: where MFA is required, a platform admin's session that did not pass it
+# has only what any user has for themselves (enough to enrol TOTP).
 allow if {
 	input.principal.kind == "user"
 	input.principal.platform_admin
+	platform_admin_verified
 	not input.action in service_actions
 }
+
+platform_admin_verified if not input.require_platform_admin_mfa
+
+platform_admin_verified if input.principal.mfa
 
 allow if {
 	input.principal.kind == "user"

@@ -6,9 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
+from aistrale_common.auth.authorize import PATH as AUTHORIZE_PATH
+from aistrale_common.auth.authorize import AuthorizeDecision, AuthorizeRequest
 from aistrale_common.errors import AuthenticationFailed
 from aistrale_userorg.deps import ContextDep, Credentials
 from aistrale_userorg.internal import service
+from aistrale_userorg.internal.authorize import decide
 from aistrale_userorg.internal.schemas import KeyLookup
 from aistrale_userorg.principal import SERVICE, Principal
 from aistrale_userorg.provider_credentials import service as credentials
@@ -39,7 +42,9 @@ KeyHash = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,128}$")]
 async def lookup_key(ctx: ContextDep, actor: ServiceDep, key_hash: KeyHash) -> Response:
     record = await service.lookup(ctx, actor, key_hash)
     # Serialised once by pydantic-core, skipping FastAPI's second validation pass.
-    return Response(record.model_dump_json(), media_type="application/json")
+    # A signing secret in the answer: nothing between the router and us may keep a copy.
+    headers = {"cache-control": "no-store"} if record.signing_secret else None
+    return Response(record.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -58,3 +63,14 @@ async def reveal_credential(
         media_type="application/json",
         headers={"cache-control": "no-store"},
     )
+
+
+@router.post(
+    AUTHORIZE_PATH.removeprefix("/internal/v1"),
+    summary="May this user do this action on this org? (analytics only)",
+    responses=errors(401, 422),
+)
+async def authorize(
+    ctx: ContextDep, actor: ServiceDep, body: AuthorizeRequest
+) -> AuthorizeDecision:
+    return await decide(ctx, actor, body)

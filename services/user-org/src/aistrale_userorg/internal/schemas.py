@@ -54,3 +54,5 @@ class KeyLookup(BaseModel):
     org_rpm_limit: int | None
     org_tpm_limit: int | None
     budgets: list[BudgetRule]
+    # Keys created with require_signature: the HMAC secret the router verifies requests with.
+    signing_secret: str | None = None

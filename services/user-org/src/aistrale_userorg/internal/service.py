@@ -10,7 +10,7 @@ from aistrale_userorg.context import Context
 from aistrale_userorg.internal.engine import read
 from aistrale_userorg.internal.schemas import BudgetRule, KeyLookup
 from aistrale_userorg.keys import repository as keys_repo
-from aistrale_userorg.keys.service import status_of
+from aistrale_userorg.keys.service import signing_context, status_of
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.util import as_utc_or_none, utcnow
 
@@ -20,7 +20,12 @@ async def lookup(ctx: Context, actor: Principal, key_hash: str) -> KeyLookup:
     rows = await read(ctx.lookup_engine, lambda conn: keys_repo.lookup(conn, key_hash))
     if not rows:
         raise NotFound("Unknown API key", code="invalid_api_key")
-    return to_record(rows)
+    record = to_record(rows)
+    sealed = rows[0].signing_secret_sealed
+    if sealed is None:
+        return record
+    secret = ctx.keyring.decrypt(sealed, signing_context(record.key_id))
+    return record.model_copy(update={"signing_secret": secret})
 
 
 def to_record(rows: Sequence[Any]) -> KeyLookup:

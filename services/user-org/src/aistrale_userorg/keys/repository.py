@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from aistrale_userorg.tables import TS, api_keys, budgets, orgs
 
-_PUBLIC = [c for c in api_keys.c if c.name != "key_hash"]
+_PUBLIC = [c for c in api_keys.c if c.name not in ("key_hash", "signing_secret_sealed")]
 
 # One round trip through the unique index on key_hash: the key, its org's limits, and the
 # budgets that apply (the org's and the key's own) as at most two joined rows.
@@ -25,6 +25,7 @@ _LOOKUP = (
         api_keys.c.allowed_models,
         api_keys.c.rpm_limit,
         api_keys.c.tpm_limit,
+        api_keys.c.signing_secret_sealed,
         orgs.c.rpm_limit.label("org_rpm_limit"),
         orgs.c.tpm_limit.label("org_tpm_limit"),
         budgets.c.scope,

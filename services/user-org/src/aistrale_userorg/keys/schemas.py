@@ -41,6 +41,10 @@ class KeyCreate(BaseModel):
     allowed_models: ModelList | None = Field(default=None, description="null: every model")
     expires_at: UtcDatetime | None = None
     project_id: ProjectId | None = None
+    require_signature: bool = Field(
+        default=False,
+        description="Requests must be HMAC-signed with the `signing_secret` (docs/security.md)",
+    )
 
 
 class KeyUpdate(BaseModel):
@@ -106,3 +110,6 @@ class KeyCreated(KeyPublic):
         }
     )
     key: str = Field(description="The API key (sk-...), shown this once only")
+    signing_secret: str | None = Field(
+        default=None, description="With require_signature: the HMAC secret, shown this once"
+    )

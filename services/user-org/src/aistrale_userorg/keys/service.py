@@ -21,7 +21,13 @@ from aistrale_userorg.keys.schemas import KeyCreate, KeyCreated, KeyPublic, KeyS
 from aistrale_userorg.orgs.service import load as load_org
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.schemas import Page, page_of
-from aistrale_userorg.security import API_KEY_PREFIX, display_prefix, new_secret, sha256_hex
+from aistrale_userorg.security import (
+    API_KEY_PREFIX,
+    SIGNING_PREFIX,
+    display_prefix,
+    new_secret,
+    sha256_hex,
+)
 from aistrale_userorg.util import as_utc, as_utc_or_none, new_id, utcnow
 
 
@@ -42,11 +48,14 @@ def public(row: dict[str, Any]) -> KeyPublic:
 
 async def create(ctx: Context, actor: Principal, org_id: str, body: KeyCreate) -> KeyCreated:
     secret = new_secret(API_KEY_PREFIX)
+    signing = new_secret(SIGNING_PREFIX) if body.require_signature else None
+    key_id = new_id()
     row = {
-        **body.model_dump(),
-        "id": new_id(),
+        **body.model_dump(exclude={"require_signature"}),
+        "id": key_id,
         "org_id": org_id,
         "key_hash": sha256_hex(secret),
+        "signing_secret_sealed": sealed_signing_secret(ctx, key_id, signing),
         "prefix": display_prefix(secret),
         "created_by": actor.id,
         "created_at": utcnow(),
@@ -58,7 +67,15 @@ async def create(ctx: Context, actor: Principal, org_id: str, body: KeyCreate) -
         await load_org(tx.session, org_id)
         await repo.insert(tx.session, **row)
         tx.about.target = row["id"]
-    return KeyCreated(**public(row).model_dump(), key=secret)
+    return KeyCreated(**public(row).model_dump(), key=secret, signing_secret=signing)
+
+
+def signing_context(key_id: str) -> str:
+    return f"key-signing:{key_id}"
+
+
+def sealed_signing_secret(ctx: Context, key_id: str, secret: str | None) -> str | None:
+    return None if secret is None else ctx.keyring.encrypt(secret, signing_context(key_id))
 
 
 async def list_keys(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from aistrale_userorg.deps import ContextDep, PageLimit, PageOffset, PrincipalDep
+from aistrale_userorg.invitations import service as invitations
+from aistrale_userorg.invitations.schemas import Invitation, InvitationCreate
 from aistrale_userorg.members import service
-from aistrale_userorg.members.schemas import MemberAdd, MemberPublic, MemberUpdate
+from aistrale_userorg.members.schemas import MemberPublic, MemberUpdate
 from aistrale_userorg.schemas import Page, PathId, errors
 
 router = APIRouter(
@@ -27,11 +29,19 @@ async def list_members(
     return await service.list_members(ctx, actor, org_id, limit, offset)
 
 
-@router.post("", status_code=201, summary="Add a member with a role", responses=errors(409))
+@router.post(
+    "",
+    status_code=202,
+    summary="Invite a member with a role (they accept at /admin/v1/invitations/accept)",
+    description=(
+        "Answers the same whether or not an account has this email; nobody joins until "
+        "the invitee accepts the invitation's token."
+    ),
+)
 async def add_member(
-    ctx: ContextDep, actor: PrincipalDep, org_id: PathId, body: MemberAdd
-) -> MemberPublic:
-    return await service.add(ctx, actor, org_id, body)
+    ctx: ContextDep, actor: PrincipalDep, org_id: PathId, body: InvitationCreate
+) -> Invitation:
+    return await invitations.invite(ctx, actor, org_id, body)
 
 
 @router.patch("/{user_id}", summary="Change a member's role", responses=errors(409))

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
-from aistrale_userorg.schemas import Email, RoleField, UtcDatetime
-
-
-class MemberAdd(BaseModel):
-    """Adds an existing user; with `password`, creates the user first if the email is new."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"email": "grace@example.com", "role": "member"}]}
-    )
-    email: Email
-    role: RoleField
-    password: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None = None
+from aistrale_userorg.schemas import RoleField, UtcDatetime
 
 
 class MemberUpdate(BaseModel):

@@ -11,16 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import Conflict, NotFound
+from aistrale_userorg.auth import repository as auth_repo
 from aistrale_userorg.context import Context
-from aistrale_userorg.errors import Unprocessable
 from aistrale_userorg.members import repository as repo
-from aistrale_userorg.members.schemas import MemberAdd, MemberPublic, MemberUpdate
+from aistrale_userorg.members.schemas import MemberPublic, MemberUpdate
 from aistrale_userorg.orgs.service import load as load_org
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.schemas import Page, page_of
-from aistrale_userorg.security import hash_password
-from aistrale_userorg.users import repository as users_repo
-from aistrale_userorg.util import integrity_as_conflict, new_id, utcnow
+from aistrale_userorg.util import utcnow
 
 
 def public(org_id: str, row: dict[str, Any]) -> MemberPublic:
@@ -35,37 +33,6 @@ async def list_members(
         await load_org(session, org_id)
         rows = await repo.page(session, org_id, limit + 1, offset)
     return page_of([public(org_id, r) for r in rows], limit, offset)
-
-
-async def add(ctx: Context, actor: Principal, org_id: str, body: MemberAdd) -> MemberPublic:
-    new_hash = None
-    if body.password is not None:
-        new_hash = await hash_password(body.password, ctx.settings.bcrypt_rounds)
-    async with ctx.uow.write(actor, "member.add", org_id=org_id, target=body.email) as tx:
-        ctx.authz.check(actor, "member.add", org_id, {"new_role": body.role})
-        await load_org(tx.session, org_id)
-        user_id = await _user_for(tx.session, body.email, new_hash)
-        with integrity_as_conflict("This user is already a member", "email"):
-            await repo.insert(tx.session, org_id, user_id, body.role, utcnow())
-        tx.about.target, tx.about.details = user_id, {"role": body.role}
-        row = await repo.get(tx.session, org_id, user_id)
-    assert row is not None
-    return public(org_id, row)
-
-
-async def _user_for(session: AsyncSession, email: str, password_hash: str | None) -> str:
-    user = await users_repo.by_email(session, email)
-    if user is not None:
-        return str(user["id"])
-    if password_hash is None:
-        raise Unprocessable("No user has this email; send a password to create one", param="email")
-    user_id = new_id()
-    # A concurrent request may create the same email first: a 409, not a 500.
-    with integrity_as_conflict("A user with this email already exists", "email"):
-        await users_repo.insert_user(
-            session, id=user_id, email=email, password_hash=password_hash, created_at=utcnow()
-        )
-    return user_id
 
 
 async def _load(session: AsyncSession, org_id: str, user_id: str) -> dict[str, Any]:
@@ -88,6 +55,7 @@ async def change_role(
             await _keep_an_owner(tx.session, org_id)
         await repo.set_role(tx.session, org_id, user_id, body.role)
         tx.about.details = {"from": row["role"], "to": body.role}
+        tx.emit("user.updated", org_id, user_id=user_id)  # analytics drops cached decisions
     return public(org_id, {**row, "role": body.role})
 
 
@@ -100,6 +68,10 @@ async def remove(ctx: Context, actor: Principal, org_id: str, user_id: str) -> N
         if row["role"] == "owner":
             await _keep_an_owner(tx.session, org_id)
         await repo.remove(tx.session, org_id, user_id)
+        # The user's sessions cannot be renewed (their access tokens, short-lived, no longer
+        # reach this org: roles are read live here and analytics asks us again).
+        await auth_repo.revoke_user(tx.session, user_id, utcnow())
+        tx.emit("user.updated", org_id, user_id=user_id)
 
 
 async def _keep_an_owner(session: AsyncSession, org_id: str) -> None:

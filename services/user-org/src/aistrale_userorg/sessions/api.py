@@ -27,6 +27,9 @@ class SessionLogin(BaseModel):
     )
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(
+        default=None, max_length=64, description="TOTP or recovery code, when MFA is on"
+    )
 
 
 class SessionInfo(BaseModel):
@@ -57,7 +60,7 @@ def _info(record: SessionRecord) -> SessionInfo:
 async def login(
     ctx: ContextDep, ip: ClientIp, body: SessionLogin, response: Response
 ) -> SessionInfo:
-    made = await service.login(ctx, body.email, body.password, ip)
+    made = await service.login(ctx, body.email, body.password, ip, body.code)
     max_age = math.ceil(ctx.sessions.absolute_timeout_s)
     ctx.cookies.set(response, made.session_id, made.record.csrf_token, max_age)
     return _info(made.record)
@@ -65,12 +68,12 @@ async def login(
 
 @router.get(
     "",
-    summary="The signed-in session (401 when none); refreshes its roles for analytics",
+    summary="The signed-in session (401 when none)",
     responses=errors(401),
 )
 async def current(ctx: ContextDep, ip: ClientIp, request: Request) -> SessionInfo:
     session_id, record = await resolve_request(ctx.sessions, request, "GET")
-    await service.principal_of(ctx, session_id, record, ip)  # refreshes the roles snapshot
+    await service.principal_of(ctx, session_id, record, ip)  # the user still exists
     return _info(record)
 
 

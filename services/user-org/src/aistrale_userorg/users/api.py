@@ -31,6 +31,28 @@ async def change_password(ctx: ContextDep, actor: PrincipalDep, body: PasswordCh
     return Response(status_code=204)
 
 
+@router.post(
+    "/me/sign-out",
+    status_code=204,
+    summary="Sign out everywhere: end every session of yours, this one included",
+)
+async def sign_out_me(ctx: ContextDep, actor: PrincipalDep) -> Response:
+    assert actor.id is not None
+    await service.sign_out_everywhere(ctx, actor, actor.id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{user_id}/sign-out",
+    status_code=204,
+    summary="End every session of a user (platform admins)",
+    responses=errors(404),
+)
+async def sign_out_user(ctx: ContextDep, actor: PrincipalDep, user_id: PathId) -> Response:
+    await service.sign_out_everywhere(ctx, actor, user_id)
+    return Response(status_code=204)
+
+
 @router.post("", status_code=201, summary="Create a user (platform admins)", responses=errors(409))
 async def create_user(ctx: ContextDep, actor: PrincipalDep, body: UserCreate) -> UserPublic:
     return await service.create_user(ctx, actor, body)

@@ -6,6 +6,7 @@ from typing import Any
 
 from aistrale_common.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
 from aistrale_common.logging import get_logger
+from aistrale_userorg.auth.service import end_all_sessions
 from aistrale_userorg.context import Context
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.schemas import Page, page_of
@@ -33,7 +34,9 @@ from aistrale_userorg.util import integrity_as_conflict, new_id, utcnow
 log = get_logger(__name__)
 
 
-async def principal_for(ctx: Context, user_id: str, ip: str | None) -> Principal:
+async def principal_for(
+    ctx: Context, user_id: str, ip: str | None, *, mfa: bool = False
+) -> Principal:
     async with ctx.db.session() as session:
         user = await repo.by_id(session, user_id)
         if user is None:
@@ -46,6 +49,7 @@ async def principal_for(ctx: Context, user_id: str, ip: str | None) -> Principal
         platform_admin=bool(user["platform_admin"]),
         orgs=roles,  # type: ignore[arg-type]  # the column only ever holds Role values
         ip=ip,
+        mfa=mfa,
     )
 
 
@@ -99,14 +103,27 @@ async def change_password(ctx: Context, actor: Principal, body: PasswordChange) 
     async with ctx.uow.write(actor, "self.password", target=actor.id) as tx:
         ctx.authz.check(actor, "self.password")
         row = await repo.by_id(tx.session, actor.id)
-        if row is None or not await verify_password(body.current_password, row["password_hash"]):
+        rounds = ctx.settings.bcrypt_rounds
+        if row is None or not await verify_password(
+            body.current_password, row["password_hash"], rounds
+        ):
             # 403, not 422: the input is well formed, the caller just failed to prove itself.
             raise PermissionDenied(
                 "The current password is wrong", param="current_password", code="wrong_password"
             )
         await repo.set_password(tx.session, actor.id, new_hash)
-    # A new password signs the user out of every console session (sessions/).
-    await ctx.sessions.end_user(actor.id)
+        # Whoever knew the old password may hold a session: all of them end.
+        await end_all_sessions(ctx, tx, actor.id)
+
+
+async def sign_out_everywhere(ctx: Context, actor: Principal, user_id: str) -> None:
+    """The user's every refresh token and access token stop working (within a second)."""
+    action = "self.sessions" if user_id == actor.id else "user.sessions.revoke"
+    async with ctx.uow.write(actor, action, target=user_id) as tx:
+        ctx.authz.check(actor, action)
+        if await repo.by_id(tx.session, user_id) is None:
+            raise NotFound("User not found", param="user_id")
+        await end_all_sessions(ctx, tx, user_id)
 
 
 async def ensure_first_admin(ctx: Context) -> bool:
@@ -118,7 +135,7 @@ async def ensure_first_admin(ctx: Context) -> bool:
         if await repo.any_platform_admin(session):
             return False
     body = UserCreate(email=email, password=password.get_secret_value(), platform_admin=True)
-    system = Principal(kind="user", id="system:bootstrap", platform_admin=True)
+    system = Principal(kind="user", id="system:bootstrap", platform_admin=True, mfa=True)
     try:
         await create_user(ctx, system, body)
     except Conflict:

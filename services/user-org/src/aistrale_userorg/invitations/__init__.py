@@ -1,0 +1,1 @@
+"""Invitations: adding a member creates one; the invitee accepts it with its token."""
