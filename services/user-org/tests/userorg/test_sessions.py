@@ -163,3 +163,29 @@ async def test_a_new_password_ends_every_console_session(pg_app: Running) -> Non
     assert (await pg_app.client.get("/admin/v1/orgs", headers=cookie)).status_code == 401
     fresh, _ = await _sign_in(pg_app, "pat@x.test", "pat-password-2")
     assert (await pg_app.client.get("/admin/v1/orgs", headers=fresh)).status_code == 200
+
+
+async def test_session_sign_in_asks_for_the_second_factor(pg_app: Running) -> None:
+    import pyotp
+
+    mfa = "/admin/v1/users/me/mfa/totp"
+    org_id = await pg_app.new_org("mfa-session")
+    await pg_app.new_member(org_id, "tia@x.test", "viewer", "tia-password-1")
+    headers = await pg_app.as_user("tia@x.test", "tia-password-1")
+    totp = pyotp.TOTP((await pg_app.client.post(mfa, headers=headers)).json()["secret"])
+    done = await pg_app.client.post(f"{mfa}/verify", json={"code": totp.now()}, headers=headers)
+    assert done.status_code == 200, done.text
+    body = {"email": "tia@x.test", "password": "tia-password-1"}
+    asked = await pg_app.client.post(SESSION, json=body)
+    assert asked.status_code == 401 and asked.json()["error"]["code"] == "mfa_required"
+    assert "set-cookie" not in asked.headers
+    wrong = await pg_app.client.post(SESSION, json={**body, "code": "000000"})
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+
+    recovery = done.json()["recovery_codes"][0]  # the TOTP code above is spent (single use)
+    signed = await pg_app.client.post(SESSION, json={**body, "code": recovery})
+    assert signed.status_code == 200, signed.text
+    record = await pg_app.ctx.sessions.resolve(
+        _cookies(signed)["aistrale_session"]["aistrale_session"].value
+    )
+    assert record.mfa
