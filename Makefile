@@ -34,10 +34,11 @@ test: deps tools  ## lint, then the whole suite on real Postgres, Redis and Rabb
 	@$(MAKE) --no-print-directory lint
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-lint: deps  ## ruff and mypy, clean
+lint: deps  ## ruff, mypy and the import rules (import-linter), clean
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy services tests bench
+	@$(UV) run --frozen lint-imports --no-cache
 
 fmt: deps  ## format and fix what ruff can
 	@$(UV) run --frozen ruff format .

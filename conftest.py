@@ -1,1 +1,1 @@
-pytest_plugins = ["aistrale_common.testing.fixtures"]
+pytest_plugins = ["aistrale_testkit.fixtures"]

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aio_pika
 
-from aistrale_common.testing.fixtures import delete_redis_keys
-from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
+from aistrale_testkit.fixtures import delete_redis_keys
+from aistrale_testkit.rabbit import delete_queues_sync, queues_for_prefix
 
 
 def exchanges_of(env: dict[str, str]) -> list[str]:

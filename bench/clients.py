@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from aistrale_common.testing.processes import service_process
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.processes import service_process
+from aistrale_testkit.tcp_proxy import free_port
 
 BODY = b'{"model": "bench", "messages": [{"role": "user", "content": "hi"}]}'
 HEADERS = {"content-type": "application/json"}

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from string import Template
 
-from aistrale_common.testing.processes import service_process
+from aistrale_testkit.processes import service_process
 from bench.mock_upstream import COMPLETION, MODELS
 
 _COMMON = """

@@ -12,8 +12,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import free_port
 from bench.admin import ADMIN_EMAIL, AdminClient, admin_password, provision
 from bench.catalog import write_models
 from bench.consumers import ConsumerProbe

@@ -22,10 +22,10 @@ import httpx
 
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.settings import ServiceSettings
-from aistrale_common.testing.fixtures import admin_execute
-from aistrale_common.testing.processes import own_environment, python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.settings import Settings as RouterSettings
+from aistrale_testkit.fixtures import admin_execute
+from aistrale_testkit.processes import own_environment, python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import free_port
 from aistrale_userorg.settings import Settings as UserOrgSettings
 from bench.admin import ADMIN_EMAIL, AdminClient, admin_password, provision
 from bench.catalog import write_models

@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.keys.record import BudgetRule, KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import free_port
 from bench.catalog import write_models
 from bench.cleanup import delete_broker_and_redis_state
 from bench.cpu import matching

@@ -24,8 +24,8 @@ from typing import Protocol
 
 import orjson
 
-from aistrale_common.testing.processes import service_process
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.processes import service_process
+from aistrale_testkit.tcp_proxy import free_port
 from bench.cpu import Finder, matching, with_children
 from bench.measure import Measurement, measure, warm_up
 from bench.nginx import run_mock, run_nginx

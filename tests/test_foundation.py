@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port, tcp_proxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port, tcp_proxy
 
 SERVICES = {"api-router": "API_ROUTER", "user-org": "USER_ORG", "analytics": "ANALYTICS"}
 

@@ -20,9 +20,9 @@ from aistrale_common.settings import (
     refuse_unknown_variables,
     variable_names,
 )
-from aistrale_common.testing.processes import python_module_argv
 from aistrale_platform.settings import Settings as PlatformSettings
 from aistrale_router.settings import Settings as RouterSettings
+from aistrale_testkit.processes import python_module_argv
 from aistrale_userorg.admin_cli.client import CliSettings
 from aistrale_userorg.settings import Settings as UserOrgSettings
 

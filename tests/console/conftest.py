@@ -23,8 +23,8 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from aistrale_common.settings import tooling_variable
-from aistrale_common.testing.processes import ServiceProcess
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.processes import ServiceProcess
+from aistrale_testkit.tcp_proxy import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = tooling_variable("AISTRALE_CHROMIUM", "/usr/bin/chromium")
@@ -105,7 +105,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     work = tmp_path_factory.mktemp("console")
     up_port, port = free_port(), free_port()
     upstream = ServiceProcess(
-        [sys.executable, "-m", "aistrale_router.testing.fake_vllm_server", str(up_port),
+        [sys.executable, "-m", "aistrale_testkit.router.fake_vllm_server", str(up_port),
          "--word-delay-s", "0.05"],
         up_port, {}, log_path=work / "upstream.log",
     )  # fmt: skip

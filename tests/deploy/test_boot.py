@@ -31,9 +31,9 @@ from moto.server import ThreadedMotoServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from aistrale_analytics.exports.repository import CSV_COLUMNS
-from aistrale_common.testing.fixtures import Infra, delete_redis_keys
-from aistrale_common.testing.processes import ServiceProcess, python_module_argv
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.fixtures import Infra, delete_redis_keys
+from aistrale_testkit.processes import ServiceProcess, python_module_argv
+from aistrale_testkit.tcp_proxy import free_port
 
 Doc = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]

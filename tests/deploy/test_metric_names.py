@@ -35,9 +35,10 @@ import aistrale_userorg.migrate
 import aistrale_userorg.settings
 from aistrale_common.events import MemoryEventBus
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import catalog_for
+from aistrale_common.service_state import app_runtime
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import catalog_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api_router", "user_org", "analytics")
@@ -140,7 +141,7 @@ async def exposed_by(app: FastAPI) -> Exposed:
             scraped = await client.get("/metrics")
     assert scraped.status_code == 200
     names = frozenset(re.findall(r"^# TYPE (\S+) ", scraped.text, re.MULTILINE))
-    metrics: ServiceMetrics = app.state.metrics
+    metrics: ServiceMetrics = app_runtime(app).metrics
     return Exposed(names, labels_of(metrics.registry))
 
 

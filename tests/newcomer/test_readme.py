@@ -23,11 +23,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_platform.localmodel.installer import MARKER, weights_home
 from aistrale_platform.localmodel.weights import PACKAGED
 from aistrale_platform.settings import Settings
 from aistrale_router.catalog.store import read_catalog
+from aistrale_testkit.tcp_proxy import free_port
 
 ROOT = Path(__file__).parents[2]
 BEGIN, END = "<!-- newcomer-test: begin", "<!-- newcomer-test: end -->"

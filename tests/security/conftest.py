@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
 from tests.security.harness import Platform, platform
 
 

@@ -18,12 +18,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import catalog_for, router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import catalog_for, router_process
+from aistrale_testkit.router.server import serve_in_thread
 from tests.security.fuzz import check_response, verdict
 from tests.security.harness import Platform
 

@@ -24,12 +24,12 @@ from sqlalchemy.engine import make_url
 
 from aistrale_analytics.settings import Settings as AnalyticsSettings
 from aistrale_common.settings import ServiceSettings
-from aistrale_common.testing.fixtures import Infra, admin_execute, delete_redis_keys
-from aistrale_common.testing.processes import ServiceProcess, own_environment, python_module_argv
-from aistrale_common.testing.proxy_process import ProxyProcess, proxy_process
-from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.settings import Settings as RouterSettings
+from aistrale_testkit.fixtures import Infra, admin_execute, delete_redis_keys
+from aistrale_testkit.processes import ServiceProcess, own_environment, python_module_argv
+from aistrale_testkit.proxy_process import ProxyProcess, proxy_process
+from aistrale_testkit.rabbit import delete_queues_sync, queues_for_prefix
+from aistrale_testkit.tcp_proxy import free_port
 from aistrale_userorg.settings import Settings as UserOrgSettings
 
 SERVICES = ("user-org", "api-router", "analytics")  # up.sh's order: user-org first
@@ -199,7 +199,7 @@ def platform(
         ports = {service: free_port() for service in SERVICES}
         proxies["user-org"] = stack.enter_context(proxy_process("127.0.0.1", ports["user-org"]))
         up_port = free_port()
-        upstream_argv = [sys.executable, "-m", "aistrale_router.testing.fake_vllm_server"]
+        upstream_argv = [sys.executable, "-m", "aistrale_testkit.router.fake_vllm_server"]
         upstream = ServiceProcess(
             [*upstream_argv, str(up_port)], up_port, {}, log_path=workdir / "upstream.log"
         )

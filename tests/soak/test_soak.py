@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from aistrale_common.settings import tooling_variable
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
 
 from .checks import counted_by_analytics, drained, held, metric, redis_spend, router_metrics
 from .load import Load, Phase

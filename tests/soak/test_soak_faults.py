@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
 
 from .checks import counted_by_analytics, drained, redis_spend
 from .faults import FAULTS, SHUTDOWN_GRACE_S, under_load, unexpected

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from asgi_lifespan import LifespanManager
 
 from aistrale_common.auth.admin_token import AdminClaims, Role, issue_admin_token
+from aistrale_common.service_state import app_state
 from aistrale_userorg.app import create_app as create_userorg
+from aistrale_userorg.context import Context
 from aistrale_userorg.migrate import migrate_async
 from aistrale_userorg.principal import ROLES
 from aistrale_userorg.settings import Settings as UserOrgSettings
@@ -38,8 +40,8 @@ def token(orgs_roles: dict[str, Role], *, platform_admin: bool = False) -> dict[
     return {"Authorization": f"Bearer {issue_admin_token(claims, SECRET, timedelta(minutes=5))}"}
 
 
-async def _seed(app_state: object, org_ids: Iterable[str]) -> None:
-    db = app_state.userorg.db  # type: ignore[attr-defined]
+async def _seed(context: Context, org_ids: Iterable[str]) -> None:
+    db = context.db
     now = datetime.now(UTC)
     async with db.transaction() as session:
         await session.execute(
@@ -75,5 +77,5 @@ async def authority(tmp: Path, org_ids: Iterable[str]) -> AsyncIterator[httpx.AS
     await migrate_async(settings)
     app = create_userorg(settings)
     async with LifespanManager(app):
-        await _seed(app.state, org_ids)
+        await _seed(app_state(app, Context), org_ids)
         yield httpx.ASGITransport(app=app)

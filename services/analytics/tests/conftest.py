@@ -9,9 +9,9 @@ import pytest
 
 from aistrale_analytics.migrate import migrate_async
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing import delete_queues
 from aistrale_common.db import Database
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.analytics import delete_queues
+from aistrale_testkit.fixtures import Infra
 
 
 async def migrated_database(url: str) -> Database:

@@ -15,13 +15,13 @@ from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
 from aistrale_analytics.ingest.rollup import BUCKETS
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import random_events, usage_event
-from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage, RabbitEventBus
 from aistrale_common.events.usage_batch import BATCH_HEADER, pack
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.analytics.factories import random_events, usage_event
+from aistrale_testkit.analytics.sums import expected_totals, rollup_totals, stored_ids
+from aistrale_testkit.fixtures import Infra
 
 N = 3000
 

@@ -19,11 +19,11 @@ from moto.server import ThreadedMotoServer
 from aistrale_analytics.app import create_app
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import BASE_TIME, random_events
 from aistrale_common.auth.admin_token import Role
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.analytics.factories import BASE_TIME, random_events
+from aistrale_testkit.tcp_proxy import free_port
 from services.analytics.tests.authority import SECRET, SERVICE_TOKEN, authority
 from services.analytics.tests.authority import token as token_for
 

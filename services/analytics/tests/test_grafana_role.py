@@ -11,7 +11,7 @@ import pytest
 
 from aistrale_analytics.migrate import migrate_async
 from aistrale_analytics.settings import Settings
-from aistrale_common.testing.fixtures import Infra, admin_execute
+from aistrale_testkit.fixtures import Infra, admin_execute
 
 REVISION = importlib.import_module("aistrale_analytics.migrations.versions.0003_grafana_read_only")
 ROLE: str = REVISION.GRAFANA_ROLE

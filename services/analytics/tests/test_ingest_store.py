@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from aistrale_analytics.ingest.rollup import BUCKETS
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.tables import usage_rollups
-from aistrale_analytics.testing.factories import random_events, usage_event
-from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
+from aistrale_testkit.analytics.factories import random_events, usage_event
+from aistrale_testkit.analytics.sums import expected_totals, rollup_totals, stored_ids
 
 
 async def test_redelivered_events_are_counted_once(db: Database) -> None:

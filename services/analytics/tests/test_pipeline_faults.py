@@ -24,14 +24,14 @@ from aistrale_analytics.ingest.rollup import BUCKETS
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.migrate import migrate_async
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import numbered_event
-from aistrale_analytics.testing.sums import expected_totals, rollup_totals, stored_ids
 from aistrale_common.db import Database
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process, stop_process
-from aistrale_common.testing.tcp_proxy import free_port, tcp_proxy
+from aistrale_testkit.analytics.factories import numbered_event
+from aistrale_testkit.analytics.sums import expected_totals, rollup_totals, stored_ids
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, service_process, stop_process
+from aistrale_testkit.tcp_proxy import free_port, tcp_proxy
 
 ROOT = Path(__file__).resolve().parents[3]
 LOAD_SCRIPT = ROOT / "services/api-router/tests/metering/usage_load.py"

@@ -9,13 +9,13 @@ import pytest
 from redis.asyncio import Redis
 
 from aistrale_analytics.ingest.service import UsageStore
-from aistrale_analytics.reconcile.counters import RedisSpendCounters, spend_key
+from aistrale_analytics.reconcile.counters import RedisSpendCounters
 from aistrale_analytics.reconcile.service import ReconcileMetrics, Reconciler
-from aistrale_analytics.testing.factories import usage_event
-from aistrale_common.budget_counters import floor_key
+from aistrale_common.budget_counters import floor_key, spend_key
 from aistrale_common.db import Database
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.analytics.factories import usage_event
+from aistrale_testkit.fixtures import Infra
 
 
 async def counter(redis: Redis, key: str) -> int:

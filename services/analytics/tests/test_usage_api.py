@@ -13,11 +13,11 @@ from asgi_lifespan import LifespanManager
 
 from aistrale_analytics.app import create_app
 from aistrale_analytics.settings import Settings
-from aistrale_analytics.testing.factories import BASE_TIME, random_events, usage_event
-from aistrale_analytics.testing.sums import stored_ids
 from aistrale_common.db import Database
 from aistrale_common.events import MemoryEventBus, OutgoingMessage
 from aistrale_common.events.schemas import UsageEventV1
+from aistrale_testkit.analytics.factories import BASE_TIME, random_events, usage_event
+from aistrale_testkit.analytics.sums import stored_ids
 from services.analytics.tests.authority import SECRET, SERVICE_TOKEN, authority, token
 
 ORG = "org-api"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aistrale_router.testing.sdk import close_sdk_clients
+from aistrale_testkit.router.sdk import close_sdk_clients
 
 
 @pytest.fixture(autouse=True)

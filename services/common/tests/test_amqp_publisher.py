@@ -15,8 +15,8 @@ from pamqp import commands, frame, header
 from aistrale_common.events.amqp import LeanPublisher, PublishFailed
 from aistrale_common.events.amqp import frames as f
 from aistrale_common.events.port import OutgoingMessage
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 
 def test_publish_frames_are_what_pamqp_reads() -> None:
@@ -159,7 +159,7 @@ async def test_an_abandoned_wait_drops_the_connection_and_the_next_publish_works
 
 
 async def test_an_unreachable_broker_is_a_publish_failure() -> None:
-    from aistrale_common.testing.tcp_proxy import free_port
+    from aistrale_testkit.tcp_proxy import free_port
 
     publisher = LeanPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/")
     with pytest.raises(PublishFailed):

@@ -15,8 +15,8 @@ from aistrale_common.events import (
     RabbitEventBus,
     Subscription,
 )
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.rabbit import delete_queues
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.rabbit import delete_queues
 
 WAIT_S = 10.0
 

@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 from aistrale_common.db import Database
 from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import tcp_proxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import tcp_proxy
 
 metadata = sa.MetaData()
 items = sa.Table(

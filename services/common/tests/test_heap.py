@@ -10,9 +10,15 @@ import pytest
 from fastapi import FastAPI
 
 from aistrale_common.app import build_app
+from aistrale_common.health import Check
 from aistrale_common.heap import YOUNG_THRESHOLD
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.settings import ServiceSettings
+
+
+class NoChecks:
+    def checks(self) -> dict[str, Check]:
+        return {}
 
 
 @pytest.fixture
@@ -28,11 +34,11 @@ async def test_the_heap_is_frozen_after_startup_not_before(collector: None) -> N
     during: list[int] = []
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[NoChecks]:
         during.append(gc.get_freeze_count())  # still starting: nothing frozen yet
-        yield
+        yield NoChecks()
 
-    app = build_app("t", ServiceSettings(), ServiceMetrics("heap_t"), lifespan, dict)
+    app = build_app("t", ServiceSettings(), ServiceMetrics("heap_t"), lifespan)
     async with app.router.lifespan_context(app):
         assert during == [0]
         assert gc.get_freeze_count() > 10_000  # the libraries' objects, loaded by now

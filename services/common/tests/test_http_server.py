@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from aistrale_common.http_server import CoalescingHttpToolsProtocol, CoalescingTransport
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.tcp_proxy import free_port
 
 
 class RecordingTransport:

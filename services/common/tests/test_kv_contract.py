@@ -12,8 +12,8 @@ from aistrale_common.auth.admin_token import AdminClaims
 from aistrale_common.auth.sessions import Revocations, now_ms
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.kv import KeyValue, MemoryKV, open_kv
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(params=["redis", "memory"])

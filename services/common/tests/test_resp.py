@@ -15,8 +15,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aistrale_common.resp import PipelinedRedis
 from aistrale_common.resp.codec import INCOMPLETE, decode, encode
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 SCRIPT = "return {KEYS[1], tonumber(ARGV[1]) + 1}"
 
@@ -126,7 +126,7 @@ async def test_a_silent_server_times_out_and_the_client_recovers() -> None:
 
 
 async def test_unreachable_redis_is_a_connection_error() -> None:
-    from aistrale_common.testing.tcp_proxy import free_port
+    from aistrale_testkit.tcp_proxy import free_port
 
     client = PipelinedRedis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5)
     with pytest.raises(RedisConnectionError):

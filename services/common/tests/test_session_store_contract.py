@@ -13,7 +13,7 @@ from aistrale_common.errors import AuthenticationFailed, PermissionDenied
 from aistrale_common.sessions import MemorySessionStore, RedisSessionStore, SessionManager
 from aistrale_common.sessions.manager import check_csrf
 from aistrale_common.sessions.store import SessionStore
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
 
 
 class Clock:

@@ -13,7 +13,7 @@ from aistrale_common.settings import (
     tooling_variable,
     variable_names,
 )
-from aistrale_common.testing.processes import own_environment
+from aistrale_testkit.processes import own_environment
 
 
 class Alpha(ServiceSettings):

@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_platform.banner import announce_progress
 from aistrale_platform.localmodel.build import lowest_priority, trimmed_build_env
 from aistrale_platform.localmodel.installer import MARKER, server_home, weights_home
@@ -32,6 +31,7 @@ from aistrale_platform.localmodel.status import LocalModelStatus, State
 from aistrale_platform.localmodel.supervisor import new_status, supervise
 from aistrale_platform.localmodel.weights import PACKAGED
 from aistrale_platform.settings import Settings
+from aistrale_testkit.tcp_proxy import free_port
 
 STANDIN = Path(__file__).parent / "standin"
 SETTLE_S = 30.0

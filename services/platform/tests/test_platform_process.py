@@ -19,11 +19,11 @@ import httpx
 import pytest
 from openai import APIStatusError, OpenAI
 
-from aistrale_common.testing.processes import python_module_argv, service_process, stop_process
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_platform.localmodel.installer import MARKER, weights_home
 from aistrale_platform.localmodel.weights import PACKAGED
 from aistrale_platform.settings import Settings
+from aistrale_testkit.processes import python_module_argv, service_process, stop_process
+from aistrale_testkit.tcp_proxy import free_port
 
 STANDIN = Path(__file__).parent / "standin"
 STANDIN_TEXT = " Paris, the city of light."  # what the stand-in always answers

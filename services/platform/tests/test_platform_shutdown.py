@@ -17,10 +17,10 @@ import httpx
 import openai
 import yaml
 
-from aistrale_common.testing.processes import python_module_argv, running_service
-from aistrale_common.testing.tcp_proxy import free_port
-from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.processes import python_module_argv, running_service
+from aistrale_testkit.router.fake_vllm import REPLY, FakeVllm
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import free_port
 
 GRACE_S = 4.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
@@ -21,14 +21,15 @@ from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.reconcile.counters import RedisSpendCounters
 from aistrale_analytics.reconcile.service import ReconcileLoop, ReconcileMetrics, Reconciler
 from aistrale_analytics.settings import SERVICE, Settings
+from aistrale_analytics.state import AnalyticsState
 from aistrale_analytics.usage.api import router as usage_router
+from aistrale_analytics.usage.service import UsageService
 from aistrale_common.app import build_app
 from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import EventBus
-from aistrale_common.health import Check
 from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.resources import CoreResources, open_core
 from aistrale_common.sessions import SessionManager, SessionStore
 from aistrale_common.sessions.store import open_session_store
 
@@ -45,7 +46,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
     )
 
 
-def _start_exports(app: FastAPI, settings: Settings, core: CoreResources) -> ExportWorker:
+def _exports(settings: Settings, core: CoreResources) -> tuple[ExportService, ExportWorker]:
     repository = ExportRepository(core.db)
     service = ExportService(
         repository,
@@ -53,9 +54,7 @@ def _start_exports(app: FastAPI, settings: Settings, core: CoreResources) -> Exp
         settings.exports_url_ttl_s,
         settings.exports_max_rows,
     )
-    app.state.exports = service
-    app.state.export_worker = worker = ExportWorker(repository, service)
-    return worker
+    return service, ExportWorker(repository, service)
 
 
 async def _start_reconciliation(
@@ -74,17 +73,15 @@ async def _start_reconciliation(
 
 
 async def _start_authorization(
-    app: FastAPI,
     stack: AsyncExitStack,
     settings: Settings,
     core: CoreResources,
     kv: KeyValue | None,
     transport: httpx.AsyncBaseTransport | None,
-) -> None:
+) -> tuple[Revocations, UserOrgAuthorizer]:
     if kv is None:
         kv = open_kv(settings.redis_url, settings.redis_prefix)
         stack.push_async_callback(kv.close)
-    app.state.revocations = Revocations(kv)
     client = httpx.AsyncClient(
         base_url=settings.user_org_url,
         transport=transport,
@@ -93,9 +90,10 @@ async def _start_authorization(
     )
     stack.push_async_callback(client.aclose)
     cache = DecisionCache(settings.authz_cache_ttl_s)
-    app.state.authorizer = UserOrgAuthorizer(client, settings.secret("service_token"), cache)
+    authorizer = UserOrgAuthorizer(client, settings.secret("service_token"), cache)
     consumer = await control.listen(core.bus, settings.control_exchange, cache)
     stack.push_async_callback(consumer.stop)
+    return Revocations(kv), authorizer
 
 
 def create_app(
@@ -112,16 +110,16 @@ def create_app(
     `make run`; Redis otherwise)."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
-    core: CoreResources | None = None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal core
+    async def lifespan(app: FastAPI) -> AsyncIterator[AnalyticsState]:
         async with AsyncExitStack() as stack:
             opened = await stack.enter_async_context(
                 open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
             )
-            await _start_authorization(app, stack, settings, opened, kv, userorg_transport)
+            revocations, authorizer = await _start_authorization(
+                stack, settings, opened, kv, userorg_transport
+            )
             if settings.consume_usage:
                 consumer = UsageConsumer(
                     opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)
@@ -131,27 +129,27 @@ def create_app(
             store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
             if sessions is None:
                 stack.push_async_callback(store.aclose)
-            app.state.sessions = SessionManager(store)
-            worker = _start_exports(app, settings, opened)
+            exports, worker = _exports(settings, opened)
             await worker.start()
             stack.push_async_callback(worker.stop)
             if settings.reconcile_enabled and settings.redis_url:
                 await _start_reconciliation(stack, settings, opened, metrics)
-            core = app.state.core = opened
-            try:
-                yield
-            finally:
-                core = None
-
-    def checks() -> Mapping[str, Check]:
-        return core.checks() if core is not None else NOT_STARTED
+            yield AnalyticsState(
+                settings,
+                opened,
+                UsageService(opened.db),
+                exports,
+                worker,
+                revocations=revocations,
+                authorizer=authorizer,
+                sessions=SessionManager(store),
+            )
 
     app = build_app(
         SERVICE,
         settings,
         metrics,
         lifespan,
-        checks,
         docs_prefix="/analytics/v1",
         validation_status=400,
         description="Usage analytics",

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 
 from aistrale_common.app import app_drain, build_app
 from aistrale_common.events import EventBus
-from aistrale_common.health import Check
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
-from aistrale_router.admission import build_gatekeeper
+from aistrale_common.resources import open_core
+from aistrale_router.admission.factory import admission_metrics, open_gatekeeper
 from aistrale_router.gateway.api import endpoints
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.openapi import document_routes
 from aistrale_router.settings import SERVICE, Settings
+from aistrale_router.state import RouterState
 
 
 def create_app(
@@ -31,47 +31,39 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
-    core: CoreResources | None = None
     gateway = GatewayRef()
     requests = GatewayMetrics(metrics, gateway.in_catalog)
-    gatekeeper = build_gatekeeper(
-        settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, metrics=metrics
-    )
+    admission = admission_metrics(settings, metrics)  # registered once, however many starts
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal core
-        async with open_core(settings.database_url_or_embedded(), settings.amqp_url, bus) as opened:
-            core = app.state.core = opened
-            try:
-                async with open_gateway(
+    async def lifespan(app: FastAPI) -> AsyncIterator[RouterState]:
+        async with AsyncExitStack() as stack:
+            # Entered first, so closed last: its final settlement replay outlives the rest.
+            gatekeeper = await stack.enter_async_context(open_gatekeeper(settings, admission))
+            core = await stack.enter_async_context(
+                open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
+            )
+            stack.callback(setattr, gateway, "current", None)
+            running = await stack.enter_async_context(
+                open_gateway(
                     settings,
-                    opened,
+                    core,
                     gatekeeper,
                     metrics,
                     requests=requests,
                     drain=app_drain(app),
                     userorg_transport=userorg_transport,
                     upstream_transport=upstream_transport,
-                ) as running:
-                    gateway.current = app.state.gateway = running
-                    yield
-            finally:
-                gateway.current = None
-                core = None
-                await gatekeeper.close()
-
-    def checks() -> Mapping[str, Check]:
-        if core is None:
-            return NOT_STARTED
-        return {**core.checks(), **gatekeeper.checks()}
+                )
+            )
+            gateway.current = running
+            yield RouterState(core, gatekeeper, running)
 
     app = build_app(
         SERVICE,
         settings,
         metrics,
         lifespan,
-        checks,
         docs_prefix="/v1",
         validation_status=400,
         description="OpenAI-compatible gateway",

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.memory import MemoryStore
 from aistrale_router.admission.redis_store import RedisStore
-from aistrale_router.admission.testing import FakeClock, Harness, drop_keys
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import FakeClock, Harness, drop_keys
 
 
 @pytest.fixture

@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, stop_process
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port, tcp_proxy
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import KEY_MODELS, catalog_for
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, stop_process
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import KEY_MODELS, catalog_for
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port, tcp_proxy
 
 
 @dataclass

@@ -16,10 +16,10 @@ import asyncio
 import random
 from dataclasses import dataclass
 
+from aistrale_common.budget_counters import scope_key
 from aistrale_common.errors import QuotaExceeded
 from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
-from aistrale_router.admission.plan import scope_key
-from aistrale_router.admission.testing import Harness, key, model
+from aistrale_testkit.router.admission import Harness, key, model
 
 BUDGET = 5_000  # micro-USD; a worst case is 100 prompt x 1 + 200 out x 2 = 500
 ESTIMATE = 100

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from aistrale_common.budget_counters import scope_key
 from aistrale_common.errors import QuotaExceeded, RateLimited
 from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
-from aistrale_router.admission.plan import scope_key
-from aistrale_router.admission.testing import Harness, key, model
+from aistrale_testkit.router.admission import Harness, key, model
 
 ORG_DAY = "d20261118"
 

@@ -15,18 +15,17 @@ from urllib.parse import urlsplit
 import pytest
 import redis.asyncio as aioredis
 
-from aistrale_common.budget_counters import floor_key
+from aistrale_common.budget_counters import floor_key, scope_key
 from aistrale_common.errors import QuotaExceeded, ServiceUnavailable
 from aistrale_common.health import run_checks
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy, tcp_proxy
 from aistrale_router.admission import AdmissionRequest, ManagedGatekeeper, Settlement
 from aistrale_router.admission import build_gatekeeper as build
-from aistrale_router.admission.plan import scope_key
-from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
 from aistrale_router.keys.record import BudgetRule, KeyRecord
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import FakeClock, drop_keys, key, model
+from aistrale_testkit.tcp_proxy import TcpProxy, tcp_proxy
 
 MODEL = model()  # 1 and 2 micro-USD per token: prompt 100 + 200 out = 500 worst case
 WORST = 500

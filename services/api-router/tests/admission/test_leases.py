@@ -13,20 +13,21 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from aistrale_common.budget_counters import scope_key
+from aistrale_common.budget_periods import period_label
 from aistrale_common.errors import QuotaExceeded, RateLimited
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
 from aistrale_router.admission import AdmissionRequest, Settlement, cost_micro_usd
 from aistrale_router.admission.factory import build_gatekeeper
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.leases import LeaseConfig, LeasingStore, lease_sizes
 from aistrale_router.admission.memory import MemoryStore
-from aistrale_router.admission.periods import period_label
-from aistrale_router.admission.plan import Plan, scope_key
+from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.redis_store import RedisStore
-from aistrale_router.admission.testing import FakeClock, Harness, drop_keys, key, model
 from aistrale_router.admission.verdict import Verdict
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import FakeClock, Harness, drop_keys, key, model
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 from .test_concurrency import BUDGET, ESTIMATE, Outcome, one, shapes
 

@@ -8,17 +8,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from aistrale_common.budget_counters import scope_key
 from aistrale_common.errors import QuotaExceeded, RateLimited, ServiceUnavailable
 from aistrale_common.health import run_checks
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy, tcp_proxy
 from aistrale_router.admission import AdmissionRequest, ManagedGatekeeper, Settlement
 from aistrale_router.admission import build_gatekeeper as build
-from aistrale_router.admission.plan import scope_key
 from aistrale_router.admission.redis_store import RedisStore
-from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import FakeClock, drop_keys, key, model
+from aistrale_testkit.tcp_proxy import TcpProxy, tcp_proxy
 
 REQUEST = AdmissionRequest(key(org_budget=10_000, rpm_limit=2), model(), 100, 200)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from aistrale_common.errors import QuotaExceeded
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.admission import AdmissionRequest, build_gatekeeper
-from aistrale_router.admission.testing import drop_keys, key, model
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import drop_keys, key, model
 
 WORKER = str(Path(__file__).with_name("worker.py"))
 

@@ -17,15 +17,15 @@ import pytest
 import redis.asyncio as aioredis
 from openai.types.chat import ChatCompletionMessageParam
 
+from aistrale_common.budget_periods import period_label
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import ControlEvent
-from aistrale_common.testing.fixtures import Infra
-from aistrale_router.admission.periods import period_label
-from aistrale_router.admission.testing import drop_keys
 from aistrale_router.keys.record import BudgetRule
-from aistrale_router.testing.fake_vllm import prompt_tokens
-from aistrale_router.testing.sdk import open_sdk
 from aistrale_router.text.prompt_estimate import chat_prompt_tokens
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import drop_keys
+from aistrale_testkit.router.fake_vllm import prompt_tokens
+from aistrale_testkit.router.sdk import open_sdk
 
 from .routers import Fleet, open_fleet, routers
 

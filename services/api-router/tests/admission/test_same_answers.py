@@ -8,13 +8,13 @@ import random
 import pytest
 
 from aistrale_common.errors import QuotaExceeded
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.admission import AdmissionRequest
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.memory import MemoryStore
 from aistrale_router.admission.pricing import affordable_tokens, request_cost
 from aistrale_router.admission.redis_store import RedisStore
-from aistrale_router.admission.testing import FakeClock, drop_keys, key, model
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.admission import FakeClock, drop_keys, key, model
 
 
 def cases(n: int) -> list[tuple[int, int, int, int, int | None, int, int]]:

@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aistrale_common.budget_periods import period_label, period_reset_s
 from aistrale_router.admission.gatekeeper import AdmissionConfig, StoreGatekeeper
 from aistrale_router.admission.headers import duration
 from aistrale_router.admission.memory import MemoryStore
-from aistrale_router.admission.periods import period_label, period_reset_s
 from aistrale_router.admission.plan import Plan
 from aistrale_router.admission.port import AdmissionRequest, Settlement
 from aistrale_router.admission.pricing import cost_micro_usd, request_cost
-from aistrale_router.admission.testing import FakeClock, key, model
 from aistrale_router.admission.verdict import Verdict
 from aistrale_router.catalog.schema import Pricing
+from aistrale_testkit.router.admission import FakeClock, key, model
 
 
 def at(text: str) -> float:

@@ -12,8 +12,8 @@ import time
 
 from aistrale_common.errors import AistraleError
 from aistrale_router.admission import AdmissionRequest, build_gatekeeper
-from aistrale_router.admission.testing import key, model
 from aistrale_router.settings import Settings
+from aistrale_testkit.router.admission import key, model
 
 MODEL = model()
 RPM_KEY = key(rpm_limit=25)

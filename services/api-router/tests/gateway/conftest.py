@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from aistrale_common.events import RabbitEventBus, Subscription
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import Router, UsageEvents, catalog_for, router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import Router, UsageEvents, catalog_for, router_process
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(scope="package")

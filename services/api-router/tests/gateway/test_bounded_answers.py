@@ -20,14 +20,14 @@ import pytest
 import yaml
 from openai.types.chat import ChatCompletionMessageParam
 
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import PRICING, UsageEvents, router_process
-from aistrale_router.testing.sdk import open_sdk
-from aistrale_router.testing.server import serve_in_thread
 from aistrale_router.text.prompt_estimate import chat_prompt_tokens
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import PRICING, UsageEvents, router_process
+from aistrale_testkit.router.sdk import open_sdk
+from aistrale_testkit.router.server import serve_in_thread
 
 from .scripted_upstream import ScriptedUpstream
 

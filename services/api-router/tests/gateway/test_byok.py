@@ -15,12 +15,12 @@ import httpx
 import pytest
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import router_process
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port
 
 from .userorg_process import ADMIN, userorg_env
 

@@ -18,13 +18,13 @@ import orjson
 import pytest
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import router_process
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import free_port
 
 # A Python class name (ValueError, ClientConnectorError, ConnectError...) or a traceback.
 INTERNALS = re.compile(r"[A-Z][a-z]+(?:Error|Exception)\b|Traceback|<class |\bFile \"")

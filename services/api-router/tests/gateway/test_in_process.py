@@ -9,19 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from asgi_lifespan import LifespanManager
 
+from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.events import MemoryEventBus, Subscription
 from aistrale_common.events.port import Message
 from aistrale_common.events.usage_batch import unpack
+from aistrale_common.service_state import app_state
 from aistrale_router.app import create_app
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
-from aistrale_router.testing.harness import catalog_for
+from aistrale_router.state import RouterState
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import REPLY, FakeVllm
+from aistrale_testkit.router.harness import catalog_for
 
 AUTH = {"authorization": "Bearer sk-in-process"}
 CHAT = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -145,3 +149,23 @@ async def test_an_unreachable_upstream_is_a_503_with_a_plain_message(tmp_path: P
     error = response.json()["error"]
     assert error["message"] == "The model's server could not be reached."
     assert error["code"] == "service_unavailable"
+
+
+async def test_the_lifespan_opens_the_state_the_gatekeeper_included(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(yaml.safe_dump(catalog_for("http://vllm.test")))
+    settings = Settings(data_dir=tmp_path, models_file=models, service_token="t" * 20)
+    await migrate_async(settings)
+    bus = MemoryEventBus()
+    app = create_app(settings, bus=bus, upstream_transport=httpx.ASGITransport(FakeVllm().app))
+    try:
+        with pytest.raises(ServiceUnavailable):
+            app_state(app, RouterState)
+        async with LifespanManager(app):
+            state = app_state(app, RouterState)
+            assert set(state.checks()) == {"database", "event_bus", "limits"}
+            assert state.gateway.gatekeeper is state.gatekeeper
+        with pytest.raises(ServiceUnavailable):
+            app_state(app, RouterState)
+    finally:
+        await bus.close()

@@ -25,11 +25,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import ControlEvent
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import catalog_for, router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import catalog_for, router_process
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port
 
 from .userorg_process import userorg_env
 from .userorg_stack import Admin, UserOrgProcess, userorg_process

@@ -12,9 +12,9 @@ import yaml
 from openai.types.chat import ChatCompletionMessageParam
 
 from aistrale_common.events import RabbitEventBus
-from aistrale_common.testing.fixtures import Infra
-from aistrale_router.testing.harness import Router
-from aistrale_router.testing.sdk import open_sdk
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.harness import Router
+from aistrale_testkit.router.sdk import open_sdk
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 

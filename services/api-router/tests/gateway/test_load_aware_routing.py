@@ -14,12 +14,12 @@ import httpx
 import pytest
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import PRICING, router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import PRICING, router_process
+from aistrale_testkit.router.server import serve_in_thread
 
 INTERVAL_S = 0.3
 WAITING_LIMIT = 2

@@ -6,9 +6,9 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from aistrale_router.testing.fake_vllm import REPLY, prompt_tokens
-from aistrale_router.testing.harness import Router
-from aistrale_router.testing.sdk import open_sdk
+from aistrale_testkit.router.fake_vllm import REPLY, prompt_tokens
+from aistrale_testkit.router.harness import Router
+from aistrale_testkit.router.sdk import open_sdk
 
 MESSAGES: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "Say hello to the gateway"}

@@ -20,20 +20,20 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from aistrale_common.events.schemas import TEXT_LIMITS, UsageEventV1
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy
 from aistrale_router.app import create_app
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.settings import Settings
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import (
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import (
     KEY_MODELS,
     UsageEvents,
     catalog_for,
     router_process,
 )
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 CHAT = "/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "refuse me"}]

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_router.gateway.metrics import GatewayMetrics
-from aistrale_router.testing.harness import Router
+from aistrale_testkit.router.harness import Router
 
 CHAT = "/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "count me"}]

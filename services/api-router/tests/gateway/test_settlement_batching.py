@@ -10,10 +10,10 @@ from aistrale_router.admission.factory import LocalGatekeeper
 from aistrale_router.admission.gatekeeper import AdmissionConfig
 from aistrale_router.admission.metrics import AdmissionMetrics
 from aistrale_router.admission.port import AdmissionRequest
-from aistrale_router.admission.testing import FakeClock, key, model
 from aistrale_router.gateway.metering import SETTLE_AFTER_S, Meter, Metering, Tokens
 from aistrale_router.gateway.request import parse_request
 from aistrale_router.routing.picker import Target
+from aistrale_testkit.router.admission import FakeClock, key, model
 
 
 class Collected:

@@ -18,19 +18,19 @@ import pytest
 import yaml
 from openai.types.chat import ChatCompletionChunk
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import ServiceProcess
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import REPLY, FakeVllm
-from aistrale_router.testing.harness import (
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import ServiceProcess
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import REPLY, FakeVllm
+from aistrale_testkit.router.harness import (
     KEY_MODELS,
     UsageEvents,
     catalog_for,
     router_service,
 )
-from aistrale_router.testing.sdk import open_sdk
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.router.sdk import open_sdk
+from aistrale_testkit.router.server import serve_in_thread
 
 GRACE_S = 4.0
 WORD_DELAY_S = 0.1  # the short stream: 14 words, about 1.4 s; the long one: 28 s

@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from aistrale_router.testing.harness import Router
+from aistrale_testkit.router.harness import Router
 
 DOC = Path(__file__).parents[4] / "docs" / "security.md"
 SECRET = "ss-test-signing-secret-0123456789"

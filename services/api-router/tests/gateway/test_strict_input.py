@@ -18,12 +18,12 @@ import orjson
 import pytest
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import router_process
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import router_process
+from aistrale_testkit.router.server import serve_in_thread
 
 
 @dataclass

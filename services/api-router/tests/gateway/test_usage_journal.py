@@ -12,14 +12,14 @@ import openai
 import pytest
 import yaml
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import tcp_proxy
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.harness import KEY_MODELS, UsageEvents, catalog_for, router_service
-from aistrale_router.testing.sdk import open_sdk
-from aistrale_router.testing.server import serve_in_thread
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.harness import KEY_MODELS, UsageEvents, catalog_for, router_service
+from aistrale_testkit.router.sdk import open_sdk
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import tcp_proxy
 
 REQUESTS = 12
 

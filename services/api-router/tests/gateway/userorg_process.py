@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
 
 ADMIN = ("admin@e2e.test", "e2e-admin-password-123")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from aistrale_common.testing.processes import python_module_argv, stop_process
+from aistrale_testkit.processes import python_module_argv, stop_process
 
 from .userorg_process import ADMIN
 

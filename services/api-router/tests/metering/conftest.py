@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from aistrale_analytics.testing import delete_queues
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus, Message, Subscription
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.events.usage_batch import unpack
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
+from aistrale_testkit.analytics import delete_queues
+from aistrale_testkit.fixtures import Infra
 
 
 def make_event(index: int, org_id: str = "org-1") -> UsageEventV1:

@@ -24,12 +24,12 @@ from aistrale_common.events import (
 )
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.metering import PublisherConfig, UsagePublisher, build_usage_sink
 from aistrale_router.metering.outbox import UsageOutbox
 from aistrale_router.metering.publisher import to_message
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
 
 EventFactory = Callable[[int], UsageEventV1]
 Collect = Callable[[EventBus, str, str], Awaitable[Any]]

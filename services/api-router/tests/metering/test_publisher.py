@@ -11,11 +11,11 @@ from aistrale_common.db import Database
 from aistrale_common.events import EventBus, RabbitEventBus, Subscription
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import tcp_proxy
 from aistrale_router.metering import PublisherConfig, UsagePublisher, build_usage_sink
 from aistrale_router.metering.outbox import UsageOutbox
 from aistrale_router.settings import Settings
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import tcp_proxy
 
 EventFactory = Callable[[int], UsageEventV1]
 Collect = Callable[[EventBus, str, str], Awaitable[Any]]

@@ -14,7 +14,6 @@ import signal
 import sys
 from collections.abc import Callable
 
-from aistrale_analytics.testing.factories import numbered_event
 from aistrale_common.db import Database
 from aistrale_common.events import RabbitEventBus
 from aistrale_common.events.schemas import UsageEventV1
@@ -24,6 +23,7 @@ from aistrale_router.metering import PublisherConfig, build_usage_sink
 from aistrale_router.metering.outbox import UsageOutbox
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
+from aistrale_testkit.analytics.factories import numbered_event
 
 CONFIG = PublisherConfig(
     publish_timeout_s=1.0, replay_interval_s=0.1, shutdown_publish_timeout_s=0.5

@@ -17,7 +17,6 @@ from aiohttp import web
 
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.events.schemas import ControlEvent
-from aistrale_common.testing.tcp_proxy import TcpProxy
 from aistrale_router.catalog.schema import Deployment
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.keys.cache import KeyCache
@@ -30,6 +29,7 @@ from aistrale_router.providers.credentials import (
     platform_keys,
 )
 from aistrale_router.providers.plan_keys import UpstreamKeys
+from aistrale_testkit.tcp_proxy import TcpProxy
 
 TOKEN = "service-token-for-tests"
 Serve = Callable[[web.Application], Awaitable[str]]

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.health import HealthProber
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
 from aistrale_router.upstream.client import build_upstream_client
+from aistrale_testkit.tcp_proxy import free_port
 
 
 class _Probes:

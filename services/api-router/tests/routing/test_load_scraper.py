@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.routing.load import VllmLoadScraper
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.settings import Settings
-from aistrale_router.testing.fake_vllm import FakeVllm
-from aistrale_router.testing.server import serve_in_thread
 from aistrale_router.upstream.lean import LeanUpstream
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.router.server import serve_in_thread
+from aistrale_testkit.tcp_proxy import free_port
 
 INTERVAL_S = 0.5
 

@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from aistrale_common.testing.tcp_proxy import free_port
 from aistrale_router.settings import Settings
 from aistrale_router.upstream.aiohttp_client import AiohttpUpstream
 from aistrale_router.upstream.client import (
@@ -31,6 +30,7 @@ from aistrale_router.upstream.client import (
 )
 from aistrale_router.upstream.httpx_client import HttpxUpstream
 from aistrale_router.upstream.lean import LeanUpstream
+from aistrale_testkit.tcp_proxy import free_port
 
 from .raw_server import METRICS, RawServer
 

@@ -1,32 +1,34 @@
-"""The skeleton every service app shares: middleware, error handler, ops routes, tracing."""
+"""The skeleton every service app shares: middleware, error handler, ops routes, tracing,
+and the typed per-service state (service_state.py) its lifespan opens."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
 from aistrale_common.docs import serve_docs_locally
 from aistrale_common.errors import install_error_handlers
-from aistrale_common.health import Check, ops_router
+from aistrale_common.health import ops_router
 from aistrale_common.heap import freeze_startup_heap
 from aistrale_common.logging import configure_logging
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
+from aistrale_common.service_state import Runtime, S, app_runtime
 from aistrale_common.settings import ServiceSettings
 from aistrale_common.shutdown import Drain
 from aistrale_common.tracing import open_tracer
 
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# Opens what the service needs and yields its state; closes it all on the way out.
+OpenState = Callable[[FastAPI], AbstractAsyncContextManager[S]]
 
 
 def build_app(
     service: str,
     settings: ServiceSettings,
     metrics: ServiceMetrics,
-    lifespan: Lifespan,
-    checks: Callable[[], Mapping[str, Check]],
+    open_state: OpenState[S],
     *,
     validation_status: int = 400,
     title: str | None = None,
@@ -36,13 +38,19 @@ def build_app(
 ) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     tracing = open_tracer(service, settings.otlp_endpoint)
+    tracer = tracing[0] if tracing else None
+    runtime: Runtime[S] = Runtime(service, settings, metrics, tracer)
 
     @asynccontextmanager
-    async def with_tracing(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with lifespan(app):
+            async with open_state(app) as state:
                 freeze_startup_heap()
-                yield
+                runtime.current = state
+                try:
+                    yield
+                finally:
+                    runtime.current = None
         finally:
             if tracing is not None:
                 tracing[1].shutdown()
@@ -52,7 +60,7 @@ def build_app(
         title=title or f"AISTRALE {service}",
         description=description,
         version="0.1.0",
-        lifespan=with_tracing,
+        lifespan=lifespan,
         docs_url=f"{docs_prefix}/docs",
         redoc_url=None,
         openapi_url=f"{docs_prefix}/openapi.json",
@@ -61,21 +69,13 @@ def build_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     serve_docs_locally(app)  # no CDN: the docs work offline
-    app.state.metrics = metrics
-    app.state.settings = settings
-    app.state.checks = checks
-    app.state.tracer = tracing[0] if tracing else None
-    app.state.draining = Drain()  # begun by the server on SIGTERM (shutdown.py)
+    app.state.runtime = runtime  # the one entry; read it through app_runtime / app_state
     install_error_handlers(app, validation_status=validation_status)
-    app.include_router(ops_router(service, metrics, checks))
-    app.add_middleware(
-        ObservabilityMiddleware, metrics=metrics, tracer=tracing[0] if tracing else None
-    )
+    app.include_router(ops_router(service, metrics, runtime.checks))
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, tracer=tracer)
     return app
 
 
 def app_drain(app: FastAPI) -> Drain:
     """The `Drain` `build_app` gave the app: its server begins it on SIGTERM."""
-    drain = app.state.draining
-    assert isinstance(drain, Drain)
-    return drain
+    return app_runtime(app).drain

@@ -21,7 +21,11 @@ class CoreResources:
     bus: EventBus
 
     def checks(self) -> dict[str, Check]:
-        return {"database": self.db.ping, "event_bus": self.bus.ping}
+        return core_checks(self.db, self.bus)
+
+
+def core_checks(db: Database, bus: EventBus) -> dict[str, Check]:
+    return {"database": db.ping, "event_bus": bus.ping}
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ On SIGTERM uvicorn stops accepting connections, then waits for the requests in f
 cancels whatever still runs after `timeout_graceful_shutdown`: a cancelled stream just stops,
 mid-body. The app is told nothing until every connection is gone (the lifespan shutdown).
 `DrainingServer` tells it at the start instead, through each app's `Drain`
-(`app.state.draining`, made by `build_app`), so that the app can end its own long
+(`app_drain(app)`, made by `build_app`), so that the app can end its own long
 requests cleanly before the grace is over; uvicorn's own timeout is set CUT_MARGIN_S later
 and is only the backstop (docs/decisions/router-graceful-shutdown.md).
 """

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aistrale_common.health import run_checks
 from aistrale_common.logging import get_logger
+from aistrale_common.service_state import app_runtime
 from aistrale_platform.landing import landing
 
 log = get_logger(__name__)
@@ -97,8 +98,8 @@ class PlatformApp:
         names = list(self.services)
         results = await asyncio.gather(
             *(
-                run_checks(self.services[n].state.checks(), self.services[n].state.metrics)
-                for n in names
+                run_checks(runtime.checks(), runtime.metrics)
+                for runtime in (app_runtime(self.services[n]) for n in names)
             )
         )
         return all(ok for ok, _ in results), {
@@ -116,5 +117,5 @@ class PlatformApp:
         return respond
 
     def _metrics(self) -> Response:
-        text = b"".join(app.state.metrics.render() for app in self.services.values())
+        text = b"".join(app_runtime(app).metrics.render() for app in self.services.values())
         return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,11 +11,10 @@ from fastapi import FastAPI
 from aistrale_common.app import build_app
 from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import Consumer, EventBus
-from aistrale_common.health import Check
 from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.resources import NOT_STARTED, CoreResources, open_core
+from aistrale_common.resources import open_core
 from aistrale_common.sessions import SessionCookies, SessionManager, SessionStore
 from aistrale_common.sessions.store import open_session_store
 from aistrale_common.tasks import stop_task
@@ -122,11 +121,9 @@ def create_app(
     metrics = ServiceMetrics(SERVICE)
     backlog = metrics.gauge("outbox_pending", "Control events not yet confirmed by the broker")
     policy = Policy()  # parsed once; a broken policy fails at startup, not per request
-    core: CoreResources | None = None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal core
+    async def lifespan(app: FastAPI) -> AsyncIterator[Context]:
         async with AsyncExitStack() as stack:
             opened = await stack.enter_async_context(
                 open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
@@ -182,19 +179,13 @@ def create_app(
                     opened.db, opened.bus, metrics, _last_used_config(settings)
                 )
                 stack.push_async_callback(_stop_quietly, consumer)
-            core, app.state.core, app.state.userorg = opened, opened, context
-            yield
-            core = None
-
-    def checks() -> Mapping[str, Check]:
-        return core.checks() if core is not None else NOT_STARTED
+            yield context
 
     app = build_app(
         SERVICE,
         settings,
         metrics,
         lifespan,
-        checks,
         docs_prefix="/admin/v1",
         validation_status=422,
         description="Admin API: orgs, users, keys, budgets, provider credentials, audit",

@@ -1,7 +1,9 @@
-"""What the lifespan opens and every request uses, in one typed place."""
+"""What the lifespan opens and every request uses, in one typed place: user-org's
+service state (aistrale_common.service_state), read by requests through deps.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,7 +12,9 @@ from aistrale_common.auth.sessions import Revocations
 from aistrale_common.crypto import KeyRing
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus
+from aistrale_common.health import Check
 from aistrale_common.kv import KeyValue
+from aistrale_common.resources import core_checks
 from aistrale_common.sessions import SessionCookies, SessionManager
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
@@ -32,3 +36,6 @@ class Context:
     cookies: SessionCookies
     revocations: Revocations  # ended sessions, shared with analytics (Redis or in process)
     kv: KeyValue  # the same store: login throttles per client address
+
+    def checks(self) -> Mapping[str, Check]:
+        return core_checks(self.db, self.bus)

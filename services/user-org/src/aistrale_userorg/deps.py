@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aistrale_common.auth.admin_token import verify_admin_token
+from aistrale_common.service_state import app_state
 from aistrale_common.sessions.cookies import resolve_request
 from aistrale_userorg.context import Context
 from aistrale_userorg.principal import Principal
@@ -18,8 +19,7 @@ bearer = HTTPBearer(auto_error=False, description="An access token from /admin/v
 
 
 def get_context(request: Request) -> Context:
-    context: Context = request.app.state.userorg
-    return context
+    return app_state(request.app, Context)
 
 
 def client_ip(request: Request) -> str | None:

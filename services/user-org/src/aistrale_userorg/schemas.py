@@ -40,7 +40,6 @@ PathId = CommonPathId
 QueryText = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 RoleField = Role
-Period = Literal["day", "month", "total"]
 
 
 class Page(BaseModel, Generic[T]):

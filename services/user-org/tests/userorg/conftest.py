@@ -12,10 +12,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from aistrale_common.events import EventBus
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.userorg import Running, StartApp, make_settings
 from aistrale_userorg.app import create_app
 from aistrale_userorg.migrate import migrate_async
-from aistrale_userorg.testing import Running, StartApp, make_settings
 
 
 @pytest.fixture

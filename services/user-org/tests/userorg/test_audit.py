@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from aistrale_testkit.userorg import ADMIN_EMAIL, Running
 from aistrale_userorg.tables import audit_log
-from aistrale_userorg.testing import ADMIN_EMAIL, Running
 
 AUDIT = "/admin/v1/audit"
 

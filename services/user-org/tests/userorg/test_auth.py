@@ -4,7 +4,7 @@ admin API keys, the first admin from the environment."""
 from __future__ import annotations
 
 from aistrale_common.auth.admin_token import verify_admin_token
-from aistrale_userorg.testing import (
+from aistrale_testkit.userorg import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     Running,

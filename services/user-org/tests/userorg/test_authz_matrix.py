@@ -16,12 +16,12 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.userorg import Running, make_settings
 from aistrale_userorg.app import create_app
 from aistrale_userorg.authz.engine import Authorizer, Policy
 from aistrale_userorg.migrate import migrate_async
 from aistrale_userorg.principal import Principal
-from aistrale_userorg.testing import Running, make_settings
 
 ROLES = ("owner", "admin", "member", "billing", "viewer")
 PASSWORD = "matrix-password"

@@ -10,10 +10,10 @@ import pytest
 
 from aistrale_common.events import Message, RabbitEventBus, Subscription
 from aistrale_common.events.schemas import ControlEvent
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.tcp_proxy import TcpProxy, tcp_proxy
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.tcp_proxy import TcpProxy, tcp_proxy
+from aistrale_testkit.userorg import Running, StartApp
 from aistrale_userorg.outbox import repository as outbox_repo
-from aistrale_userorg.testing import Running, StartApp
 
 WAIT_S = 30.0
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 
 from aistrale_common.crypto import Kek
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
-from aistrale_userorg.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import free_port
+from aistrale_testkit.userorg import ADMIN_EMAIL, ADMIN_PASSWORD
 
 KEY = "sk-ant-api03-process-test-" + secrets.token_urlsafe(24)
 

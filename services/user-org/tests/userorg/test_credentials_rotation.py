@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from aistrale_common.crypto import Kek, KeyRing, Sealed
-from aistrale_common.testing.processes import python_module_argv
+from aistrale_testkit.processes import python_module_argv
+from aistrale_testkit.userorg import Running, StartApp
 from aistrale_userorg.provider_credentials import repository as repo
 from aistrale_userorg.provider_credentials.rotation import rewrap_all
 from aistrale_userorg.tables import audit_log, provider_credentials
-from aistrale_userorg.testing import Running, StartApp
 
 ROTATE = "/admin/v1/provider-credentials/rotate-kek"
 KEYS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aistrale_userorg.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from aistrale_testkit.userorg import ADMIN_EMAIL, ADMIN_PASSWORD, Running
 
 ACCEPT = "/admin/v1/invitations/accept"
 

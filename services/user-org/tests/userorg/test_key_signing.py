@@ -7,8 +7,8 @@ import hashlib
 
 import sqlalchemy as sa
 
+from aistrale_testkit.userorg import Running
 from aistrale_userorg.tables import api_keys
-from aistrale_userorg.testing import Running
 
 
 async def test_signing_secret_shown_once_and_given_to_the_router(pg_app: Running) -> None:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from aistrale_common.events import MemoryEventBus
 from aistrale_router.keys.record import KeyRecord
+from aistrale_testkit.userorg import Running, StartApp
 from aistrale_userorg.tables import audit_log
-from aistrale_userorg.testing import Running, StartApp
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

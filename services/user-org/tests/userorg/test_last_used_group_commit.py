@@ -17,9 +17,9 @@ from aistrale_common.db import Database
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import ServiceMetrics
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.userorg import Running, StartApp, delete_queues
 from aistrale_userorg.keys.last_used import QUEUE, LastUsedConfig, LastUsedConsumer
-from aistrale_userorg.testing import Running, StartApp, delete_queues
 
 N = 2000
 KEYS = 4

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from aistrale_userorg.testing import ADMIN_EMAIL, StartApp
+from aistrale_testkit.userorg import ADMIN_EMAIL, StartApp
 
 TOKEN = "/admin/v1/auth/token"
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import UsageEventV1
-from aistrale_common.testing.fixtures import Infra
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.userorg import Running, StartApp, delete_queues, last_used_queues
 from aistrale_userorg.internal import service
 from aistrale_userorg.principal import SERVICE
-from aistrale_userorg.testing import Running, StartApp, delete_queues, last_used_queues
 
 LOOKUPS = 300
 

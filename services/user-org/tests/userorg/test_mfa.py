@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pyotp
 
-from aistrale_userorg.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Running, StartApp
+from aistrale_testkit.userorg import ADMIN_EMAIL, ADMIN_PASSWORD, Running, StartApp
 
 TOKEN = "/admin/v1/auth/token"
 MFA = "/admin/v1/users/me/mfa/totp"

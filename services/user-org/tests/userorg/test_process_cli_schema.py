@@ -18,14 +18,14 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import python_module_argv, service_process
-from aistrale_common.testing.tcp_proxy import free_port
-from aistrale_userorg.admin_cli.main import app as cli
-from aistrale_userorg.testing import (
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import python_module_argv, service_process
+from aistrale_testkit.tcp_proxy import free_port
+from aistrale_testkit.userorg import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
 )
+from aistrale_userorg.admin_cli.main import app as cli
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from aistrale_common.events import Message, RabbitEventBus, Subscription
 from aistrale_common.events.schemas import ControlEvent
-from aistrale_common.testing.fixtures import Infra
 from aistrale_router.providers import default_registry
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.userorg import Running
 from aistrale_userorg.provider_credentials.schemas import PROVIDERS
 from aistrale_userorg.tables import audit_log, provider_credentials
-from aistrale_userorg.testing import Running
 
 KEY = "sk-ant-api03-FIRST-key-0000000000000000000000aaaa"
 NEW_KEY = "sk-ant-api03-SECOND-key-111111111111111111111bbbb"

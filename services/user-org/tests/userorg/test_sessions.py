@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from aistrale_userorg.testing import ADMIN_EMAIL, ADMIN_PASSWORD, Running, StartApp
+from aistrale_testkit.userorg import ADMIN_EMAIL, ADMIN_PASSWORD, Running, StartApp
 
 SESSION = "/admin/v1/auth/session"
 

@@ -10,18 +10,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from aistrale_common.budget_counters import (
-    DAY_S,
-    SPEND_TTL_S,
-    Period,
-    Scope,
-    floor_key,
-    period_label,
-    spend_key,
-)
-
-__all__ = ["DAY_S", "TTL_S", "Period", "Scope", "SpendCounters", "period_label", "spend_key"]
-TTL_S = SPEND_TTL_S
+from aistrale_common.budget_counters import floor_key
 
 
 class SpendCounters(Protocol):

@@ -10,31 +10,21 @@ never corrected downwards, which could let an org overspend (docs/usage-pipeline
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
 
-from aistrale_analytics.ingest.repository import db_time
-from aistrale_analytics.reconcile.counters import (
-    TTL_S,
-    Period,
-    Scope,
-    SpendCounters,
-    period_label,
-    spend_key,
-)
-from aistrale_analytics.tables import usage_rollups
-from aistrale_analytics.usage.service import period_start
+from aistrale_analytics.reconcile import repository
+from aistrale_analytics.reconcile.counters import SpendCounters
+from aistrale_common.budget_counters import SPEND_TTL_S, Scope, spend_key
+from aistrale_common.budget_periods import PERIODS, Period, period_label, period_start
 from aistrale_common.db import Database
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.tasks import every, stop_task
 
 log = get_logger(__name__)
-PERIODS: tuple[Period, ...] = ("day", "month", "total")
 
 
 class ReconcileMetrics:
@@ -83,8 +73,8 @@ class Reconciler:
         return drifts
 
     async def _reconcile_period(self, period: Period, now: datetime) -> list[Drift]:
-        ledger = await self._ledger(period_start(period, now))
-        label = period_label(period, now.astimezone(UTC))
+        ledger = await repository.spend_since(self._db, period_start(period, now))
+        label = period_label(period, now.timestamp())
         keys = [spend_key(self._prefix, org, scope, sid, label) for org, scope, sid in ledger]
         counters = await self._counters.read(keys)
         drifts = [
@@ -95,7 +85,7 @@ class Reconciler:
         ]
         for drift in drifts:
             if drift.delta < 0:
-                added = await self._counters.raise_to(drift.key, drift.ledger, TTL_S[period])
+                added = await self._counters.raise_to(drift.key, drift.ledger, SPEND_TTL_S[period])
                 self._metrics.corrected.labels(period, drift.scope).inc(added)
         self._record(period, drifts)
         return drifts
@@ -106,22 +96,6 @@ class Reconciler:
             behind = sum(-d.delta for d in drifts if d.scope == scope and d.delta < 0)
             self._metrics.drift.labels(period, scope, "redis_ahead").set(ahead)
             self._metrics.drift.labels(period, scope, "redis_behind").set(behind)
-
-    async def _ledger(self, since: datetime | None) -> dict[tuple[str, Scope, str], int]:
-        query = sa.select(
-            usage_rollups.c.org_id,
-            usage_rollups.c.key_id,
-            sa.func.sum(usage_rollups.c.cost_micro_usd),
-        ).where(usage_rollups.c.bucket == "day")
-        if since is not None:
-            query = query.where(usage_rollups.c.bucket_start >= db_time(since, self._db.dialect))
-        query = query.group_by(usage_rollups.c.org_id, usage_rollups.c.key_id)
-        spent: dict[tuple[str, Scope, str], int] = defaultdict(int)
-        async with self._db.session() as session:
-            for org_id, key_id, cost in await session.execute(query):
-                spent[(org_id, "key", key_id)] += int(cost)
-                spent[(org_id, "org", org_id)] += int(cost)
-        return dict(spent)
 
 
 class ReconcileLoop:

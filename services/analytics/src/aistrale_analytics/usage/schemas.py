@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from aistrale_common.budget_periods import Period
+
 Bucket = Literal["minute", "hour", "day"]
 GroupBy = Literal["model", "key"]
-Period = Literal["day", "month", "total"]
 
 
 class Percentiles(BaseModel):

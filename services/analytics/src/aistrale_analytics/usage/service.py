@@ -11,29 +11,19 @@ from aistrale_analytics.usage.schemas import (
     Bucket,
     GroupBy,
     Percentiles,
-    Period,
     TopItem,
     UsageReport,
     UsageRow,
     UsageSummary,
     UsageTotals,
 )
+from aistrale_common.budget_periods import Period, period_start
 from aistrale_common.db import Database
 from aistrale_common.errors import InvalidRequest
 
 BUCKET_SIZE = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_BUCKETS = 10_000
 DEFAULT_WINDOW = timedelta(days=1)
-
-
-def period_start(period: Period, now: datetime) -> datetime | None:
-    """Budget periods roll over at UTC boundaries, as the router's counters do."""
-    day = bucket_start(now, "day")
-    if period == "day":
-        return day
-    if period == "month":
-        return day.replace(day=1)
-    return None
 
 
 def _percentiles(values: Quantiles) -> Percentiles | None:

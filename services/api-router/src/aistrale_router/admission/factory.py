@@ -3,7 +3,8 @@ the in-process one when there is no Redis (`make run`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 from aistrale_common.clock import Clock, system_clock
 from aistrale_common.health import Check
@@ -40,18 +41,19 @@ def build_gatekeeper(
     prefix: str,
     metrics: ServiceMetrics | None = None,
     clock: Clock = system_clock,
+    counted: AdmissionMetrics | None = None,
 ) -> ManagedGatekeeper:
     """Nothing connects here: the Redis connection opens on the first call (STYLE.md: no
-    I/O at construction). Close it in the lifespan."""
+    I/O at construction). Close it in the lifespan (`open_gatekeeper` does both).
+    `counted`: metrics already registered (an app's lifespan may run more than once)."""
     config = AdmissionConfig(
         prefix=prefix,
         reservation_ttl_s=settings.reservation_ttl_s,
         min_output_tokens=settings.budget_min_output_tokens,
         stream_extension_tokens=settings.budget_stream_extension_tokens,
     )
-    counted = AdmissionMetrics(
-        metrics or ServiceMetrics(SERVICE), settings.budget_redis_down_policy
-    )
+    if counted is None:
+        counted = admission_metrics(settings, metrics or ServiceMetrics(SERVICE))
     if redis_url is None:
         return LocalGatekeeper(config, clock, counted)
     seen = LastSeen(settings.budget_fail_open_share)
@@ -78,6 +80,24 @@ def build_gatekeeper(
         seen=seen,
         faults=faults,
     )
+
+
+def admission_metrics(settings: Settings, metrics: ServiceMetrics) -> AdmissionMetrics:
+    return AdmissionMetrics(metrics, settings.budget_redis_down_policy)
+
+
+@asynccontextmanager
+async def open_gatekeeper(
+    settings: Settings, counted: AdmissionMetrics
+) -> AsyncIterator[ManagedGatekeeper]:
+    """The service's gatekeeper for the length of its lifespan."""
+    gatekeeper = build_gatekeeper(
+        settings, redis_url=settings.redis_url, prefix=settings.redis_prefix, counted=counted
+    )
+    try:
+        yield gatekeeper
+    finally:
+        await gatekeeper.close()
 
 
 async def _always_ready() -> None:

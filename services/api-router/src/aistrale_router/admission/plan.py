@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from aistrale_router.admission.periods import SPEND_PERIODS, period_label, period_reset_s
+from aistrale_common.budget_counters import SPEND_PERIODS, org_base, scope_key, spent_key
+from aistrale_common.budget_periods import period_label, period_reset_s
 from aistrale_router.admission.pricing import request_cost
 from aistrale_router.keys.record import KeyRecord
 
@@ -147,7 +148,7 @@ def _limits(key: KeyRecord, prefix: str, now: float) -> _Limits:
     cached = _LIMITS_CACHE.get(id(key))
     if cached and cached.key is key and cached.prefix == prefix and cached.minute == minute:
         return cached
-    base = f"{prefix}{{{key.org_id}}}:"
+    base = org_base(prefix, key.org_id)
     scopes = _scopes(key, base)
     windows = _windows(key, base, minute)
     lines = _lines(key, base, scopes, now)
@@ -163,10 +164,6 @@ def _limits(key: KeyRecord, prefix: str, now: float) -> _Limits:
         _LIMITS_CACHE.clear()
     _LIMITS_CACHE[id(key)] = made
     return made
-
-
-def scope_key(base: str, scope: str, scope_id: str) -> str:
-    return f"{base}b:{scope}:{scope_id}"
 
 
 def _scopes(key: KeyRecord, base: str) -> list[str]:
@@ -188,7 +185,7 @@ def _lines(key: KeyRecord, base: str, scopes: list[str], now: float) -> tuple[Bu
             BudgetLine(
                 scope=scopes.index(name),
                 limit=rule.limit_micro_usd,
-                spent_key=f"{name}:s:{label}",
+                spent_key=spent_key(name, label),
                 resets_at=None if reset is None else now + reset,
             )
         )
@@ -207,7 +204,7 @@ def _make_spend_keys(key: KeyRecord, base: str, labels: tuple[str, ...]) -> tupl
     owners.update((r.scope, r.scope_id) for r in key.budgets)
     ttls = [ttl for _, ttl in SPEND_PERIODS]
     return tuple(
-        SpendKey(f"{scope_key(base, scope, sid)}:s:{label}", ttl)
+        SpendKey(spent_key(scope_key(base, scope, sid), label), ttl)
         for scope, sid in sorted(owners)
         for label, ttl in zip(labels, ttls, strict=True)
     )

@@ -21,9 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ProviderName = Literal[
-    "vllm", "openai", "anthropic", "gemini", "groq", "huggingface", "openai-compatible"
-]
+from aistrale_common.providers import ProviderName
 
 
 class Pricing(BaseModel):

@@ -24,6 +24,7 @@ from aistrale_common.errors import AistraleError, PayloadTooLarge, error_body, e
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
+from aistrale_common.service_state import app_runtime
 
 log = get_logger(__name__)
 
@@ -129,8 +130,7 @@ def _too_large(limit: int) -> bytes:
 
 
 def app_tracer(app: FastAPI) -> Tracer | None:
-    tracer = getattr(app.state, "tracer", None)
-    return tracer if isinstance(tracer, Tracer) else None
+    return app_runtime(app).tracer
 
 
 class GatewayApp(FastAPI):

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aistrale_userorg.schemas import Period, UtcDatetime
+from aistrale_common.budget_periods import Period
+from aistrale_userorg.schemas import UtcDatetime
 
 
 class BudgetSet(BaseModel):

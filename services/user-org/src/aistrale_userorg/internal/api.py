@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Response
 from aistrale_common.auth.authorize import PATH as AUTHORIZE_PATH
 from aistrale_common.auth.authorize import AuthorizeDecision, AuthorizeRequest
 from aistrale_common.errors import AuthenticationFailed
+from aistrale_common.key_lookup import KeyLookup
 from aistrale_userorg.deps import ContextDep, Credentials
 from aistrale_userorg.internal import service
 from aistrale_userorg.internal.authorize import decide
-from aistrale_userorg.internal.schemas import KeyLookup
 from aistrale_userorg.principal import SERVICE, Principal
 from aistrale_userorg.provider_credentials import service as credentials
 from aistrale_userorg.provider_credentials.schemas import CredentialSecret, ProviderPath

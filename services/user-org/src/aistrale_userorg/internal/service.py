@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from aistrale_common.errors import NotFound
+from aistrale_common.key_lookup import BudgetRule, KeyLookup
 from aistrale_userorg.context import Context
 from aistrale_userorg.internal.engine import read
-from aistrale_userorg.internal.schemas import BudgetRule, KeyLookup
 from aistrale_userorg.keys import repository as keys_repo
 from aistrale_userorg.keys.service import signing_context, status_of
 from aistrale_userorg.principal import Principal

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from aistrale_common.providers import BYOK_PROVIDERS
 from aistrale_userorg.schemas import UtcDatetime
 
 # The router's provider adapters (a contract test compares this with its registry).
-# vllm and openai-compatible deployments use the catalog's key: nothing to bring there.
-PROVIDERS = frozenset({"openai", "anthropic", "gemini", "groq", "huggingface"})
+PROVIDERS = BYOK_PROVIDERS
 # Any short name reaches the service, which decides (400 on admin routes, 404 internally).
 ProviderPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 

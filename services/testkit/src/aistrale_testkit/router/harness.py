@@ -15,16 +15,16 @@ import orjson
 from aistrale_common.events.port import Message
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.events.usage_batch import unpack
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.processes import (
+from aistrale_router.keys.record import KeyRecord
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.processes import (
     ServiceProcess,
     python_module_argv,
     running_service,
 )
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port
-from aistrale_router.keys.record import KeyRecord
-from aistrale_router.testing.fake_userorg import FakeUserOrg
-from aistrale_router.testing.fake_vllm import FakeVllm
+from aistrale_testkit.router.fake_userorg import FakeUserOrg
+from aistrale_testkit.router.fake_vllm import FakeVllm
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port
 
 PRICING = {"input_micro_usd_per_mtok": 1_000_000, "output_micro_usd_per_mtok": 2_000_000}
 KEY_MODELS = [

@@ -1,7 +1,7 @@
 """The fake vLLM as a process of its own, for tests that put load on a whole platform: in the
 test process it would share the GIL with the load generator.
 
-    python -m aistrale_router.testing.fake_vllm_server <port> [--word-delay-s S]
+    python -m aistrale_testkit.router.fake_vllm_server <port> [--word-delay-s S]
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import uvicorn
 
 from aistrale_common.http_server import CoalescingHttpToolsProtocol
-from aistrale_router.testing.fake_vllm import FakeVllm
+from aistrale_testkit.router.fake_vllm import FakeVllm
 
 
 def main(argv: list[str] | None = None) -> None:

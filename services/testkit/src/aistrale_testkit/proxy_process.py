@@ -1,7 +1,7 @@
 """The TCP proxy in a process of its own, for tests under load: in the test process its
 event loop would compete with the load generator for the GIL and slow every call through it.
 
-    python -m aistrale_common.testing.proxy_process <target_host> <target_port> <port>
+    python -m aistrale_testkit.proxy_process <target_host> <target_port> <port>
 
 It reads commands on stdin, one per line (`cut`, `restore`), and answers `ok` on stdout once
 done, so the caller knows the cut is in place before it goes on.
@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from aistrale_common.testing.tcp_proxy import TcpProxy, free_port
+from aistrale_testkit.tcp_proxy import TcpProxy, free_port
 
 
 class ProxyProcess:

@@ -1,6 +1,6 @@
 """Micro-benchmark of the two limits-store calls on the hot path (admit in, settle out).
 
-    python -m aistrale_router.admission.bench [--redis-url URL] [-n 2000] [--concurrency 32]
+    python -m aistrale_testkit.router.admission_bench [--redis-url URL] [-n 2000] [--concurrency 32]
 
 Without --redis-url it uses AISTRALE_REDIS_URL (Settings), or the in-process store. The key
 carries the worst realistic load: key and org RPM and TPM, key and org budgets.
@@ -21,8 +21,8 @@ import redis.asyncio as aioredis
 
 from aistrale_router.admission.factory import build_gatekeeper
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper, Settlement
-from aistrale_router.admission.testing import drop_keys, key, model
 from aistrale_router.settings import Settings
+from aistrale_testkit.router.admission import drop_keys, key, model
 
 BIG = 10**15  # limits that never refuse: the benchmark measures the happy path
 

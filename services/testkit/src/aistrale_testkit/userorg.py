@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from aistrale_common.testing.fixtures import Infra
-from aistrale_common.testing.rabbit import delete_queues as common_delete_queues
+from aistrale_common.service_state import app_state
+from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.rabbit import delete_queues as common_delete_queues
 from aistrale_userorg.context import Context
 from aistrale_userorg.settings import Settings
 
@@ -54,8 +55,7 @@ class Running:
 
     @property
     def ctx(self) -> Context:
-        context: Context = self.app.state.userorg
-        return context
+        return app_state(self.app, Context)
 
     async def login(self, email: str, password: str) -> dict[str, Any]:
         response = await self.client.post(

@@ -1,19 +1,24 @@
-"""Budget periods, rolling over at UTC boundaries: day, month, total."""
+"""Budget periods, rolling over at UTC boundaries: day, month, total.
+
+A contract between services: user-org stores a budget's period, the router labels its spend
+counters by period (budget_counters.py) and tells clients when a budget resets, analytics
+sums a period's spend to reconcile and report it. All three read the calendar here.
+"""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from aistrale_common.budget_counters import DAY_LABEL, DAY_S, MONTH_LABEL, SPEND_TTL_S, TOTAL_LABEL
-from aistrale_router.keys.record import Period
+Period = Literal["day", "month", "total"]
+PERIODS: tuple[Period, ...] = ("day", "month", "total")
 
-__all__ = ["DAY_S", "SPEND_PERIODS", "period_label", "period_reset_s"]
-
-# Every spend counter a settlement writes, with how long it is kept (0: forever).
-SPEND_PERIODS: tuple[tuple[Period, int], ...] = tuple(SPEND_TTL_S.items())
+DAY_S = 86_400
+DAY_LABEL = "d%Y%m%d"
+MONTH_LABEL = "m%Y%m"
+TOTAL_LABEL = "t"
 
 
 class _Day(NamedTuple):
@@ -24,6 +29,7 @@ class _Day(NamedTuple):
 
 
 def period_label(period: Period, now: float) -> str:
+    """`d20261118` (day), `m202611` (month) or `t` (total) for the epoch time `now`."""
     if period == "total":
         return TOTAL_LABEL
     day = _calendar(math.floor(now / DAY_S))
@@ -38,9 +44,19 @@ def period_reset_s(period: Period, now: float) -> float | None:
     return (day.day_end if period == "day" else day.month_end) - now
 
 
+def period_start(period: Period, now: datetime) -> datetime | None:
+    """When the period containing `now` began (UTC; naive `now` is read as UTC); None for
+    total, which has no start."""
+    if period == "total":
+        return None
+    utc = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    day = utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if period == "day" else day.replace(day=1)
+
+
 @lru_cache(maxsize=8)
 def _calendar(day_index: int) -> _Day:
-    # Cached per UTC day: the hot path formats these labels for every request.
+    # Cached per UTC day: the router's hot path formats these labels for every request.
     start = datetime.fromtimestamp(day_index * DAY_S, UTC)
     following_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
     return _Day(

@@ -112,7 +112,7 @@ def infra() -> Iterator[Infra]:
             amqp_url=_local_or_container(5672, start_rabbit, "amqp://guest:guest@127.0.0.1:5672/"),
         )
         yield made
-        from aistrale_common.testing.rabbit import delete_queues_sync, queues_for_prefix
+        from aistrale_testkit.rabbit import delete_queues_sync, queues_for_prefix
 
         for prefix in made.queue_prefixes:
             delete_queues_sync(made.amqp_url, *queues_for_prefix(prefix))

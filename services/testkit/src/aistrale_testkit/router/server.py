@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from aistrale_common.testing.tcp_proxy import free_port
+from aistrale_testkit.tcp_proxy import free_port
 
 
 @contextlib.contextmanager

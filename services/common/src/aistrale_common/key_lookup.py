@@ -1,0 +1,73 @@
+"""The key lookup, router → user-org (DESIGN.md "Key lookup"): one model for both sides.
+
+`GET /internal/v1/keys/{sha256_hex}` with `Authorization: Bearer <service token>` answers
+200 with a `KeyLookup`, or 404 for an unknown key. user-org serves it; the router parses it
+(as its `KeyRecord`) and caches it. Unknown fields are ignored, so user-org may add one
+before every router knows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from aistrale_common.budget_counters import Scope
+from aistrale_common.budget_periods import Period
+
+KeyStatus = Literal["active", "revoked", "expired"]
+
+
+class BudgetRule(BaseModel):
+    """A hard budget that applies to requests made with the key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: Scope
+    scope_id: str
+    limit_micro_usd: int
+    period: Period
+
+
+_EXAMPLE: dict[str, JsonValue] = {
+    "key_id": "0b5e8f7e-3f0a-4a43-9a39-5a0e7b1f2c33",
+    "org_id": "7d7c2a52-5a2e-4bd0-9d7e-0b8f0f6c1c11",
+    "project_id": None,
+    "status": "active",
+    "expires_at": None,
+    "allowed_models": ["gemma-3-270m"],
+    "rpm_limit": 60,
+    "tpm_limit": 100000,
+    "org_rpm_limit": 600,
+    "org_tpm_limit": None,
+    "budgets": [
+        {
+            "scope": "org",
+            "scope_id": "7d7c2a52-5a2e-4bd0-9d7e-0b8f0f6c1c11",
+            "limit_micro_usd": 50000000,
+            "period": "month",
+        }
+    ],
+}
+
+
+class KeyLookup(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", json_schema_extra={"examples": [_EXAMPLE]}
+    )
+
+    key_id: str
+    org_id: str
+    project_id: str | None = None
+    status: KeyStatus
+    expires_at: datetime | None = None  # UTC, timezone-aware
+    allowed_models: list[str] | None = None  # None: every model in the catalog
+    rpm_limit: int | None = None  # per key; None: no limit
+    tpm_limit: int | None = None
+    org_rpm_limit: int | None = None
+    org_tpm_limit: int | None = None
+    budgets: list[BudgetRule] = []
+    # Keys created with require_signature: the HMAC secret the router verifies requests
+    # with (keys/signatures.py there); never logged.
+    signing_secret: str | None = Field(default=None, repr=False)
