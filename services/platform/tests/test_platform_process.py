@@ -99,6 +99,7 @@ def test_platform_serves_while_the_local_model_loads(tmp_path: Path) -> None:
             assert model["state"] == "installing", model  # not waited for
             assert model["base_url"] == f"http://127.0.0.1:{model_port}/v1"
             _docs_and_landing_page_work_offline(base)
+            _one_metrics_exposition(base)
             key = _first_key(base, tmp_path)
             _a_key_without_bearer_gets_a_hint(base, key)
             client = OpenAI(base_url=f"{base}/v1", api_key=key)
@@ -205,3 +206,15 @@ def test_local_model_alone_for_make_up_stops_on_sigterm(tmp_path: Path) -> None:
     finally:
         stop_process(proc)
     assert _refuses(model_port)
+
+
+def _one_metrics_exposition(base: str) -> None:
+    """Three services in one process: their series, and the process's collectors once (a
+    family named twice makes Prometheus refuse the whole scrape)."""
+    text = httpx.get(f"{base}/metrics").text
+    families = re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE)
+    assert len(families) == len(set(families)), sorted(f for f in families if families.count(f) > 1)
+    for name in ("process_resident_memory_bytes", "python_gc_collections_total"):
+        assert name in families
+    services = ("aistrale_api_router_", "aistrale_user_org_", "aistrale_analytics_")
+    assert all(any(f.startswith(s) for f in families) for s in services)

@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from aistrale_analytics.authz import control
 from aistrale_analytics.authz.decisions import DecisionCache, UserOrgAuthorizer
@@ -28,8 +27,10 @@ from aistrale_common.app import build_app
 from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import EventBus
 from aistrale_common.kv import KeyValue, open_kv
+from aistrale_common.kv.redis import connect_redis
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources, open_core
+from aistrale_common.service_state import app_runtime
 from aistrale_common.sessions import SessionManager, SessionStore
 from aistrale_common.sessions.store import open_session_store
 
@@ -61,7 +62,7 @@ async def _start_reconciliation(
     stack: AsyncExitStack, settings: Settings, core: CoreResources, metrics: ServiceMetrics
 ) -> None:
     assert settings.redis_url is not None
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect_redis(settings.redis_url)
     stack.push_async_callback(redis.aclose)
     reconcile_metrics = ReconcileMetrics(metrics)
     reconciler = Reconciler(
@@ -122,7 +123,11 @@ def create_app(
             )
             if settings.consume_usage:
                 consumer = UsageConsumer(
-                    opened.bus, UsageStore(opened.db), metrics, consumer_config(settings)
+                    opened.bus,
+                    UsageStore(opened.db),
+                    metrics,
+                    consumer_config(settings),
+                    tracer=app_runtime(app).tracer,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)

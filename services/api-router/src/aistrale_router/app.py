@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from aistrale_common.app import app_drain, build_app
 from aistrale_common.events import EventBus
@@ -17,6 +18,8 @@ from aistrale_router.gateway.api import endpoints
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
+from aistrale_router.observability.deployment_metrics import DeploymentCollector
+from aistrale_router.observability.usage_metrics import OrgLabel
 from aistrale_router.openapi import document_routes
 from aistrale_router.settings import SERVICE, Settings
 from aistrale_router.state import RouterState
@@ -28,11 +31,14 @@ def create_app(
     bus: EventBus | None = None,
     userorg_transport: httpx.AsyncBaseTransport | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     gateway = GatewayRef()
-    requests = GatewayMetrics(metrics, gateway.in_catalog)
+    orgs = OrgLabel(settings.metrics_org_label_max) if settings.metrics_org_label else None
+    requests = GatewayMetrics(metrics, gateway.in_catalog, orgs)
+    metrics.registry.register(DeploymentCollector(metrics.prefix, gateway))
     admission = admission_metrics(settings, metrics)  # registered once, however many starts
 
     @asynccontextmanager
@@ -54,6 +60,7 @@ def create_app(
                     drain=app_drain(app),
                     userorg_transport=userorg_transport,
                     upstream_transport=upstream_transport,
+                    tracer=app_tracer(app),
                 )
             )
             gateway.current = running
@@ -68,6 +75,7 @@ def create_app(
         validation_status=400,
         description="OpenAI-compatible gateway",
         app_class=GatewayApp,
+        span_exporter=span_exporter,
     )
     assert isinstance(app, GatewayApp)
     served = endpoints(gateway, requests)

@@ -90,6 +90,10 @@ class Settings(ServiceSettings):
     # Every usage event is also appended to a journal under AISTRALE_DATA_DIR until it is
     # durable elsewhere, so a killed router loses none (metering/journal.py).
     usage_journal: bool = True
+    # Prometheus: `org_id` on the token and cost counters, for at most this many orgs per
+    # replica (the rest count as "other"); off by default: cardinality (docs/observability.md).
+    metrics_org_label: bool = False
+    metrics_org_label_max: int = Field(default=100, ge=1, le=10_000)
 
     def referenced_variables(self) -> frozenset[str]:
         """The platform keys the catalog names (`api_key_env`): the operator picks those names.

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from aistrale_common.docs import serve_docs_locally
 from aistrale_common.errors import install_error_handlers
@@ -15,6 +16,7 @@ from aistrale_common.heap import freeze_startup_heap
 from aistrale_common.logging import configure_logging
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.middleware import ObservabilityMiddleware
+from aistrale_common.sentry import init_sentry
 from aistrale_common.service_state import Runtime, S, app_runtime
 from aistrale_common.settings import ServiceSettings
 from aistrale_common.shutdown import Drain
@@ -35,11 +37,15 @@ def build_app(
     description: str = "",
     docs_prefix: str = "",
     app_class: type[FastAPI] = FastAPI,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
+    """`span_exporter`: spans go there instead of OTLP (tests)."""
     configure_logging(settings.log_level, settings.log_json)
-    tracing = open_tracer(service, settings.otlp_endpoint)
+    init_sentry(service, settings.sentry_dsn, settings.environment)
+    tracing = open_tracer(service, settings.otlp_endpoint, span_exporter)
     tracer = tracing[0] if tracing else None
     runtime: Runtime[S] = Runtime(service, settings, metrics, tracer)
+    runtime.tracer_provider = tracing[1] if tracing else None  # tests flush it
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -177,8 +177,11 @@ def install_error_handlers(app: FastAPI, *, validation_status: int = 400) -> Non
         assert isinstance(exc, RequestValidationError)
         return validation_response(exc.errors(), validation_status)
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error_type=type(exc).__name__)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette runs this outside the middleware (whose context var is reset by then):
+        # the request id comes from the scope, for the log line and Sentry's tag.
+        request_id = request.scope.get("state", {}).get("request_id")
+        log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
         body = error_body("Internal server error", "server_error", "internal_error", None)
         return JSONResponse(body, status_code=500)
 

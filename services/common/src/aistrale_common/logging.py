@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 
+from aistrale_common.sentry import to_sentry
+
 _REDACT = ("authorization", "api_key", "password", "key", "token", "secret")
 # The request being served, set once per request by the observability middleware: one
 # ContextVar costs a fraction of structlog's bound_contextvars (a dict of vars and tokens).
@@ -40,6 +42,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
+            to_sentry,  # a no-op unless AISTRALE_SENTRY_DSN is set (sentry.py)
             structlog.processors.format_exc_info,
             renderer,
         ],

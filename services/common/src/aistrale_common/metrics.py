@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 
@@ -32,6 +41,22 @@ LATENCY_BUCKETS = (
     60.0,
     120.0,
 )
+
+
+def _runtime_registry() -> CollectorRegistry:
+    """process_* (CPU, memory, open fds) and python_* (GC, version): one set per process,
+    shared by every service in it, so `make run`'s one /metrics does not repeat them."""
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(collector)
+    return registry
+
+
+RUNTIME = _runtime_registry()
+
+
+def runtime_metrics() -> bytes:
+    return generate_latest(RUNTIME)
 
 
 class ServiceMetrics:
@@ -70,8 +95,11 @@ class ServiceMetrics:
             f"{self.prefix}_{name}", doc, labels, buckets=buckets, registry=self.registry
         )
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render(self, *, runtime: bool = True) -> bytes:
+        """The service's series, and the process's unless `runtime` is False (one process
+        serving several services renders those once)."""
+        own = generate_latest(self.registry)
+        return own + runtime_metrics() if runtime else own
 
 
 class Children(Generic[M]):

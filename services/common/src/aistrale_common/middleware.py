@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import time
 
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aistrale_common.events.schemas import TEXT_LIMITS
 from aistrale_common.logging import REQUEST_ID
 from aistrale_common.metrics import Children, ServiceMetrics
+from aistrale_common.tracing import TRACEPARENT, extract
 
 REQUEST_ID_HEADER = b"x-request-id"
+TRACEPARENT_HEADER = TRACEPARENT.encode()
 MAX_REQUEST_ID = TEXT_LIMITS["request_id"]  # it is the usage event's request_id
 
 
@@ -29,6 +32,13 @@ def _incoming_request_id(scope: Scope) -> str:
             if given.isascii() and given.isprintable():
                 return given
     return os.urandom(16).hex()  # uuid4's randomness, without building a UUID object
+
+
+def _incoming_trace(scope: Scope) -> Context | None:
+    for name, value in scope.get("headers", ()):
+        if name == TRACEPARENT_HEADER:
+            return extract({TRACEPARENT: value})
+    return None
 
 
 def route_template(scope: Scope) -> str:
@@ -75,11 +85,32 @@ class ObservabilityMiddleware:
         if self.tracer is None:
             await self.app(scope, receive, send)
             return
-        name = f"{scope.get('method', 'GET')} {scope.get('path', '')}"
-        with self.tracer.start_as_current_span(name, kind=SpanKind.SERVER) as span:
+        method = scope.get("method", "GET")
+        parent = _incoming_trace(scope)
+        # Named by method only until the route is known: a raw path is unbounded.
+        with self.tracer.start_as_current_span(
+            method, context=parent, kind=SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("url.path", scope.get("path", ""))
             span.set_attribute("http.request_id", scope["state"]["request_id"])
-            await self.app(scope, receive, send)
-            span.set_attribute("http.route", route_template(scope))
+            status = 500
+
+            async def send_traced(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_traced)
+            finally:
+                route = route_template(scope)
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from starlette.applications import Starlette
 
@@ -42,6 +43,7 @@ class Runtime(Generic[S]):
     metrics: ServiceMetrics
     tracer: Tracer | None
     drain: Drain = field(default_factory=Drain)  # begun by the server on SIGTERM
+    tracer_provider: TracerProvider | None = None  # tests flush it
     current: S | None = None
 
     def state(self) -> S:

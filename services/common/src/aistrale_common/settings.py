@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     # The OTLP/HTTP base URL (the collector's port 4318); /v1/traces is appended.
     otlp_endpoint: str | None = None
+    # Sentry error reporting (errors and exceptions the services log); off when unset.
+    sentry_dsn: str | None = Field(default=None, repr=False)
     # Set by the charts from the downward API: which replica wrote a log line or a span.
     pod_name: str | None = None
     # SIGTERM: how long requests in flight may still run (streams, long completions); the

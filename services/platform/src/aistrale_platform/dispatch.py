@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aistrale_common.health import run_checks
 from aistrale_common.logging import get_logger
+from aistrale_common.metrics import runtime_metrics
 from aistrale_common.service_state import app_runtime
 from aistrale_platform.landing import landing
 
@@ -117,5 +118,7 @@ class PlatformApp:
         return respond
 
     def _metrics(self) -> Response:
-        text = b"".join(app_runtime(app).metrics.render() for app in self.services.values())
+        services = self.services.values()
+        text = b"".join(app_runtime(app).metrics.render(runtime=False) for app in services)
+        text += runtime_metrics()
         return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -21,10 +21,12 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from opentelemetry.trace import Tracer
 from prometheus_client import Counter, Gauge
 
 from aistrale_analytics.ingest.decode import decode_item
 from aistrale_analytics.ingest.service import UsageStore
+from aistrale_analytics.ingest.tracing import ingest_span
 from aistrale_common.events import Consumer, EventBus, Message, OutgoingMessage, Subscription
 from aistrale_common.events.group_commit import BatchMetrics, GroupCommit
 from aistrale_common.events.port import max_deliveries
@@ -72,8 +74,14 @@ class ConsumerConfig:
 
 class UsageConsumer:
     def __init__(
-        self, bus: EventBus, store: UsageStore, metrics: ServiceMetrics, config: ConsumerConfig
+        self,
+        bus: EventBus,
+        store: UsageStore,
+        metrics: ServiceMetrics,
+        config: ConsumerConfig,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._tracer = tracer
         self._bus = bus
         self._config = config
         self._metrics = IngestMetrics(metrics)
@@ -98,7 +106,11 @@ class UsageConsumer:
             raise
 
     async def _handle(self, message: Message) -> None:
-        await each_event(message, decode_item, self._group.submit, self._reject)
+        if self._tracer is None:
+            await each_event(message, decode_item, self._group.submit, self._reject)
+            return
+        with ingest_span(self._tracer, message, self._config.queue):
+            await each_event(message, decode_item, self._group.submit, self._reject)
 
     async def _reject(self, message: OutgoingMessage, reason: str) -> None:
         """An event that can never be stored: kept in the dead-letter queue for a look."""

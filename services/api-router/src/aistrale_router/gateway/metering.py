@@ -150,6 +150,7 @@ class Metering:
             self._metrics.finished(
                 request.endpoint, request.model, status, event.latency_ms / 1000, first_s
             )
+            self._metrics.metered(event)
         if meter.admission is not None:
             settlement = Settlement(tokens.prompt, tokens.completion, event.cost_micro_usd)
             self._due.append((meter.admission, settlement))

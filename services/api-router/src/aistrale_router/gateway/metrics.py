@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.gateway.request import PATHS, Endpoint
+from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
 
 UNKNOWN = "unknown"
 ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
@@ -19,7 +21,12 @@ _ENDPOINTS: dict[str, Endpoint] = {endpoint: endpoint for endpoint in PATHS}
 
 
 class GatewayMetrics:
-    def __init__(self, metrics: ServiceMetrics, in_catalog: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        in_catalog: Callable[[str], bool],
+        orgs: OrgLabel | None = None,
+    ) -> None:
         self.requests = metrics.counter(
             "requests_total",
             "/v1 model requests by route template, final HTTP status and catalog model",
@@ -35,6 +42,7 @@ class GatewayMetrics:
             "Time from a streamed request's arrival to its first upstream chunk",
             ("model",),
         )
+        self.usage = UsageCounters(metrics, orgs)
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)
         self._seconds = Children(self.seconds)
@@ -49,6 +57,10 @@ class GatewayMetrics:
         self._seconds(route).observe(seconds)
         if ttft_s is not None:
             self._ttft(model).observe(ttft_s)
+
+    def metered(self, event: UsageEventV1) -> None:
+        model = event.model if self._in_catalog(event.model) else UNKNOWN
+        self.usage.observe(model, event)
 
     def refused(self, name: str, status: int, seconds: float) -> None:
         """A request refused before the gateway had it (413, still starting), by the

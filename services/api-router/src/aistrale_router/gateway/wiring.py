@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.kv import open_kv
@@ -16,7 +17,9 @@ from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
 from aistrale_common.shutdown import Drain
 from aistrale_common.tasks import stop_tasks
+from aistrale_common.tracing import inject_httpx
 from aistrale_router.admission import ManagedGatekeeper
+from aistrale_router.catalog.schema import Catalog
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.cutoff import Cutoff
 from aistrale_router.gateway.metering import Metering
@@ -30,6 +33,7 @@ from aistrale_router.keys.metrics import KeyMetrics
 from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
 from aistrale_router.keys.signatures import SignatureCheck
 from aistrale_router.metering import build_usage_sink
+from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
@@ -52,6 +56,11 @@ class GatewayRef:
         if self.current is None:
             raise ServiceUnavailable("The gateway is starting; retry shortly.")
         return self.current
+
+    def deployments(self) -> tuple[Catalog, DeploymentStates] | None:
+        """The catalog and routing state, once running (the deployment gauges read them)."""
+        current = self.current
+        return None if current is None else (current.catalog.catalog, current.states)
 
     def in_catalog(self, name: str) -> bool:
         current = self.current
@@ -89,14 +98,16 @@ async def open_gateway(
     drain: Drain,
     userorg_transport: httpx.AsyncBaseTransport | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    tracer: Tracer | None = None,
 ) -> AsyncIterator[Gateway]:
     userorg = httpx.AsyncClient(
         base_url=settings.user_org_url,
         transport=userorg_transport,
         timeout=settings.key_lookup_timeout_s,
         trust_env=False,
+        event_hooks={"request": [inject_httpx]},  # key lookups join the request's trace
     )
-    upstream = build_upstream_client(settings, upstream_transport)
+    upstream = traced(build_upstream_client(settings, upstream_transport), tracer)
     sink = build_usage_sink(settings, core.bus, core.db, metrics)
     states = DeploymentStates(settings.breaker_failures, settings.breaker_open_s)
     store = CatalogStore(settings.models_file, os.environ)

@@ -23,6 +23,7 @@ from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.events.usage_batch import pack
 from aistrale_common.logging import get_logger
 from aistrale_common.tasks import stop_task
+from aistrale_common.tracing import TRACEPARENT, current_traceparent
 from aistrale_router.metering.journal import Journal
 from aistrale_router.metering.metrics import PublisherMetrics
 from aistrale_router.metering.outbox import Claim, UsageOutbox
@@ -52,10 +53,14 @@ def _check_lease(config: PublisherConfig, outbox: UsageOutbox) -> None:
 
 
 def to_message(event: UsageEventV1) -> OutgoingMessage:
+    """Built in the request's context: its trace goes along in the `traceparent` header (the
+    live path only; the journal and outbox keep bodies, not headers)."""
+    traceparent = current_traceparent()
     return OutgoingMessage(
         routing_key=event.routing_key(),
         body=event.model_dump_json().encode(),
         message_id=str(event.event_id),
+        headers={TRACEPARENT: traceparent} if traceparent else {},
     )
 
 

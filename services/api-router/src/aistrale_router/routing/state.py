@@ -59,6 +59,14 @@ class DeploymentStates:
             return True
         return self._clock() >= state.open_until and not state.trial_running
 
+    def breaker(self, deployment_id: str) -> str:
+        """closed, open (refusing) or half_open (a trial may pass or is running): for the
+        metrics; the picker asks `available`."""
+        state = self.get(deployment_id)
+        if state.failures < self._threshold:
+            return "closed"
+        return "open" if self._clock() < state.open_until else "half_open"
+
     def started(self, deployment_id: str) -> None:
         state = self.get(deployment_id)
         state.inflight += 1

@@ -10,17 +10,21 @@ template included, so that "no overspend when the estimate never undercounts"
   system prompt of 15 to 25 tokens when the client sends none. Tools are rendered into
   the prompt, with instructions around them.
 
-Text dense in digits (tokenized one per digit by some models) can still exceed the bound.
+- Digits: one token each (SmolLM2, Gemma and Llama 2 tokenize numbers digit by digit), so
+  a prompt dense in numbers stays under the bound too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 MESSAGE_TOKENS = 8  # per message: role and framing special tokens, generous
 REQUEST_TOKENS = 48  # per chat request: generation prompt and a template's default system
 TOOLS_TOKENS = 128  # when tools are sent: the template's instructions around them
 PROMPT_TOKENS = 4  # per completions prompt or embeddings input: BOS/EOS and the like
+_DIGIT = re.compile(r"[0-9]")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def chat_prompt_tokens(messages: list[Any], tools: Any = None) -> int:
@@ -52,5 +56,8 @@ def text_tokens(payload: Any) -> int:
 
 def _string_tokens(text: str) -> int:
     if text.isascii():
-        return len(text) // 3 + 1
+        if _DIGIT.search(text) is None:  # the common case: one scan, no copy
+            return len(text) // 3 + 1
+        letters = len(text.translate(_NO_DIGITS))
+        return letters // 3 + (len(text) - letters) + 1
     return len(text.encode()) // 2 + 1

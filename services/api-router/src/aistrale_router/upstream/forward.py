@@ -19,6 +19,7 @@ from aistrale_common.errors import (
     UpstreamTimeout,
 )
 from aistrale_common.logging import get_logger
+from aistrale_router.observability.genai import ATTEMPT
 from aistrale_router.providers.base import PreparedRequest
 from aistrale_router.routing.picker import Target
 from aistrale_router.routing.state import DeploymentStates
@@ -113,6 +114,7 @@ class Forwarder:
         deployment_id = target.deployment.id
         request = prepare.prepare(target)  # may raise InvalidRequest: not the upstream's fault
         self._states.started(deployment_id)
+        ATTEMPT.set(target)  # names the attempt's GenAI span (observability/genai.py)
         try:
             response = await self._send(request, rid)
         except (TimeoutError, UpstreamTimedOut):

@@ -6,7 +6,8 @@ So the router packs the events of one flush that share a routing key (one org, t
 `usage.v1.<org_id>`) into one message: a JSON array of v1 events, with the header
 `x-usage-events` giving their number. A message without the header is one event, as before;
 consumers take both. Idempotency stays per event (`event_id`); the message id of a batch is
-only the batch's own.
+only the batch's own. Trace context: `traceparent` is the first event's request, and
+`x-usage-traceparents` the others' (the consumer's span links them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import orjson
 from aistrale_common.events.port import Message, OutgoingMessage
 
 BATCH_HEADER = "x-usage-events"
+TRACEPARENT = "traceparent"  # aistrale_common.tracing's header, on the message too
+TRACE_LINKS_HEADER = "x-usage-traceparents"
+MAX_TRACE_LINKS = 64  # a header stays small: about 56 bytes each
 T = TypeVar("T")
 
 
@@ -38,7 +42,23 @@ def pack(messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
 
 def _batch(routing_key: str, group: list[OutgoingMessage]) -> OutgoingMessage:
     body = b"[" + b",".join(m.body for m in group) + b"]"
-    return OutgoingMessage(routing_key, body, uuid.uuid4().hex, {BATCH_HEADER: len(group)})
+    headers: dict[str, Any] = {BATCH_HEADER: len(group)}
+    traces = list(dict.fromkeys(t for m in group if (t := m.headers.get(TRACEPARENT))))
+    if traces:
+        # The first event's trace is the message's parent; the others are linked to the
+        # consumer's span (one span cannot have several parents).
+        headers[TRACEPARENT] = traces[0]
+        if len(traces) > 1:
+            headers[TRACE_LINKS_HEADER] = " ".join(traces[1 : MAX_TRACE_LINKS + 1])
+    return OutgoingMessage(routing_key, body, uuid.uuid4().hex, headers)
+
+
+def trace_links(message: Message) -> list[str]:
+    """The traceparents of a batch's other events (see `_batch`)."""
+    value = message.headers.get(TRACE_LINKS_HEADER)
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value.split() if isinstance(value, str) else []
 
 
 def unpack(message: Message) -> list[Any]:

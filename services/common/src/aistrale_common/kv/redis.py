@@ -6,7 +6,11 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.kv.memory import MemoryKV
@@ -68,8 +72,20 @@ class RedisKV:
         await self._redis.aclose()
 
 
+def connect_redis(redis_url: str) -> Redis:
+    """A client whose commands survive the pooled connections an outage killed: a dead one
+    is replaced and the command sent again (twice at most, milliseconds apart), so the first
+    calls after Redis comes back are answered instead of refused."""
+    return Redis.from_url(
+        redis_url,
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.005), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_connect_timeout=2,
+    )
+
+
 def open_kv(redis_url: str | None, prefix: str) -> KeyValue:
     """Redis when a URL is configured, else the in-process store (one process only)."""
     if redis_url is None:
         return MemoryKV()
-    return RedisKV(Redis.from_url(redis_url), prefix)
+    return RedisKV(connect_redis(redis_url), prefix)
