@@ -26,8 +26,9 @@ up: deps  ## three processes on :8080 :8081 :8082 against Postgres, Redis and Ra
 down:  ## stop what `make up` started
 	@bash infra/local/down.sh
 
-tools:  ## install the offline validation tools for charts, manifests and rules
+tools:  ## install the offline validation tools (charts, manifests, rules) and Chromium (console tests)
 	@if [ -f infra/validation/install-tools.sh ]; then bash infra/validation/install-tools.sh; fi
+	@bash console/install-browser.sh
 
 test: deps tools  ## lint, then the whole suite on real Postgres, Redis and RabbitMQ
 	@$(MAKE) --no-print-directory lint

@@ -9,7 +9,12 @@ from typing import Any
 import yaml
 
 Doc = dict[str, Any]
-PUBLIC_ROUTES = {"/v1": "api-router", "/admin/v1": "user-org", "/analytics/v1": "analytics"}
+PUBLIC_ROUTES = {
+    "/v1": "api-router",
+    "/admin/v1": "user-org",
+    "/console": "user-org",
+    "/analytics/v1": "analytics",
+}
 HOSTS = {
     "development": "dev.aistrale.example.com",
     "staging": "staging.aistrale.example.com",

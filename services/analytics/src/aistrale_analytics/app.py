@@ -31,6 +31,8 @@ from aistrale_common.kv.redis import connect_redis
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources, open_core
 from aistrale_common.service_state import app_runtime
+from aistrale_common.sessions import SessionManager, SessionStore
+from aistrale_common.sessions.store import open_session_store
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -99,12 +101,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     bus: EventBus | None = None,
+    sessions: SessionStore | None = None,
     kv: KeyValue | None = None,
     userorg_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """`kv` and `userorg_transport`: in one process (`make run`), the security store shared
     with user-org and user-org's app itself; otherwise Redis (or a store of this process's
-    own) and user-org over HTTP."""
+    own) and user-org over HTTP. `sessions`: user-org's console session store (shared in
+    `make run`; Redis otherwise)."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
 
@@ -127,6 +131,9 @@ def create_app(
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
+            store = sessions or open_session_store(settings.redis_url, settings.redis_prefix)
+            if sessions is None:
+                stack.push_async_callback(store.aclose)
             exports, worker = _exports(settings, opened)
             await worker.start()
             stack.push_async_callback(worker.stop)
@@ -140,6 +147,7 @@ def create_app(
                 worker,
                 revocations=revocations,
                 authorizer=authorizer,
+                sessions=SessionManager(store),
             )
 
     app = build_app(

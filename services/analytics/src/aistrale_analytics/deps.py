@@ -15,6 +15,7 @@ from aistrale_analytics.usage.service import UsageService
 from aistrale_common.auth.admin_token import AdminClaims, verify_admin_token
 from aistrale_common.errors import AuthenticationFailed
 from aistrale_common.service_state import app_state
+from aistrale_common.sessions.cookies import resolve_request, session_id_of
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -44,8 +45,14 @@ def authorizer(state: StateDep) -> UserOrgAuthorizer:
 
 async def caller(
     state: StateDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AdminClaims:
+    if credentials is None and session_id_of(request) is not None:
+        # The console's session cookie: who, and whether the sign-in proved a second factor;
+        # what they may do is user-org's decision (authorize), as for a bearer token.
+        _, record = await resolve_request(state.sessions, request, request.method)
+        return record.claims()
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Missing bearer access token", code="invalid_token")
     claims = verify_admin_token(credentials.credentials, state.settings.secret("jwt_secret"))

@@ -14,6 +14,7 @@ from aistrale_analytics.usage.service import UsageService
 from aistrale_common.auth.sessions import Revocations
 from aistrale_common.health import Check
 from aistrale_common.resources import CoreResources
+from aistrale_common.sessions import SessionManager
 
 
 @dataclass
@@ -25,6 +26,7 @@ class AnalyticsState:
     export_worker: ExportWorker
     revocations: Revocations  # ended sessions, shared with user-org
     authorizer: UserOrgAuthorizer  # asks user-org's policy, cached until a control event
+    sessions: SessionManager  # the console's cookie sessions, user-org's store
 
     def checks(self) -> Mapping[str, Check]:
         return self.core.checks()

@@ -35,6 +35,8 @@ TOOLING_VARIABLES: Mapping[str, str] = {
     "AISTRALE_PG_SERVER": "infra/local/up.sh",
     "AISTRALE_TOOLS_DIR": "infra/validation/install-tools.sh",
     "AISTRALE_SOAK_S": "tests/soak/test_soak.py",  # and tests/soak/faults.py
+    "AISTRALE_CHROMIUM": "tests/console/conftest.py",  # and console/install-browser.sh
+    "AISTRALE_SCREENSHOTS": "tests/console/conftest.py",  # docs/console.md's screenshots
 }
 
 

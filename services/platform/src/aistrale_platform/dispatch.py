@@ -43,8 +43,10 @@ class PlatformApp:
         prefixes: Sequence[tuple[str, str]],
         default: str,
         components: Sequence[Component] = (),
+        mounts: Sequence[tuple[str, ASGIApp]] = (),
     ) -> None:
         self.services = services
+        self._mounts = list(mounts)  # apps that are not services (the console's files)
         self.components = list(components)
         self._prefixes = sorted(prefixes, key=lambda p: -len(p[0]))
         self._default = services[default]
@@ -56,6 +58,9 @@ class PlatformApp:
         }
 
     def app_for(self, path: str) -> ASGIApp:
+        for prefix, app in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
         for prefix, name in self._prefixes:
             if path == prefix or path.startswith(prefix + "/"):
                 return self.services[name]

@@ -12,6 +12,8 @@ from pydantic import Field, SecretStr
 
 from aistrale_common.settings import ServiceSettings
 
+REPO_ROOT = Path(__file__).resolve().parents[4]  # in the workspace's editable install
+
 
 class Settings(ServiceSettings):
     port: int = 8080
@@ -46,6 +48,14 @@ class Settings(ServiceSettings):
     local_model_gguf: Path | None = None
     local_model_ready_timeout_s: float = Field(default=120.0, gt=0)
     local_model_max_restarts: int = Field(default=3, ge=0)
+
+    # The web console (docs/console.md): built from these sources on start when its cached
+    # bundle (keyed by a hash of sources and lock file) is missing; or a prebuilt bundle.
+    console_source_dir: Path = REPO_ROOT / "console"
+    console_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "aistrale" / "console"
+    )
+    console_dist_dir: Path | None = None
 
     @property
     def local_model_dir(self) -> Path:

@@ -15,11 +15,14 @@ from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import open_core
+from aistrale_common.sessions import SessionCookies, SessionManager, SessionStore
+from aistrale_common.sessions.store import open_session_store
 from aistrale_common.tasks import stop_task
 from aistrale_userorg.audit.api import router as audit_router
 from aistrale_userorg.auth.api import router as auth_router
 from aistrale_userorg.authz.engine import Authorizer, Policy
 from aistrale_userorg.budgets.api import router as budgets_router
+from aistrale_userorg.console import console_router
 from aistrale_userorg.context import Context
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
@@ -35,6 +38,7 @@ from aistrale_userorg.provider_credentials.api import rotation_router
 from aistrale_userorg.provider_credentials.api import router as credentials_router
 from aistrale_userorg.provider_credentials.rotation import run_periodically
 from aistrale_userorg.security import dummy_hash
+from aistrale_userorg.sessions.api import router as sessions_router
 from aistrale_userorg.settings import SERVICE, Settings
 from aistrale_userorg.uow import UnitOfWork
 from aistrale_userorg.users import service as users_service
@@ -43,6 +47,7 @@ from aistrale_userorg.users.api import router as users_router
 log = get_logger(__name__)
 ROUTERS = (
     auth_router,
+    sessions_router,
     users_router,
     orgs_router,
     members_router,
@@ -85,11 +90,33 @@ def _last_used_config(settings: Settings) -> LastUsedConfig:
     )
 
 
+def _warn_if_sessions_are_local(settings: Settings) -> None:
+    # Not refused: the admin API works without Redis; only console sessions need sharing.
+    if settings.redis_url is None and settings.environment in ("staging", "production"):
+        log.warning(
+            "console_sessions_in_process",
+            hint="set AISTRALE_REDIS_URL: other replicas and analytics cannot see these sessions",
+        )
+
+
+def _session_manager(settings: Settings, store: SessionStore) -> SessionManager:
+    return SessionManager(
+        store,
+        idle_timeout_s=settings.session_idle_timeout_s,
+        absolute_timeout_s=settings.session_absolute_timeout_s,
+    )
+
+
 def create_app(
-    settings: Settings | None = None, *, bus: EventBus | None = None, kv: KeyValue | None = None
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    kv: KeyValue | None = None,
+    sessions: SessionStore | None = None,
 ) -> FastAPI:
     """`kv`: the security store shared with analytics in one process (`make run`); when
-    None, Redis if configured, else a store of this process's own."""
+    None, Redis if configured, else a store of this process's own. `sessions`: the console's
+    session store, likewise shared in `make run`."""
     settings = settings or Settings()
     metrics = ServiceMetrics(SERVICE)
     backlog = metrics.gauge("outbox_pending", "Control events not yet confirmed by the broker")
@@ -114,6 +141,12 @@ def create_app(
             if store is None:
                 store = open_kv(settings.redis_url, settings.redis_prefix)
                 stack.push_async_callback(store.close)
+            session_store = sessions or open_session_store(
+                settings.redis_url, settings.redis_prefix
+            )
+            if sessions is None:
+                stack.push_async_callback(session_store.aclose)
+                _warn_if_sessions_are_local(settings)
             lookup_engine = open_lookup_engine(opened.db)
             stack.push_async_callback(close_lookup_engine, lookup_engine, opened.db)
             context = Context(
@@ -130,6 +163,8 @@ def create_app(
                 keyring=settings.keyring(),
                 revocations=Revocations(store),
                 kv=store,
+                sessions=_session_manager(settings, session_store),
+                cookies=SessionCookies(secure=settings.environment not in ("development", "test")),
             )
             # The dummy hash at the configured cost, made before the first login needs it.
             await asyncio.to_thread(dummy_hash, settings.bcrypt_rounds)
@@ -157,4 +192,6 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router)
+    if settings.console_dist_dir is not None:
+        app.include_router(console_router(settings.console_dist_dir))
     return app

@@ -15,6 +15,7 @@ from aistrale_common.events import EventBus
 from aistrale_common.health import Check
 from aistrale_common.kv import KeyValue
 from aistrale_common.resources import core_checks
+from aistrale_common.sessions import SessionCookies, SessionManager
 from aistrale_userorg.authz.engine import Authorizer
 from aistrale_userorg.settings import Settings
 from aistrale_userorg.uow import UnitOfWork
@@ -31,6 +32,8 @@ class Context:
     service_token: str
     lookup_engine: AsyncEngine
     keyring: KeyRing  # seals and opens provider credentials
+    sessions: SessionManager  # the console's cookie sessions (sessions/)
+    cookies: SessionCookies
     revocations: Revocations  # ended sessions, shared with analytics (Redis or in process)
     kv: KeyValue  # the same store: login throttles per client address
 

@@ -8,10 +8,11 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aistrale_common.auth.admin_token import verify_admin_token
-from aistrale_common.errors import AuthenticationFailed
 from aistrale_common.service_state import app_state
+from aistrale_common.sessions.cookies import resolve_request
 from aistrale_userorg.context import Context
 from aistrale_userorg.principal import Principal
+from aistrale_userorg.sessions import service as sessions
 from aistrale_userorg.users import service as users
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /admin/v1/auth/token")
@@ -30,9 +31,13 @@ ClientIp = Annotated[str | None, Depends(client_ip)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-async def current_principal(ctx: ContextDep, ip: ClientIp, creds: Credentials) -> Principal:
+async def current_principal(
+    ctx: ContextDep, ip: ClientIp, creds: Credentials, request: Request
+) -> Principal:
     if creds is None:
-        raise AuthenticationFailed("Missing bearer token", code="unauthenticated")
+        # The console: a session cookie (CSRF-checked on mutating calls) for the same user.
+        session_id, record = await resolve_request(ctx.sessions, request, request.method)
+        return await sessions.principal_of(ctx, session_id, record, ip)
     claims = verify_admin_token(creds.credentials, ctx.jwt_secret)
     await ctx.revocations.check(claims)  # logout and "sign out everywhere" end it at once
     # Roles come from the database, not the token, so a removed role stops working at once.

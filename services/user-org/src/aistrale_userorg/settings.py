@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -48,6 +49,15 @@ class Settings(ServiceSettings):
 
     # How long an invitation (POST /orgs/{id}/members) can be accepted.
     invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+
+    # Console sessions (HTTP-only cookie, server-side record): an idle session ends after
+    # `session_idle_timeout_s` without a call, any session `session_absolute_timeout_s`
+    # after sign-in. Stored in Redis when AISTRALE_REDIS_URL is set, else in process.
+    session_idle_timeout_s: float = Field(default=1800.0, gt=0)
+    session_absolute_timeout_s: float = Field(default=12 * 3600.0, gt=0)
+
+    # The web console's built bundle, served at /console (the image sets it; unset: none).
+    console_dist_dir: Path | None = None
 
     outbox_poll_s: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=100, ge=1)

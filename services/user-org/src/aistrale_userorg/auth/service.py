@@ -31,6 +31,33 @@ BAD_LOGIN = "Incorrect email or password"
 async def password_grant(
     ctx: Context, email: str, password: str, ip: str | None, code: str | None = None
 ) -> TokenResponse:
+    actor, user = await check_password(ctx, email, password, ip)
+    try:
+        async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
+            ctx.authz.check(actor, "auth.token")
+            mfa = await mfa_service.second_factor(ctx, tx.session, user["id"], code)
+            await repo.clear_failures(tx.session, user["email"])
+            return await _issue(ctx, tx, user, family_id=new_id(), mfa=mfa)
+    except AuthenticationFailed:
+        await second_factor_failed(ctx, actor, user["email"], ip, code)
+        raise
+
+
+async def second_factor_failed(
+    ctx: Context, actor: Principal, email: str, ip: str | None, code: str | None
+) -> None:
+    # A wrong second factor counts like a wrong password (the same lockout); asking for
+    # the code (none sent yet, the console's first step) does not.
+    if code is not None:
+        await _count_failure(ctx, actor, email)
+        await throttle.count_failure(ctx, ip)
+
+
+async def check_password(
+    ctx: Context, email: str, password: str, ip: str | None
+) -> tuple[Principal, dict[str, Any]]:
+    """The user, or 401 (audited, counted towards the lockout and the address throttle); 429
+    while locked or throttled. Shared by the token endpoint and the console's session login."""
     email = email.strip().lower()
     actor = anonymous(ip, email)
     await throttle.refuse_if_throttled(ctx, ip)
@@ -43,19 +70,7 @@ async def password_grant(
         await _count_failure(ctx, actor, email)
         await throttle.count_failure(ctx, ip)
         raise AuthenticationFailed(BAD_LOGIN, code="invalid_credentials")
-    try:
-        async with ctx.uow.write(actor, "auth.login", target=user["id"]) as tx:
-            ctx.authz.check(actor, "auth.token")
-            mfa = await mfa_service.second_factor(ctx, tx.session, user["id"], code)
-            await repo.clear_failures(tx.session, email)
-            return await _issue(ctx, tx, user, family_id=new_id(), mfa=mfa)
-    except AuthenticationFailed:
-        # A wrong second factor counts like a wrong password (the same lockout); asking for
-        # the code (none sent yet, the console's first step) does not.
-        if code is not None:
-            await _count_failure(ctx, actor, email)
-            await throttle.count_failure(ctx, ip)
-        raise
+    return actor, user
 
 
 async def _refuse_if_locked(ctx: Context, actor: Principal, email: str) -> None:
@@ -183,4 +198,5 @@ async def end_all_sessions(ctx: Context, tx: Tx, user_id: str) -> None:
     """Revokes every refresh token of the user and every access token issued until now."""
     await repo.revoke_user(tx.session, user_id, utcnow())
     await ctx.revocations.revoke_user(user_id, ctx.settings.access_token_ttl_s)
+    await ctx.sessions.end_user(user_id)  # and the console's cookie sessions
     tx.emit("user.updated", None, user_id=user_id)
