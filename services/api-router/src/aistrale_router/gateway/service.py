@@ -113,7 +113,7 @@ class Gateway:
         return {"object": "list", "data": data}
 
     def _ready(self, model: ModelEntry) -> bool:
-        return any(self.states.get(d.id).healthy is not False for d in model.deployments)
+        return any(self.states.ready(d.id) for d in model.deployments)
 
     async def handle(
         self,

@@ -91,6 +91,15 @@ class DeploymentStates:
         state.inflight -= 1
         state.trial_running = False
 
+    def ready(self, deployment_id: str) -> bool:
+        """What /v1/models says: not failed its last probe, and its breaker not open. Hosted
+        providers are never probed (a probe costs their quota), so their readiness is the
+        breaker's passive statistics: consecutive failures make them not ready until a
+        trial request succeeds."""
+        return (
+            self.get(deployment_id).healthy is not False and self.breaker(deployment_id) != "open"
+        )
+
     def set_health(self, deployment_id: str, healthy: bool) -> None:
         self.get(deployment_id).healthy = healthy
 
