@@ -50,6 +50,7 @@ def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
                 admin = Admin(running.userorg.url, running.admin_email, running.admin_password)
                 try:
                     tenants = provision(admin, running.run)
+                    _wait_for_first_scrapes(prom, len(targets))
                     seen = _traffic(running, admin, tenants)
                     _wait_for_scrapes(prom)
                     yield Live(running, prom, traces, admin, tenants, seen)
@@ -65,6 +66,19 @@ def _traffic(running: Platform, admin: Admin, tenants: Tenants) -> Seen:
         one_round(running, admin, tenants, seen)
         time.sleep(0.5)  # spread over several scrapes
     return seen
+
+
+def _wait_for_first_scrapes(prom: Prometheus, targets: int, timeout_s: float = 30.0) -> None:
+    """Every target scraped once before the traffic starts: a rate needs the counters to
+    rise between two scrapes, and on a quiet machine the whole traffic fitted before
+    Prometheus's first scrape (every rate 0, every ratio and quantile NaN)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if prom.values("count(up == 1)") == [float(targets)]:
+            time.sleep(1.1)  # one more scrape: the series exist before they rise
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"Prometheus never scraped every target: {prom.unhealthy_targets()}")
 
 
 def _wait_for_scrapes(prom: Prometheus, timeout_s: float = 30.0) -> None:

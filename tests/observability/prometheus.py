@@ -191,6 +191,12 @@ class Prometheus:
         values: list[str] = answer.json()["data"]
         return values
 
+    def unhealthy_targets(self) -> dict[str, str]:
+        """Scrapes that failed, by job: a failed scrape marks every series stale, so each
+        query would say "no data" without saying why."""
+        active = self.http.get("/api/v1/targets").json()["data"]["activeTargets"]
+        return {t["labels"]["job"]: t["lastError"] for t in active if t["health"] != "up"}
+
     def rules(self) -> list[dict[str, Any]]:
         groups = self.http.get("/api/v1/rules").json()["data"]["groups"]
         return [rule for group in groups for rule in group["rules"]]

@@ -46,7 +46,7 @@ def test_every_dashboard_query_returns_data(live: Live) -> None:
             failed[query.source] = f"no data: {query.expr}"
         elif query.error_ratio and finite(values) != [0.0] * len(finite(values)):
             failed[query.source] = f"error ratio {values} with no failures"
-    assert failed == {}
+    assert failed == {}, "\n".join(f"{source}: {why}" for source, why in failed.items())
 
 
 def test_the_error_rate_panels_say_zero(live: Live) -> None:
@@ -86,7 +86,7 @@ def test_every_rule_evaluates_and_returns_data(
             continue
         if not finite(values):
             failed[query.source] = f"no data: {query.expr}"
-    assert failed == {}
+    assert failed == {}, "\n".join(f"{source}: {why}" for source, why in failed.items())
 
 
 def test_nothing_fires_on_healthy_traffic(live: Live) -> None:
