@@ -8,10 +8,8 @@ streams and the Usage tab has traffic to chart; the local model is off.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from aistrale_common.settings import tooling_variable
+from aistrale_testkit.make_run import stop_group, wait_answering
 from aistrale_testkit.processes import ServiceProcess
 from aistrale_testkit.tcp_proxy import free_port
 
@@ -75,31 +74,6 @@ def _models(path: Path, upstream: str) -> Path:
     return path
 
 
-def _wait(base: str, path: str, proc: subprocess.Popen[bytes], log: Path, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"make run exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"{path} did not answer within {within}s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # make, uv and the platform are one process group: Ctrl+C reaches them all.
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     work = tmp_path_factory.mktemp("console")
@@ -128,15 +102,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base, "/health", proc, log, 60)
-        _wait(base, "/console/", proc, log, CONSOLE_WITHIN_S)
+        wait_answering(f"{base}/health", proc, log, 60)
+        wait_answering(f"{base}/console/", proc, log, CONSOLE_WITHIN_S)
         login = httpx.post(
             f"{base}/admin/v1/auth/token", data={"username": EMAIL, "password": PASSWORD}
         )
         assert login.status_code == 200, login.text
         yield Platform(base, login.json()["access_token"])
     finally:
-        _stop(proc)
+        stop_group(proc)
         upstream.terminate()
 
 

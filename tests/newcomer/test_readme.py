@@ -13,20 +13,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from aistrale_platform.localmodel.installer import MARKER, weights_home
 from aistrale_platform.localmodel.weights import PACKAGED
 from aistrale_platform.settings import Settings
 from aistrale_router.catalog.store import read_catalog
+from aistrale_testkit.make_run import stop_group, wait_answering
 from aistrale_testkit.tcp_proxy import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -94,36 +92,17 @@ def newcomer(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
             start_new_session=True,
         )  # fmt: skip
     try:
-        _wait_serving(port, proc, tmp_path / "make-run.log")
+        wait_answering(
+            f"http://127.0.0.1:{port}/health",
+            proc,
+            tmp_path / "make-run.log",
+            SERVING_WITHIN_S,
+            0.5,
+        )
         # The second terminal: the CLI keeps its session in this test's folder.
         yield repo, {**env, "AISTRALE_CLI_HOME": str(tmp_path / "cli")}
     finally:
-        _stop(proc)
-
-
-def _wait_serving(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVING_WITHIN_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"make run exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"make run did not serve within {SERVING_WITHIN_S}s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # make, uv and the platform are one process group: Ctrl+C reaches them all the same way.
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def test_first_hour_as_the_readme_tells_it(

@@ -6,7 +6,7 @@ panels say 0 (not "no data") when nothing failed (docs/observability.md)."""
 from __future__ import annotations
 
 from .conftest import ROUNDS, Live
-from .prometheus import dashboard_queries, finite, rule_queries, variable_queries
+from .prometheus import Prometheus, Query, dashboard_queries, finite, rule_queries, variable_queries
 
 LATENCY_ALERTS = {
     "AistraleLatencySLOBreach",
@@ -35,18 +35,7 @@ def test_every_dashboard_query_returns_data(live: Live) -> None:
     prom = live.prometheus
     queries = dashboard_queries()
     assert len(queries) >= 30  # the scan found the dashboards
-    failed = {}
-    for query in queries:
-        try:
-            values = prom.values(query.expr)
-        except ValueError as exc:
-            failed[query.source] = f"does not evaluate: {exc}"
-            continue
-        if not finite(values):
-            failed[query.source] = f"no data: {query.expr}"
-        elif query.error_ratio and finite(values) != [0.0] * len(finite(values)):
-            failed[query.source] = f"error ratio {values} with no failures"
-    assert failed == {}, "\n".join(f"{source}: {why}" for source, why in failed.items())
+    _assert_each_returns_data(prom, queries)
 
 
 def test_the_error_rate_panels_say_zero(live: Live) -> None:
@@ -77,16 +66,7 @@ def test_every_rule_evaluates_and_returns_data(
     assert unhealthy == {}
     queries = rule_queries()
     assert len(queries) >= 20
-    failed = {}
-    for query in queries:
-        try:
-            values = prom.values(query.expr)
-        except ValueError as exc:
-            failed[query.source] = f"does not evaluate: {exc}"
-            continue
-        if not finite(values):
-            failed[query.source] = f"no data: {query.expr}"
-    assert failed == {}, "\n".join(f"{source}: {why}" for source, why in failed.items())
+    _assert_each_returns_data(prom, queries)
 
 
 def test_nothing_fires_on_healthy_traffic(live: Live) -> None:
@@ -104,3 +84,19 @@ def test_budget_rejections_are_counted_per_org(live: Live) -> None:
     assert rejected == [float(seen.statuses["429 insufficient_quota"])]
     tokens = prom.values('sum(aistrale_api_router_tokens_total{model="soak-chat"})')
     assert tokens and tokens[0] > 0
+
+
+def _assert_each_returns_data(prom: Prometheus, queries: list[Query]) -> None:
+    """Each query evaluates and returns data; an error ratio returns 0 (nothing failed)."""
+    failed = {}
+    for query in queries:
+        try:
+            values = finite(prom.values(query.expr))
+        except ValueError as exc:
+            failed[query.source] = f"does not evaluate: {exc}"
+            continue
+        if not values:
+            failed[query.source] = f"no data: {query.expr}"
+        elif query.error_ratio and values != [0.0] * len(values):
+            failed[query.source] = f"error ratio {values} with no failures"
+    assert failed == {}, "\n".join(f"{source}: {why}" for source, why in failed.items())
