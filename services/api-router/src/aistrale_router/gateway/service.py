@@ -40,6 +40,7 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.routing.affinity.material import affinity_key
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -163,7 +164,15 @@ class Gateway:
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
-        targets = self.picker.plan(catalog, model, endpoint)
+        policy = model.routing
+        affinity = (
+            None
+            if policy.affinity == "none"
+            else affinity_key(policy, meter.key.key_id, request.body)
+        )
+        targets = self.picker.plan(catalog, model, endpoint, affinity=affinity)
+        # The usage event names the planned deployment even if nothing reaches it.
+        meter.target = targets[0] if targets else None
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
             max_tokens = fit_context(admission.max_tokens, request, model)

@@ -122,6 +122,12 @@ class DeploymentStates:
             running, waiting, kv_usage, now, now + fresh_for_s, saturated, state.inflight
         )
 
+    def fresh_report(self, deployment_id: str, now: float) -> LoadReport | None:
+        """The deployment's own load report while it is trusted (the `least_load` strategy
+        reads its queue and KV cache)."""
+        report = self.get(deployment_id).report
+        return None if report is None or now >= report.expires_at else report
+
     def load(self, deployment_id: str, now: float) -> tuple[bool, int]:
         """(saturated, load) as the picker ranks deployments; see the module docstring."""
         state = self.get(deployment_id)
