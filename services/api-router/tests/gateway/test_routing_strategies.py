@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from aistrale_router.keys.record import KeyRecord
-from aistrale_router.routing.affinity.ring import HashRing, point
+from aistrale_router.routing.affinity.ring import HashRing, key_point
 from aistrale_testkit.fixtures import Infra
 from aistrale_testkit.router.fake_userorg import FakeUserOrg
 from aistrale_testkit.router.fake_vllm import FakeVllm
@@ -154,7 +154,7 @@ async def test_two_routers_send_a_prefix_to_the_same_deployment(stack: Stack) ->
     ring = HashRing([f"by-prefix-{s}" for s in SERVERS])
     for tag, home in homes.items():
         head = f"system\x00You are {tag}.\x00user\x00Hi\x00"
-        assert home == {SERVERS[ring.walk(point(head.encode()))[0]]}
+        assert home == {SERVERS[ring.walk(key_point(head.encode()))[0]]}
 
 
 async def test_two_routers_keep_a_key_on_one_deployment(stack: Stack) -> None:

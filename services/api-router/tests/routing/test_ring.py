@@ -6,10 +6,10 @@ import subprocess
 import sys
 from collections import Counter
 
-from aistrale_router.routing.affinity.ring import HashRing, point, within_bound
+from aistrale_router.routing.affinity.ring import HashRing, key_point, within_bound
 
 IDS = ("vllm-a", "vllm-b", "vllm-c", "vllm-d")
-KEYS = [point(f"key-{i}".encode()) for i in range(2000)]
+KEYS = [key_point(f"key-{i}".encode()) for i in range(2000)]
 
 
 def owners(ring: HashRing) -> list[int]:
@@ -19,9 +19,9 @@ def owners(ring: HashRing) -> list[int]:
 def test_the_ring_is_the_same_in_another_process() -> None:
     """Nothing per-process (like `hash()`'s seed) goes into the ring."""
     code = (
-        "from aistrale_router.routing.affinity.ring import HashRing, point\n"
+        "from aistrale_router.routing.affinity.ring import HashRing, key_point\n"
         f"ring = HashRing({IDS!r})\n"
-        "print([ring.walk(point(f'key-{i}'.encode()))[0] for i in range(2000)])"
+        "print([ring.walk(key_point(f'key-{i}'.encode()))[0] for i in range(2000)])"
     )
     other = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -2,9 +2,9 @@
 
 `plan` narrows the model's deployments to the eligible ones (weight > 0; `eligible`, a
 caller's filter such as routing rules or residency, applied first), orders them by the
-model's `routing.strategy` (routing/strategies/), then puts the affinity key's deployment
-first when the model asks for affinity (routing/affinity/): its own point on the hash
-ring, or the next one whose breaker is closed and whose load is within the bound.
+model's `routing.strategy` (routing/strategies/), or, when the model asks for affinity
+(routing/affinity/), by the hash ring: the key's own deployment, or the next one whose
+breaker is closed and whose load is within the bound, first.
 Deployments whose breaker is open or whose health probe failed are dropped, unless nothing
 else is left. Fallback models follow, ordered by their own strategy, without affinity.
 
@@ -109,9 +109,9 @@ class DeploymentPicker:
         eligible: Eligible | None,
         affinity: int | None,
     ) -> tuple[list[Deployment], str]:
-        pool = [d for d in deployments if d.weight > 0 and (eligible is None or eligible(d))]
-        if not pool:  # every deployment drained (or filtered): one must still answer
-            pool = [d for d in deployments if eligible is None or eligible(d)]
+        if eligible is not None:
+            deployments = [d for d in deployments if eligible(d)]
+        pool = [d for d in deployments if d.weight > 0] or list(deployments)
         if affinity is not None and len(pool) > 1:
             return self._affine(model, pool, affinity)
         return self._strategies[model.routing.strategy].order(pool, model), why.STRATEGY
@@ -119,8 +119,9 @@ class DeploymentPicker:
     def _affine(
         self, model: ModelEntry, pool: list[Deployment], key: int
     ) -> tuple[list[Deployment], str]:
-        """The key's deployment on the ring (within its load bound and usable) first, the
-        rest in the strategy's order."""
+        """The key's deployment on the ring, or the first one after it that is usable and
+        within its load bound; the others follow in ring order (where the key spills, the
+        same in every router). The strategy orders the pool only when all are full."""
         ring = self._rings.get(tuple(d.id for d in pool))
         now = self.states.now()
         ranks = [self.states.load(d.id, now) for d in pool]
@@ -131,9 +132,10 @@ class DeploymentPicker:
             model.routing.load_factor,
             lambda i: not ranks[i][0] and self._usable(pool[i]),
         )
-        strategy = self._strategies[model.routing.strategy]
         if picked is None:
+            strategy = self._strategies[model.routing.strategy]
             return strategy.order(pool, model), why.AFFINITY_FULL
-        index, steps = picked
-        first = pool.pop(index)
-        return [first, *strategy.order(pool, model)], why.AFFINITY_SPILL if steps else why.AFFINITY
+        _, steps = picked
+        walk = ring.walk(key)
+        order = [pool[i] for i in walk[steps:]] + [pool[i] for i in walk[:steps]]
+        return order, why.AFFINITY_SPILL if steps else why.AFFINITY

@@ -16,17 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from aistrale_router.catalog.schema import RoutingPolicy
-from aistrale_router.routing.affinity.ring import point
+from aistrale_router.routing.affinity.ring import key_point
 
 _LEADING_ROLES = ("system", "developer")
 
 
 def affinity_key(policy: RoutingPolicy, key_id: str, body: dict[str, Any]) -> int | None:
     if policy.affinity == "key":
-        return point(key_id.encode())
+        return key_point(key_id.encode())
     if policy.affinity == "prefix":
-        text = prefix_text(body, policy.prefix_chars)
-        return point(text.encode("utf-8", "surrogatepass"))
+        return key_point(prefix_text(body, policy.prefix_chars).encode("utf-8", "surrogatepass"))
     return None
 
 
