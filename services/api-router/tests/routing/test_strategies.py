@@ -185,3 +185,41 @@ def test_the_prefix_is_the_system_prompt_and_the_first_turn() -> None:
     long = [{"role": "system", "content": "x" * 10_000}, {"role": "user", "content": "Hi"}]
     assert len(prefix_text({"messages": long}, 4096)) == 4096
     assert prefix_text({"prompt": ["abc", "def"]}, 2) == "ab"
+
+
+def _open_breaker(picker: DeploymentPicker, deployment: str) -> None:
+    for _ in range(2):
+        picker.states.started(deployment)
+        picker.states.finished(deployment, ok=False)
+
+
+def test_a_fallback_or_last_resort_decision_says_so() -> None:
+    entry = catalog({"affinity": "key"}).models[0].model_dump()
+    spare = {
+        **entry,
+        "name": "spare",
+        "routing": {},
+        "deployments": [{**entry["deployments"][0], "name": "spare-a"}],
+    }
+    cat = Catalog.model_validate({"models": [{**entry, "fallbacks": ["spare"]}, spare]})
+    model = cat.get("m")
+    assert model is not None
+    decisions = Decisions()
+    picker = DeploymentPicker(DeploymentStates(2, 30.0), random.Random(3), decisions=decisions)
+    for name in NAMES:
+        _open_breaker(picker, name)
+    key = affinity_key(model.routing, "key_1", {})
+    assert [t.deployment.id for t in picker.plan(cat, model, "chat", affinity=key)] == ["spare-a"]
+    assert decisions.seen[-1] == ("m", "weighted", "spare-a", "fallback")
+    _open_breaker(picker, "spare-a")
+    assert len(picker.plan(cat, model, "chat", affinity=key)) == 1  # tried anyway
+    assert decisions.seen[-1][3] == "last_resort"
+
+
+@pytest.mark.parametrize(
+    "routing",
+    [{"strategy": "fastest"}, {"affinity": "session"}, {"load_factor": 0.5}, {"prefix_chars": 0}],
+)
+def test_a_catalog_with_a_bad_routing_policy_is_refused(routing: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="routing"):
+        catalog(routing)
