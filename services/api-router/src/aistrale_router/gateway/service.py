@@ -40,6 +40,7 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.routing import residency
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -163,17 +164,22 @@ class Gateway:
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
-        targets = self.picker.plan(catalog, model, endpoint)
+        regions = meter.key.allowed_regions
+        targets = self.picker.plan(catalog, model, endpoint, regions)
+        if not targets and regions is not None:
+            raise residency.not_allowed(model.name, regions)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
             max_tokens = fit_context(admission.max_tokens, request, model)
             bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
+            meter.sent = bound.last_sent if meter.key.log_bodies else None
             meter.attempts, meter.target = failed.attempts, failed.target
             failed.error.headers = {**admission.headers, **failed.error.headers}
             raise failed.error from None
         meter.attempts, meter.target = opened.attempts, opened.target
+        meter.sent = bound.last_sent if meter.key.log_bodies else None
         headers = dict(admission.headers)
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
@@ -213,6 +219,8 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
+        if meter.key.log_bodies:
+            meter.answer = answer.body
         status = opened.response.status
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)

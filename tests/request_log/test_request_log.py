@@ -1,0 +1,184 @@
+"""The request log over real usage events: filters, cursor pages, other orgs' 404s; and
+request bodies: absent unless the org opted in, stored encrypted, readable by owners and
+admins only, each read audited. Real user-org, router and analytics processes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import openai
+import pytest
+
+from tests.request_log.harness import Stack, eventually
+
+
+def _ask(client: openai.OpenAI, model: str, request_id: str, prompt: str = "hello") -> str:
+    answer = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=8,
+        extra_headers={"x-request-id": request_id},
+    )
+    return answer.choices[0].message.content or ""
+
+
+def _log(stack: Stack, org_id: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    answer = stack.analytics_get(f"/analytics/v1/orgs/{org_id}/requests", headers, **params)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _logged(stack: Stack, org_id: str, count: int, **params: Any) -> list[dict[str, Any]]:
+    def enough() -> list[dict[str, Any]] | None:
+        rows = _log(stack, org_id, stack.platform_admin(), limit=200, **params)["data"]
+        return rows if len(rows) >= count else None
+
+    rows: list[dict[str, Any]] = eventually(enough)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tenant(running: Stack) -> dict[str, Any]:
+    """An org with two keys and traffic: five requests with the first key, two with the
+    second, and one the router refused (a model the second key may not use)."""
+    org = running.org(f"log-{uuid.uuid4().hex[:6]}")
+    first_id, first = running.key(org)
+    second_id, second = running.key(org, allowed_models=["plain-chat"])
+    run = uuid.uuid4().hex[:8]
+    for i in range(5):
+        _ask(running.client(first), "plain-chat", f"{run}-a{i}")
+    for i in range(2):
+        _ask(running.client(second), "plain-chat", f"{run}-b{i}")
+    with pytest.raises(openai.PermissionDeniedError):
+        _ask(running.client(second), "geo-chat", f"{run}-refused")
+    _logged(running, org, 8)
+    return {"org": org, "first": first_id, "second": second_id, "run": run, "key": first}
+
+
+def test_one_row_per_request_with_its_fields(running: Stack, tenant: dict[str, Any]) -> None:
+    rows = _logged(running, tenant["org"], 8)
+    assert len(rows) == 8
+    ok = next(r for r in rows if r["request_id"] == f"{tenant['run']}-a0")
+    assert ok["key_id"] == tenant["first"] and ok["model"] == "plain-chat"
+    assert ok["status"] == 200 and ok["deployment"] == "plain-1" and ok["provider"] == "vllm"
+    assert ok["prompt_tokens"] > 0 and ok["completion_tokens"] > 0 and ok["cost_micro_usd"] > 0
+    assert ok["latency_ms"] > 0 and ok["cached"] is False and ok["error_code"] is None
+    assert ok["region"] is None  # plain-1 names no region
+    times = [r["occurred_at"] for r in rows]
+    assert times == sorted(times, reverse=True)  # newest first
+
+
+def test_filters_by_key_model_and_status(running: Stack, tenant: dict[str, Any]) -> None:
+    admin, org = running.platform_admin(), tenant["org"]
+    by_key = _log(running, org, admin, key_id=tenant["second"])["data"]
+    assert len(by_key) == 3 and {r["key_id"] for r in by_key} == {tenant["second"]}
+    assert len(_log(running, org, admin, model="plain-chat")["data"]) == 7
+    refused = _log(running, org, admin, status=403)["data"]
+    assert [r["request_id"] for r in refused] == [f"{tenant['run']}-refused"]
+    assert refused[0]["error_code"] == "model_not_allowed" and refused[0]["deployment"] is None
+    assert _log(running, org, admin, start="2026-01-01T00:00:00Z", end="2026-01-02")["data"] == []
+
+
+def test_cursor_pages_are_stable_and_complete(running: Stack, tenant: dict[str, Any]) -> None:
+    admin, org = running.platform_admin(), tenant["org"]
+    whole = _log(running, org, admin, key_id=tenant["first"], limit=200)["data"]
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"key_id": tenant["first"], "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = _log(running, org, admin, **params)
+        seen += [r["request_id"] for r in page["data"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        # A request after the first page does not shift the next ones (newest first).
+        if pages == 1:
+            _ask(running.client(tenant["key"]), "plain-chat", f"{tenant['run']}-late")
+    assert pages == 3
+    assert seen == [r["request_id"] for r in whole]
+
+
+def test_bad_cursor_and_limit_are_400s(running: Stack, tenant: dict[str, Any]) -> None:
+    path, admin = f"/analytics/v1/orgs/{tenant['org']}/requests", running.platform_admin()
+    for params in (
+        {"cursor": "not-a-cursor"},
+        {"limit": 1000},
+        {"start": "2026-02-02", "end": "2026-02-01"},
+    ):
+        answer = running.analytics_get(path, admin, **params)
+        assert answer.status_code == 400, answer.text
+        assert set(answer.json()["error"]) >= {"message", "type", "code"}
+
+
+def test_another_orgs_log_and_bodies_are_404(running: Stack, tenant: dict[str, Any]) -> None:
+    other = running.org(f"log-other-{uuid.uuid4().hex[:6]}")
+    _, owner = running.member(other, f"owner-{uuid.uuid4().hex[:6]}@example.com", "owner")
+    base = f"/analytics/v1/orgs/{tenant['org']}/requests"
+    assert running.analytics_get(base, owner).status_code == 404
+    one = f"{base}/{tenant['run']}-a0"
+    assert running.analytics_get(one, owner).status_code == 404
+    assert running.analytics_get(one, owner, include="bodies").status_code == 404
+    # Its own log is empty, not the other org's.
+    assert _log(running, other, owner)["data"] == []
+
+
+def test_bodies_absent_unless_opted_in(running: Stack, tenant: dict[str, Any]) -> None:
+    org, admin = tenant["org"], running.platform_admin()
+    setting = running.admin.call("GET", f"/admin/v1/orgs/{org}/logging").json()
+    assert setting == {"bodies": False, "retention_days": 30}
+    one = f"/analytics/v1/orgs/{org}/requests/{tenant['run']}-a1"
+    answer = running.analytics_get(one, admin, include="bodies")
+    assert answer.status_code == 200 and answer.json()["bodies"] is None
+    assert running.rows("SELECT 1 FROM request_bodies WHERE org_id = $1", org) == []
+
+
+def _opted_in_org(running: Stack) -> tuple[str, str]:
+    org = running.org(f"log-bodies-{uuid.uuid4().hex[:6]}")
+    _, key = running.key(org)
+    put = running.admin.call(
+        "PUT", f"/admin/v1/orgs/{org}/logging", {"bodies": True, "retention_days": 7}
+    )
+    assert put.json() == {"bodies": True, "retention_days": 7}
+    return org, key
+
+
+def test_bodies_are_stored_encrypted_and_read_by_admins_audited(running: Stack) -> None:
+    org, key = _opted_in_org(running)
+    owner_id, owner = running.member(org, f"own-{uuid.uuid4().hex[:6]}@example.com", "owner")
+    _, member = running.member(org, f"mem-{uuid.uuid4().hex[:6]}@example.com", "member")
+    secret, rid = f"the launch code is {uuid.uuid4().hex}", f"body-{uuid.uuid4().hex[:8]}"
+    content = _ask(running.client(key), "plain-chat", rid, secret)
+
+    stored = eventually(
+        lambda: running.rows("SELECT * FROM request_bodies WHERE request_id = $1", rid)
+    )
+    row = stored[0]
+    assert row["org_id"] == org and row["prompt_sealed"].startswith("v1.")
+    assert secret not in row["prompt_sealed"] and content not in row["completion_sealed"]
+    assert (row["expires_at"] - row["occurred_at"]).days == 7
+
+    one = f"/analytics/v1/orgs/{org}/requests/{rid}"
+    assert running.analytics_get(one, member).status_code == 200  # the log: yes
+    denied = running.analytics_get(one, member, include="bodies")  # the bodies: no
+    assert denied.status_code == 403, denied.text
+    answer = running.analytics_get(one, owner, include="bodies")
+    assert answer.status_code == 200, answer.text
+    bodies = answer.json()["bodies"]
+    assert secret in bodies["prompt"] and not bodies["prompt_truncated"]
+    assert content in bodies["completion"]
+
+    reads = running.analytics_get(f"/analytics/v1/orgs/{org}/request-body-reads", owner)
+    assert [(r["request_id"], r["user_id"]) for r in reads.json()] == [(rid, owner_id)]
+    assert (
+        running.analytics_get(f"/analytics/v1/orgs/{org}/request-body-reads", member).status_code
+        == 403
+    )
+    audit = running.admin.call("GET", f"/admin/v1/audit?org_id={org}&action=org.logging.set")
+    [entry] = audit.json()["data"]
+    assert entry["details"] == {"log_bodies": True, "log_retention_days": 7}
