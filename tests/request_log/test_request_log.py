@@ -182,3 +182,37 @@ def test_bodies_are_stored_encrypted_and_read_by_admins_audited(running: Stack) 
     audit = running.admin.call("GET", f"/admin/v1/audit?org_id={org}&action=org.logging.set")
     [entry] = audit.json()["data"]
     assert entry["details"] == {"log_bodies": True, "log_retention_days": 7}
+
+
+def test_streamed_and_oversized_bodies(running: Stack) -> None:
+    """A streamed answer is kept as the SSE events the client got; a prompt past 64 KB is
+    cut there, and says so."""
+    org, key = _opted_in_org(running)
+    streamed, big = f"stream-{uuid.uuid4().hex[:8]}", f"big-{uuid.uuid4().hex[:8]}"
+    chunks = running.client(key).chat.completions.create(
+        model="plain-chat",
+        messages=[{"role": "user", "content": "stream please"}],
+        max_tokens=8,
+        stream=True,
+        extra_headers={"x-request-id": streamed},
+    )
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    _ask(running.client(key), "plain-chat", big, "x" * 70_000)
+
+    def bodies(rid: str) -> dict[str, Any] | None:
+        one = f"/analytics/v1/orgs/{org}/requests/{rid}"
+        answer = running.analytics_get(one, running.platform_admin(), include="bodies")
+        found: dict[str, Any] | None = (
+            answer.json().get("bodies") if answer.status_code == 200 else None
+        )
+        return found
+
+    stream_bodies = eventually(lambda: bodies(streamed))
+    # What went upstream: the router asked for usage in the stream, the client did not.
+    assert "stream please" in stream_bodies["prompt"] and "include_usage" in stream_bodies["prompt"]
+    assert stream_bodies["completion"].startswith("data: ")
+    assert stream_bodies["completion"].rstrip().endswith("data: [DONE]")
+    assert content.split()[0] in stream_bodies["completion"]
+    big_bodies = eventually(lambda: bodies(big))
+    assert big_bodies["prompt_truncated"] is True and len(big_bodies["prompt"]) == 64 * 1024
+    assert big_bodies["completion_truncated"] is False

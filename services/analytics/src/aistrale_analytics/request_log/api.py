@@ -17,6 +17,7 @@ from aistrale_analytics.request_log.service import MAX_LIMIT
 from aistrale_common.ids import PathId
 
 router = APIRouter(prefix="/analytics/v1/orgs/{org_id}", tags=["request log"])
+_TEXT = r"^[^\x00]*$"  # Postgres text cannot hold U+0000: refused as a 400, not a 500
 
 
 @router.get("/requests", response_model=RequestPage)
@@ -27,10 +28,10 @@ async def list_requests(
     service: RequestLogDep,
     start: Annotated[datetime | None, Query(description="default: end - 24h")] = None,
     end: Annotated[datetime | None, Query(description="default: now")] = None,
-    key_id: Annotated[str | None, Query(max_length=64)] = None,
-    model: Annotated[str | None, Query(max_length=200)] = None,
+    key_id: Annotated[str | None, Query(max_length=64, pattern=_TEXT)] = None,
+    model: Annotated[str | None, Query(max_length=200, pattern=_TEXT)] = None,
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> RequestPage:
     """One row per request, newest first; `next_cursor` pages on (stable under new rows)."""
@@ -55,7 +56,7 @@ async def list_body_reads(
 @router.get("/requests/{request_id}", response_model=RequestDetail)
 async def get_request(
     org_id: PathId,
-    request_id: Annotated[str, Path(max_length=128, description="the x-request-id")],
+    request_id: Annotated[str, Path(max_length=128, pattern=_TEXT, description="the x-request-id")],
     claims: Caller,
     authorizer: AuthorizerDep,
     service: RequestLogDep,

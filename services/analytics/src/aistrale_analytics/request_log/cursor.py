@@ -27,6 +27,13 @@ def decode(cursor: str) -> Position:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, request_id, event_id = orjson.loads(raw)
-        return Position(datetime.fromisoformat(moment), str(request_id), str(event_id))
+        position = Position(datetime.fromisoformat(moment), request_id, event_id)
     except (ValueError, TypeError):
-        raise InvalidRequest("cursor is not one this API returned", param="cursor") from None
+        raise _bad() from None
+    if not all(isinstance(p, str) and "\x00" not in p for p in position[1:]):
+        raise _bad()
+    return position
+
+
+def _bad() -> InvalidRequest:
+    return InvalidRequest("cursor is not one this API returned", param="cursor")

@@ -46,7 +46,7 @@ class Meter:
     # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
     # and the answer the client got.
     sent: bytes | None = None
-    answer: bytes | None = None
+    answer: bytes | bytearray | None = None
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:

@@ -40,6 +40,7 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.metering.bodies import captured
 from aistrale_router.routing import residency
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
@@ -243,7 +244,11 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        return Streaming(headers, relay, completion.answered, completion.ended)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        if meter.key.log_bodies:
+            meter.answer = answer = bytearray()
+            streaming.chunks = captured(streaming.chunks, answer)
+        return streaming
 
 
 def _status(exc: Exception) -> int:

@@ -9,10 +9,11 @@ applied there is what analytics sees) and the answer the client received.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from aistrale_common.events import OutgoingMessage
-from aistrale_common.events.request_body import RequestBodyV1, capped
+from aistrale_common.events.request_body import MAX_BODY_BYTES, RequestBodyV1, capped
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_router.keys.record import KeyRecord
 
@@ -28,7 +29,11 @@ class BodyRecorder:
         self._sink = sink
 
     def record(
-        self, key: KeyRecord, event: UsageEventV1, sent: bytes | None, answer: bytes | None
+        self,
+        key: KeyRecord,
+        event: UsageEventV1,
+        sent: bytes | None,
+        answer: bytes | bytearray | None,
     ) -> None:
         if not key.log_bodies or sent is None:
             return
@@ -38,11 +43,21 @@ class BodyRecorder:
         )
 
 
+async def captured(chunks: AsyncIterator[bytes], into: bytearray) -> AsyncIterator[bytes]:
+    """A streamed answer as the client gets it (its SSE events), kept up to just past the
+    cap (so that a cut shows). Each chunk is kept before it is handed on: the stream's
+    metering, which runs as the last chunk is handed on, sees the whole answer."""
+    async for chunk in chunks:
+        if len(into) <= MAX_BODY_BYTES:
+            into += chunk[: MAX_BODY_BYTES + 1 - len(into)]
+        yield chunk
+
+
 def body_event(
-    key: KeyRecord, event: UsageEventV1, sent: bytes, answer: bytes | None
+    key: KeyRecord, event: UsageEventV1, sent: bytes, answer: bytes | bytearray | None
 ) -> RequestBodyV1:
     prompt, prompt_cut = capped(sent)
-    completion, completion_cut = capped(answer) if answer is not None else (None, False)
+    completion, completion_cut = capped(bytes(answer)) if answer is not None else (None, False)
     return RequestBodyV1(
         event_id=event.event_id,  # one body per usage event: the same idempotency key
         occurred_at=event.occurred_at,
