@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -216,3 +217,18 @@ def test_streamed_and_oversized_bodies(running: Stack) -> None:
     big_bodies = eventually(lambda: bodies(big))
     assert big_bodies["prompt_truncated"] is True and len(big_bodies["prompt"]) == 64 * 1024
     assert big_bodies["completion_truncated"] is False
+
+
+def test_logging_is_set_by_owners_and_admins_only(running: Stack) -> None:
+    org = running.org(f"log-set-{uuid.uuid4().hex[:6]}")
+    _, admin = running.member(org, f"adm-{uuid.uuid4().hex[:6]}@example.com", "admin")
+    _, member = running.member(org, f"mbr-{uuid.uuid4().hex[:6]}@example.com", "member")
+    path = f"{running.userorg}/admin/v1/orgs/{org}/logging"
+    on = {"bodies": True, "retention_days": 2}
+    assert httpx.put(path, json=on, headers=member).status_code == 403
+    assert httpx.get(path, headers=member).json() == {"bodies": False, "retention_days": 30}
+    for bad in ({"bodies": True, "retention_days": 0}, {"bodies": True, "extra": 1}):
+        answer = httpx.put(path, json=bad, headers=admin)
+        assert answer.status_code == 422 and "error" in answer.json(), answer.text
+    assert httpx.put(path, json=on, headers=admin).json() == on
+    assert httpx.get(path, headers=member).json() == on

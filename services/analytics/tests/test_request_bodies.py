@@ -32,6 +32,7 @@ class Clock:
 
 def _body(org: str, request_id: str, days: int = 1) -> RequestBodyV1:
     return RequestBodyV1(
+        usage_event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{org}/{request_id}"),
         occurred_at=T0,
         request_id=request_id,
         org_id=org,
@@ -52,7 +53,8 @@ async def test_sealed_then_purged_after_retention(db: Database, ring: KeyRing) -
     clock = Clock(T0)
     service = RequestLogService(db, ring, clock)
     short, long = _body("org-a", "r1", days=1), _body("org-a", "r2", days=3)
-    for body in (short, long, short):  # a redelivery stores nothing twice
+    again = short.model_copy(update={"event_id": uuid.uuid4()})  # a re-sent body, new message
+    for body in (short, long, short, again):  # stored once per request
         await service.store(body)
     async with db.session() as session:
         rows = (await session.execute(sa.text("SELECT * FROM request_bodies"))).mappings().all()

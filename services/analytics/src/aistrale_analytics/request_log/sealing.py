@@ -18,7 +18,7 @@ def context(org_id: str, event_id: str, part: str) -> str:
 
 
 def sealed_row(keyring: KeyRing, body: RequestBodyV1) -> dict[str, Any]:
-    event_id = str(body.event_id)
+    event_id = str(body.usage_event_id)  # a redelivered body is the same row
 
     def seal(text: str, part: str) -> str:
         return keyring.encrypt(text, context(body.org_id, event_id, part))

@@ -59,7 +59,7 @@ def body_event(
     prompt, prompt_cut = capped(sent)
     completion, completion_cut = capped(bytes(answer)) if answer is not None else (None, False)
     return RequestBodyV1(
-        event_id=event.event_id,  # one body per usage event: the same idempotency key
+        usage_event_id=event.event_id,
         occurred_at=event.occurred_at,
         request_id=event.request_id,
         org_id=event.org_id,

@@ -31,7 +31,10 @@ class RequestBodyV1(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: Literal[1] = 1
-    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)  # this message's own id
+    # The request's usage event: one body per usage event (analytics' key for it). Not the
+    # message id: the router's outbox keys rows by message id, and holds both events.
+    usage_event_id: uuid.UUID
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     request_id: RequestId
     org_id: Id
