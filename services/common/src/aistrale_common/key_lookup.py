@@ -49,6 +49,9 @@ _EXAMPLE: dict[str, JsonValue] = {
             "period": "month",
         }
     ],
+    "allowed_regions": ["eu"],
+    "log_bodies": False,
+    "log_retention_days": None,
 }
 
 
