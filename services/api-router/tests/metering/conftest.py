@@ -18,8 +18,8 @@ from aistrale_common.events.usage_batch import unpack
 from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
 from aistrale_testkit.analytics import delete_queues
-from aistrale_testkit.rabbit import queues_for_prefix
 from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.rabbit import queues_for_prefix
 
 
 def make_event(index: int, org_id: str = "org-1") -> UsageEventV1:
