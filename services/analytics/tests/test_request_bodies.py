@@ -1,6 +1,7 @@
 """Request bodies in analytics' database (Postgres and SQLite, migrated): sealed field by
 field, opened only with the right org and field, stored once per event, purged past the
-org's retention (the clock moved forward), and the request log's keyset pages."""
+org's retention (the clock moved forward), re-wrapped by a KEK rotation, and the request
+log's keyset pages."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.request_log.purge import BodyPurge
+from aistrale_analytics.request_log.sealing import context, opened, sealed_row
 from aistrale_analytics.request_log.service import RequestLogService
 from aistrale_common.crypto import CredentialDecryptError, Kek, KeyRing
 from aistrale_common.db import Database
@@ -73,8 +75,6 @@ async def test_sealed_then_purged_after_retention(db: Database, ring: KeyRing) -
 
 
 async def test_a_sealed_field_opens_only_in_its_own_place(db: Database, ring: KeyRing) -> None:
-    from aistrale_analytics.request_log.sealing import context, opened, sealed_row
-
     row = sealed_row(ring, _body("org-a", "r1"))
     assert opened(ring, row)["prompt"].endswith('"my secret"}]}')
     swapped = {**row, "completion_sealed": row["prompt_sealed"]}
@@ -123,3 +123,18 @@ async def test_keyset_pages_over_equal_times(db: Database, ring: KeyRing) -> Non
     assert len(seen) == 7 and seen == sorted(seen, reverse=True)
     with pytest.raises(InvalidRequest):
         await service.page(filters, "bm90LWpzb24", 3)
+
+
+async def test_a_kek_rotation_rewraps_every_body(db: Database, ring: KeyRing) -> None:
+    old = RequestLogService(db, ring, Clock(T0))
+    for i in range(5):
+        await old.store(_body("org-r", f"r{i}"))
+    new_kek = Kek.from_text(Kek.generate_text())
+    rotating = RequestLogService(db, KeyRing(new_kek, [ring.primary]), Clock(T0))
+    assert await rotating.rotate_kek(batch=2) == 5
+    assert await rotating.rotate_kek() == 0
+    async with db.session() as session:
+        rows = (await session.execute(sa.text("SELECT * FROM request_bodies"))).mappings().all()
+    assert {r["kek_id"] for r in rows} == {new_kek.id}
+    only_new = KeyRing(new_kek)  # the old KEK is gone: every body still opens
+    assert all(opened(only_new, dict(r))["completion"] == "the answer" for r in rows)

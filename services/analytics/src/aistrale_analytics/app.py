@@ -93,7 +93,8 @@ async def _start_request_log(
         consumer = BodyConsumer(core.bus, service, metrics, subscription)
         await consumer.start()
         stack.push_async_callback(consumer.stop)
-    purge = BodyPurge(service, settings.body_purge_interval_s)
+    rotating = keyring is not None and settings.credentials_kek_previous is not None
+    purge = BodyPurge(service, settings.body_purge_interval_s, rotating=rotating)
     await purge.start()
     stack.push_async_callback(purge.stop)
     return service

@@ -1,6 +1,7 @@
 """Deletes request bodies past their org's retention, every `interval_s` (and once at start).
 Each body carries its own expiry (its event's time + the org's retention then), so a purge
-is one indexed DELETE, and several replicas running it at once only repeat a no-op."""
+is one indexed DELETE, and several replicas running it at once only repeat a no-op. While a
+previous KEK is configured, the same tick re-wraps bodies still sealed under it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ log = get_logger(__name__)
 
 
 class BodyPurge:
-    def __init__(self, service: RequestLogService, interval_s: float) -> None:
+    def __init__(
+        self, service: RequestLogService, interval_s: float, *, rotating: bool = False
+    ) -> None:
+        self._rotating = rotating
         self._service = service
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
@@ -23,6 +27,10 @@ class BodyPurge:
         purged = await self._service.purge()
         if purged:
             log.info("request_bodies_purged", bodies=purged)
+        if self._rotating:
+            rotated = await self._service.rotate_kek()
+            if rotated:
+                log.info("request_bodies_rewrapped", bodies=rotated)
         return purged
 
     async def _loop(self) -> None:

@@ -140,3 +140,26 @@ async def purge(session: AsyncSession, now: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def sealed_under_other_keks(
+    session: AsyncSession, kek_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """Rows a KEK rotation still has to re-wrap (the primary KEK is `kek_id`)."""
+    query = (
+        sa.select(
+            request_bodies.c.event_id,
+            request_bodies.c.prompt_sealed,
+            request_bodies.c.completion_sealed,
+        )
+        .where(request_bodies.c.kek_id != kek_id)
+        .order_by(request_bodies.c.event_id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await session.execute(query)).mappings()]
+
+
+async def rewrap(session: AsyncSession, event_id: str, values: dict[str, Any]) -> None:
+    await session.execute(
+        sa.update(request_bodies).where(request_bodies.c.event_id == event_id).values(**values)
+    )

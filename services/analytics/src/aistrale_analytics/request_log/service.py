@@ -112,6 +112,26 @@ class RequestLogService:
         async with self._db.transaction() as session:
             return await repository.purge(session, self._clock())
 
+    async def rotate_kek(self, batch: int = 500) -> int:
+        """Re-wraps the data keys of bodies sealed under a previous KEK with the primary one
+        (the ciphertexts stay as they are); returns how many rows. A no-op without previous
+        KEKs configured, so every replica may run it."""
+        ring, rotated = self._ring(), 0
+        while True:
+            async with self._db.transaction() as session:
+                rows = await repository.sealed_under_other_keks(session, ring.primary.id, batch)
+                for row in rows:
+                    completion = row["completion_sealed"]
+                    values = {
+                        "kek_id": ring.primary.id,
+                        "prompt_sealed": ring.rotate(row["prompt_sealed"]),
+                        "completion_sealed": ring.rotate(completion) if completion else None,
+                    }
+                    await repository.rewrap(session, row["event_id"], values)
+            rotated += len(rows)
+            if len(rows) < batch:
+                return rotated
+
     async def body_reads(self, org_id: str, limit: int) -> list[BodyRead]:
         async with self._db.session() as session:
             return [BodyRead(**r) for r in await repository.reads(session, org_id, limit)]
