@@ -322,6 +322,8 @@ def test_no_deployment_in_the_region_is_403_region_not_allowed(
     error = answer.json()["error"]
     assert error["code"] == "region_not_allowed" and error["param"] == "model"
     assert "eu" in error["message"] and error["type"] == "permission_error"
+    listed = {m.id for m in running.client(key).models.list()}
+    assert {"geo-chat", "geo-down"} <= listed and "us-only" not in listed
 
 
 def test_a_residency_change_reaches_the_router_within_a_second(running: Stack) -> None:

@@ -8,7 +8,7 @@ import random
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
 from aistrale_router.routing.picker import DeploymentPicker
-from aistrale_router.routing.residency import REGION_NOT_ALLOWED, not_allowed
+from aistrale_router.routing.residency import REGION_NOT_ALLOWED, not_allowed, servable
 from aistrale_router.routing.state import DeploymentStates
 
 
@@ -67,3 +67,9 @@ def test_nothing_eligible_is_an_empty_plan_and_a_403() -> None:
     assert _plan("us-only", ["eu"]) == []
     error = not_allowed("us-only", {"eu"})
     assert (error.status, error.instance_code, error.param) == (403, REGION_NOT_ALLOWED, "model")
+
+
+def test_models_listed_are_those_some_allowed_region_serves() -> None:
+    listed = [m.name for m in CATALOG.models if servable(CATALOG, m, ["eu"])]
+    assert listed == ["chat", "backup"]
+    assert all(servable(CATALOG, m, None) for m in CATALOG.models)

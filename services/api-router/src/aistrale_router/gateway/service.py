@@ -107,10 +107,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
+        catalog, regions = self.catalog.catalog, key.allowed_regions
         data = [
             _model_card(m, self._ready(m))
-            for m in self.catalog.catalog.models
-            if _allowed(key, m.name)
+            for m in catalog.models
+            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
         ]
         return {"object": "list", "data": data}
 

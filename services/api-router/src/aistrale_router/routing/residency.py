@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from aistrale_common.errors import PermissionDenied
-from aistrale_router.catalog.schema import Deployment
+from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
 
 REGION_NOT_ALLOWED = "region_not_allowed"
 
@@ -26,6 +26,15 @@ def eligible(
     if regions is None:
         return deployments
     return [d for d in deployments if d.region is not None and d.region in regions]
+
+
+def servable(catalog: Catalog, model: ModelEntry, regions: Collection[str] | None) -> bool:
+    """Whether some deployment of the model or of a fallback is eligible (`/v1/models`
+    lists only those: a restricted org is not shown models it would get a 403 for)."""
+    if regions is None:
+        return True
+    models = [model, *(m for name in model.fallbacks if (m := catalog.get(name)) is not None)]
+    return any(eligible(m.deployments, regions) for m in models)
 
 
 def not_allowed(model: str, regions: Collection[str]) -> PermissionDenied:
