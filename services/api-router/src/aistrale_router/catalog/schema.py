@@ -47,6 +47,9 @@ class Deployment(BaseModel):
     # The server software, where the router must treat it specially. `llama.cpp`: chat
     # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
     engine: Literal["llama.cpp"] | None = None
+    # Where it runs, for data residency (routing/residency.py): an org restricted to some
+    # regions is only ever sent to deployments that name one of them.
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     # What this deployment costs, when it differs from the model's `pricing` (the `cost`
     # strategy ranks by it, the usage event's cost uses it).
     pricing: Pricing | None = None

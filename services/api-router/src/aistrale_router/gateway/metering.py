@@ -17,6 +17,7 @@ from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
 from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.picker import Target
@@ -44,6 +45,10 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
+    # and the answer the client got.
+    sent: bytes | None = None
+    answer: bytes | bytearray | None = None
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -73,6 +78,7 @@ class Meter:
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            region=target.deployment.region if target else None,
         )
 
 
@@ -82,8 +88,10 @@ class Metering:
         sink: UsageSink,
         gatekeeper: Gatekeeper,
         metrics: GatewayMetrics | None = None,
+        bodies: BodyRecorder | None = None,
         latency: LatencyStats | None = None,
     ) -> None:
+        self._bodies = bodies
         self._sink = sink
         self._latency = latency  # the `latency` strategy's averages, fed by each answer
         self._gatekeeper = gatekeeper
@@ -112,6 +120,8 @@ class Metering:
         usage = usage or NO_USAGE
         event = meter.event(status, error_type, usage)
         self._sink.submit(event)
+        if self._bodies is not None:
+            self._bodies.record(meter.key, event, meter.sent, meter.answer)
         if self._metrics is not None:
             request, ttft = meter.request, event.ttft_ms
             first_s = ttft / 1000 if request.stream and ttft is not None else None

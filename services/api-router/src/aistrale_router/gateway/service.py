@@ -40,6 +40,8 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.metering.bodies import captured
+from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
@@ -106,10 +108,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
+        catalog, regions = self.catalog.catalog, key.allowed_regions
         data = [
             _model_card(m, self._ready(m))
-            for m in self.catalog.catalog.models
-            if _allowed(key, m.name)
+            for m in catalog.models
+            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
         ]
         return {"object": "list", "data": data}
 
@@ -164,13 +167,16 @@ class Gateway:
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
+        regions = meter.key.allowed_regions
         policy = model.routing
         affinity = (
             None
             if policy.affinity == "none"
             else affinity_key(policy, meter.key.key_id, request.body)
         )
-        targets = self.picker.plan(catalog, model, endpoint, affinity=affinity)
+        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity)
+        if not targets and regions is not None:
+            raise residency.not_allowed(model.name, regions)
         # The usage event names the planned deployment even if nothing reaches it.
         meter.target = targets[0] if targets else None
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
@@ -179,10 +185,12 @@ class Gateway:
             bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
+            meter.sent = bound.last_sent if meter.key.log_bodies else None
             meter.attempts, meter.target = failed.attempts, failed.target
             failed.error.headers = {**admission.headers, **failed.error.headers}
             raise failed.error from None
         meter.attempts, meter.target = opened.attempts, opened.target
+        meter.sent = bound.last_sent if meter.key.log_bodies else None
         headers = dict(admission.headers)
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
@@ -222,6 +230,8 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
+        if meter.key.log_bodies:
+            meter.answer = answer.body
         status = opened.response.status
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)
@@ -244,7 +254,11 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        return Streaming(headers, relay, completion.answered, completion.ended)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        if meter.key.log_bodies:
+            meter.answer = answer = bytearray()
+            streaming.chunks = captured(streaming.chunks, answer)
+        return streaming
 
 
 def _status(exc: Exception) -> int:

@@ -1,7 +1,8 @@
 """The order in which a request tries deployments: the model's own, then its fallbacks.
 
-`plan` narrows the model's deployments to the eligible ones (weight > 0; `eligible`, a
-caller's filter such as routing rules or residency, applied first), orders them by the
+`plan` narrows the model's deployments to the eligible ones (those in the org's `regions`,
+routing/residency.py; those a caller's `eligible` filter keeps, such as routing rules;
+then weight > 0), orders them by the
 model's `routing.strategy` (routing/strategies/), or, when the model asks for affinity
 (routing/affinity/), by the hash ring: the key's own deployment, or the next one whose
 breaker is closed and whose load is within the bound, first.
@@ -15,13 +16,14 @@ one clock read, no await.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
 from aistrale_router.routing import decisions as why
 from aistrale_router.routing.affinity.ring import RingCache
 from aistrale_router.routing.latency import LatencyStats
+from aistrale_router.routing.residency import eligible as in_regions
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.routing.strategies import Strategy
 from aistrale_router.routing.strategies.cost import Cost
@@ -67,18 +69,23 @@ class DeploymentPicker:
         catalog: Catalog,
         model: ModelEntry,
         endpoint: str,
+        regions: Collection[str] | None = None,
         *,
         affinity: int | None = None,
         eligible: Eligible | None = None,
     ) -> list[Target]:
-        """`affinity`: the request's affinity key (routing/affinity/material.py), None for
-        none; `eligible`: a pre-filter of the model's deployments."""
-        order, reason = self._order(model, model.deployments, eligible, affinity)
+        """`regions`: data residency (routing/residency.py); `affinity`: the request's
+        affinity key (routing/affinity/material.py), None for none; `eligible`: a further
+        pre-filter of each model's deployments. Empty only when the filters leave no
+        deployment at all."""
+        pool = in_regions(model.deployments, regions)
+        order, reason = self._order(model, pool, eligible, affinity)
         targets = [Target(model, d, None) for d in order]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                more, _ = self._order(fallback, fallback.deployments, eligible, None)
+                pool = in_regions(fallback.deployments, regions)
+                more, _ = self._order(fallback, pool, eligible, None)
                 targets.extend(Target(fallback, d, model.name) for d in more)
         usable = [t for t in targets if self._usable(t.deployment)]
         if self._decisions is not None:
@@ -105,7 +112,7 @@ class DeploymentPicker:
     def _order(
         self,
         model: ModelEntry,
-        deployments: list[Deployment],
+        deployments: Sequence[Deployment],
         eligible: Eligible | None,
         affinity: int | None,
     ) -> tuple[list[Deployment], str]:
