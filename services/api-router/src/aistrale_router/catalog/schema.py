@@ -11,6 +11,7 @@ models:
         weight: 1
         pricing: null                  # overrides the model's pricing for this deployment
         probe: false                   # hosted providers: GET {base_url}/models as health
+    aliases: [gpt-5]                   # other names clients ask for: served as this model
     fallbacks: []
     routing: {strategy: weighted, affinity: none}   # see RoutingPolicy
     max_output_tokens: 4096
@@ -20,9 +21,9 @@ models:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from aistrale_common.providers import ProviderName
 
@@ -85,6 +86,9 @@ class ModelEntry(BaseModel):
 
     name: str
     deployments: list[Deployment] = Field(min_length=1)
+    # Names clients ask for that an admin maps onto this model (`claude-sonnet-4-5`, `gpt-5`):
+    # routed, limited, priced and metered as this model.
+    aliases: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     fallbacks: list[str] = []
     pricing: Pricing | None = None
     max_output_tokens: int = Field(default=4096, gt=0)
@@ -101,6 +105,18 @@ class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: list[ModelEntry] = []
+    _by_name: dict[str, ModelEntry] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> Catalog:
+        """A name or an alias names one model: the catalog is refused at load otherwise."""
+        for model in self.models:
+            names = [model.name, *model.aliases]
+            for name in names:
+                if self._by_name.setdefault(name, model) is not model or names.count(name) > 1:
+                    raise ValueError(f"the model name `{name}` is given twice (names and aliases)")
+        return self
 
     def get(self, name: str) -> ModelEntry | None:
-        return next((m for m in self.models if m.name == name), None)
+        """The model a client's name means: its own name or one of its aliases."""
+        return self._by_name.get(name)

@@ -23,6 +23,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway import model_cards
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
@@ -108,16 +109,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
-        catalog, regions = self.catalog.catalog, key.allowed_regions
-        data = [
-            _model_card(m, self._ready(m))
-            for m in catalog.models
-            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
-        ]
-        return {"object": "list", "data": data}
+        return model_cards.listed(self.catalog.catalog, self.states, key)
 
-    def _ready(self, model: ModelEntry) -> bool:
-        return any(self.states.ready(d.id) for d in model.deployments)
+    async def retrieve_model(self, authorization: str | None, name: str) -> dict[str, Any]:
+        key = await self.keys.authenticate(authorization)
+        return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
     async def handle(
         self,
@@ -162,6 +158,7 @@ class Gateway:
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model = self._model(meter.key, request.model, endpoint)
+        meter.model = model.name
         meter.admission = admission = await self.gatekeeper.admit(
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
@@ -209,7 +206,7 @@ class Gateway:
                 param="model",
                 code="model_not_found",
             )
-        if not _allowed(key, name):
+        if not model_cards.allows(key, model, name):
             raise PermissionDenied(
                 f"This API key is not allowed to use the model `{name}`.",
                 param="model",
@@ -269,17 +266,3 @@ def _error_type(exc: Exception) -> str:
     if isinstance(exc, AistraleError):
         return exc.instance_code or exc.type
     return "internal_error"
-
-
-def _allowed(key: KeyRecord, model: str) -> bool:
-    return key.allowed_models is None or model in key.allowed_models
-
-
-def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:
-    return {
-        "id": model.name,
-        "object": "model",
-        "created": 0,
-        "owned_by": "aistrale",
-        "ready": ready,
-    }
