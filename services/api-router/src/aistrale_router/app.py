@@ -21,6 +21,7 @@ from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.observability.deployment_metrics import DeploymentCollector
 from aistrale_router.observability.usage_metrics import OrgLabel
 from aistrale_router.openapi import document_routes
+from aistrale_router.protocols.registry import inbound_protocols
 from aistrale_router.settings import SERVICE, Settings
 from aistrale_router.state import RouterState
 
@@ -78,7 +79,7 @@ def create_app(
         span_exporter=span_exporter,
     )
     assert isinstance(app, GatewayApp)
-    served = endpoints(gateway, requests)
+    served = endpoints(gateway, requests, inbound_protocols(settings))
     front = FrontDoor(
         served,
         metrics,

@@ -35,6 +35,7 @@ from aistrale_router.gateway.request import (
     MAX_CHOICES,
     Endpoint,
     parse_request,
+    translated_request,
     unparsed_request,
 )
 from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
@@ -42,12 +43,13 @@ from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
+from aistrale_router.protocols.base import InboundProtocol
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.streaming.relay import DONE_EVENT, StreamRelay, error_event
 from aistrale_router.usage import Usage
 
 
@@ -72,9 +74,13 @@ class Streaming:
     answered: Callable[[], None]
     ended: Callable[[StreamEnd], Awaitable[None]]
     chunks: AsyncIterator[bytes] = field(init=False)
+    # What the stream's last event is when the router ends it itself (the shutdown
+    # cutoff): an error event in the client's protocol.
+    last_words: Callable[[AistraleError], bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.chunks = aiter(self.relay)
+        self.last_words = _openai_last_words
 
 
 class Gateway:
@@ -128,6 +134,58 @@ class Gateway:
         before its key is known gets none, and is counted in the metrics only
         (docs/decisions/router-refusal-metering.md)."""
         started = time.perf_counter()
+        key = await self._authenticate(endpoint, raw, authorization, signed, started)
+        try:
+            request = parse_request(raw, endpoint, self.max_choices)
+        except Exception as exc:
+            refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
+            self.metering.finish(refused, _status(exc), _error_type(exc), None)
+            raise
+        return await self._run(self.metering.start(key, request, request_id, started))
+
+    async def handle_inbound(
+        self,
+        protocol: InboundProtocol,
+        raw: bytes,
+        authorization: str | None,
+        request_id: str,
+        signed: SignedParts | None = None,
+    ) -> Complete | Streaming:
+        """A request in another protocol (protocols/base.py): parsed into a chat request,
+        served and metered as /v1/chat/completions is (under the protocol's endpoint name),
+        its answer or stream translated back. Errors stay AistraleErrors: the HTTP layer
+        renders them in the protocol's shape."""
+        started = time.perf_counter()
+        key = await self._authenticate(protocol.name, raw, authorization, signed, started)
+        try:
+            inbound = await protocol.parse(raw, key)
+            request = translated_request(inbound.chat, protocol.name, self.max_choices)
+        except Exception as exc:
+            unparsed = unparsed_request(raw, "chat", protocol.name)
+            refused = self.metering.start(key, unparsed, request_id, started)
+            self.metering.finish(refused, _status(exc), _error_type(exc), None)
+            raise
+        result = await self._run(self.metering.start(key, request, request_id, started))
+        if isinstance(result, Streaming):
+            translated = protocol.stream(inbound, result.chunks, request_id)
+            result.chunks, result.last_words = aiter(translated), translated.cut
+            return result
+        try:
+            result.body = await protocol.answer(inbound, result.body, request_id)
+        except BaseException:
+            if result.meter is not None:  # upstream answered and was paid: still metered
+                result.meter()
+            raise
+        return result
+
+    async def _authenticate(
+        self,
+        endpoint: str,
+        raw: bytes,
+        authorization: str | None,
+        signed: SignedParts | None,
+        started: float,
+    ) -> KeyRecord:
         try:
             key = await self.keys.authenticate(authorization)
             if self.signatures is not None:
@@ -135,15 +193,12 @@ class Gateway:
         except Exception as exc:
             self.metering.unmetered(endpoint, _status(exc), started)
             raise
+        return key
+
+    async def _run(self, meter: Meter) -> Complete | Streaming:
+        request = meter.request
         try:
-            request = parse_request(raw, endpoint, self.max_choices)
-        except Exception as exc:
-            refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
-            self.metering.finish(refused, _status(exc), _error_type(exc), None)
-            raise
-        meter = self.metering.start(key, request, request_id, started)
-        try:
-            return await self._forward(meter, endpoint)
+            return await self._forward(meter, request.endpoint)
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
@@ -256,6 +311,10 @@ class Gateway:
             meter.answer = answer = bytearray()
             streaming.chunks = captured(streaming.chunks, answer)
         return streaming
+
+
+def _openai_last_words(error: AistraleError) -> bytes:
+    return error_event(error) + DONE_EVENT
 
 
 def _status(exc: Exception) -> int:

@@ -1,0 +1,12 @@
+"""The inbound protocols the router serves besides OpenAI's own endpoints, each on its path
+(`gateway/api.py` lists them with the rest)."""
+
+from __future__ import annotations
+
+from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.settings import Settings
+
+
+def inbound_protocols(settings: Settings) -> list[InboundProtocol]:
+    del settings  # protocols read their own settings when they are added here
+    return []
