@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from aistrale_testkit.router.fake_vllm import REPLY
 from aistrale_testkit.router.harness import Router
@@ -219,3 +220,40 @@ async def _create(client: openai.AsyncOpenAI, streamed: bool, **fields: Any) -> 
     assert last.type == "response.completed"
     completed: Response = last.response
     return completed
+
+
+STRICT_EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        ("chat-model", {"input": "Hi"}),
+        ("chat-model", {"input": "Weather?", "tools": TOOLS}),
+        ("chat-model", {"input": "CUT_STREAM please"}),
+        ("adapted-model", {"input": "Hi"}),  # through the `openai` provider adapter
+    ],
+)
+async def test_every_streamed_event_validates_strictly_against_the_sdk_types(
+    router: Router, model: str, fields: dict[str, Any]
+) -> None:
+    """The SDK builds stream events without validating them: here each one is validated
+    (pydantic, strict about required fields), with its SSE `event:` name."""
+    key = router.new_key()
+    body = {"model": model, "stream": True, **fields}
+    async with (
+        httpx.AsyncClient(base_url=router.url, timeout=15) as http,
+        http.stream(
+            "POST", "/v1/responses", json=body, headers={"authorization": f"Bearer {key}"}
+        ) as answer,
+    ):
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        text = "".join([part async for part in answer.aiter_text()])
+    blocks = [b for b in text.split("\n\n") if b]
+    assert blocks, text
+    for block in blocks:
+        name_line, data_line = block.split("\n")
+        event = STRICT_EVENT.validate_python(json.loads(data_line.removeprefix("data: ")))
+        assert name_line == f"event: {event.type}"
+        if hasattr(event, "response"):
+            Response.model_validate(event.response.model_dump())

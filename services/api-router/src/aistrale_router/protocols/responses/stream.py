@@ -23,7 +23,6 @@ from aistrale_router.protocols.responses.answer import (
     usage_object,
 )
 from aistrale_router.protocols.responses.request import ResponsesCall, new_id
-from aistrale_router.streaming.sse import SseParser
 
 Event = dict[str, Any]
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -50,7 +49,6 @@ class ResponsesStream:
         saved: Callable[[dict[str, Any]], Awaitable[None]],
     ) -> None:
         self._call, self._chunks, self._saved = call, chunks, saved
-        self._parser = SseParser()
         self._seq = 0
         self._output: list[dict[str, Any]] = []  # finished items, by output_index
         self._text: _Text | None = None
@@ -64,8 +62,8 @@ class ResponsesStream:
         yield self._lifecycle("response.created") + self._lifecycle("response.in_progress")
         async for raw in self._chunks:
             out: list[bytes] = []
-            for event in self._parser.feed(raw):
-                out.extend(self._on(event.data))
+            for event in _events(raw):
+                out.extend(self._on(event))
             if self._done and not self._ended:
                 self._ended = True
                 out.append(await self._complete())
@@ -82,8 +80,8 @@ class ResponsesStream:
 
     # -- one chat event --------------------------------------------------------------------
 
-    def _on(self, data: str) -> list[bytes]:
-        if data == "[DONE]":
+    def _on(self, data: bytes) -> list[bytes]:
+        if data == b"[DONE]":
             self._done = True  # the usage chunk comes before it
             return []
         chunk = orjson.loads(data)
@@ -213,6 +211,13 @@ class ResponsesStream:
         event = {"type": kind, "sequence_number": self._seq, **fields}
         self._seq += 1
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def _events(raw: bytes) -> list[bytes]:
+    """The data of each event in a chunk the relay yielded: it writes every event as one
+    `data: ...` line and each chunk ends on an event boundary (streaming/relay.py), so a
+    split is enough, no general SSE parser."""
+    return [part[6:] for part in raw.split(b"\n\n") if part.startswith(b"data: ")]
 
 
 def _open_message(item_id: str) -> dict[str, Any]:
