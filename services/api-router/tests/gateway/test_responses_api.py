@@ -257,3 +257,15 @@ async def test_every_streamed_event_validates_strictly_against_the_sdk_types(
         assert name_line == f"event: {event.type}"
         if hasattr(event, "response"):
             Response.model_validate(event.response.model_dump())
+
+
+@pytest.mark.parametrize("response_id", ["resp_%00", "x" * 300, "resp_abc"])
+async def test_an_id_we_could_not_have_made_is_a_404(router: Router, response_id: str) -> None:
+    key = router.new_key()
+    async with httpx.AsyncClient(base_url=router.url) as http:
+        for method in ("GET", "DELETE"):
+            answer = await http.request(
+                method, f"/v1/responses/{response_id}", headers={"authorization": f"Bearer {key}"}
+            )
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["error"]["type"] == "invalid_request_error"

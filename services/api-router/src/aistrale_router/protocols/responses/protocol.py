@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -62,10 +63,22 @@ class ResponsesProtocol:
             raise InvalidRequest(
                 "'previous_response_id' must be a string.", param="previous_response_id"
             )
-        previous = await self.opened_store().get(org_id, response_id)
+        previous = await self.find(org_id, response_id)
         if previous is None:
             raise not_found(response_id, "previous_response_id")
         return previous
+
+    async def find(self, org_id: str, response_id: str) -> StoredResponse | None:
+        """The org's stored response; an id we could not have made is not looked up (a NUL
+        byte or 300 characters must be a 404, not a database error)."""
+        if not _ID.fullmatch(response_id):
+            return None
+        return await self.opened_store().get(org_id, response_id)
+
+    async def delete(self, org_id: str, response_id: str) -> bool:
+        if not _ID.fullmatch(response_id):
+            return False
+        return await self.opened_store().delete(org_id, response_id)
 
     async def _save(self, call: ResponsesCall, response: dict[str, Any]) -> None:
         if call.store:
@@ -73,8 +86,11 @@ class ResponsesProtocol:
             await self.opened_store().save(stored)
 
 
+_ID = re.compile(r"resp_[0-9a-f]{32}")
+
+
 def not_found(response_id: str, param: str | None = None) -> NotFound:
-    return NotFound(f"Response with id '{response_id}' not found.", param=param)
+    return NotFound(f"Response with id '{response_id[:100]}' not found.", param=param)
 
 
 def _call(inbound: Inbound) -> ResponsesCall:

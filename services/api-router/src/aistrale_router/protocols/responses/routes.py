@@ -18,7 +18,7 @@ def responses_routes(app: FastAPI, protocol: ResponsesProtocol, authenticate: Au
     @app.get("/v1/responses/{response_id}", tags=["OpenAI Responses"], summary="One response")
     async def retrieve(response_id: str, request: Request) -> JSONResponse:
         key = await authenticate(request.headers.get("authorization"))
-        stored = await protocol.opened_store().get(key.org_id, response_id)
+        stored = await protocol.find(key.org_id, response_id)
         if stored is None:
             raise not_found(response_id)
         return JSONResponse(stored.response)
@@ -26,6 +26,6 @@ def responses_routes(app: FastAPI, protocol: ResponsesProtocol, authenticate: Au
     @app.delete("/v1/responses/{response_id}", tags=["OpenAI Responses"], summary="Delete one")
     async def delete(response_id: str, request: Request) -> JSONResponse:
         key = await authenticate(request.headers.get("authorization"))
-        if not await protocol.opened_store().delete(key.org_id, response_id):
+        if not await protocol.delete(key.org_id, response_id):
             raise not_found(response_id)
         return JSONResponse({"id": response_id, "object": "response.deleted", "deleted": True})
