@@ -269,3 +269,18 @@ async def test_an_id_we_could_not_have_made_is_a_404(router: Router, response_id
             )
             assert answer.status_code == 404, answer.text
             assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_rate_limits_and_budgets_apply_with_openai_headers(router: Router) -> None:
+    limited = sdk(router, router.new_key(rpm_limit=1))
+    first = await limited.responses.with_raw_response.create(model="chat-model", input="Hi")
+    assert first.headers["x-ratelimit-limit-requests"] == "1"
+    with pytest.raises(openai.RateLimitError) as raised:
+        await limited.responses.create(model="chat-model", input="Hi")
+    assert raised.value.code == "rate_limit_exceeded"
+    assert raised.value.response.headers.get("retry-after")
+    budget = {"scope": "org", "scope_id": "org-poor-r", "limit_micro_usd": 1, "period": "total"}
+    poor = sdk(router, router.new_key(org_id="org-poor-r", budgets=[budget]))
+    with pytest.raises(openai.RateLimitError) as raised:
+        await poor.responses.create(model="chat-model", input="Hi", max_output_tokens=4096)
+    assert raised.value.code == "insufficient_quota"
