@@ -179,3 +179,32 @@ async def test_bad_windows_are_invalid_requests(api: Harness) -> None:
     assert response.status_code == 400 and response.json()["error"]["param"] == "bucket"
     response = await api.client.get(path, params={"bucket": "week"}, headers=headers)
     assert response.status_code == 400
+
+
+async def test_cache_hits_and_the_money_they_saved_are_in_the_usage_and_summary(
+    api: Harness,
+) -> None:
+    now = datetime.now(UTC)
+    miss = usage_event(ORG, model="cached", occurred_at=now, cost_micro_usd=300)
+    hits = [
+        usage_event(
+            ORG, model="cached", occurred_at=now, cost_micro_usd=0, prompt_tokens=0
+        ).model_copy(update={"cached": True, "saved_micro_usd": 300, "completion_tokens": 0})
+        for _ in range(2)
+    ]
+    await api.publish([miss, *hits])
+    headers = token({ORG: "viewer"})
+    summary = await api.client.get(
+        f"/analytics/v1/orgs/{ORG}/usage/summary", params={"period": "day"}, headers=headers
+    )
+    assert summary.status_code == 200, summary.text
+    totals = summary.json()["totals"]
+    assert (totals["requests"], totals["cost_micro_usd"]) == (3, 300)
+    assert (totals["cache_hits"], totals["saved_micro_usd"]) == (2, 600)
+    start = now.replace(minute=0, second=0, microsecond=0)
+    rows = await api.client.get(
+        f"/analytics/v1/orgs/{ORG}/usage",
+        params={"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+        headers=headers,
+    )
+    assert [(r["cache_hits"], r["saved_micro_usd"]) for r in rows.json()["data"]] == [(2, 600)]

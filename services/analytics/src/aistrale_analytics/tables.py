@@ -54,6 +54,9 @@ usage_rollups = sa.Table(
     sa.Column("latency_ms_sum", sa.Float, nullable=False),
     sa.Column("ttft_ms_sum", sa.Float, nullable=False),
     sa.Column("ttft_count", sa.BigInteger, nullable=False),
+    # 0004: answers from the router's exact cache, and what they would have cost
+    sa.Column("cache_hits", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("saved_micro_usd", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 usage_exports = sa.Table(

@@ -83,6 +83,15 @@ class Settings(ServiceSettings):
     budget_lease_ttl_s: float = Field(default=60.0, gt=1)
     budget_lease_idle_s: float = Field(default=10.0, gt=0)
 
+    # Answer cache (answer_cache/, docs/router.md "Answer cache"), for the models whose
+    # catalog entry has `cache: {ttl_s}`. Its own Redis URL if set, else AISTRALE_REDIS_URL,
+    # else in process. A store slower than the timeout, or failing, is a miss (and is left
+    # alone for retry_s); answers bigger than max_bytes are not kept.
+    answer_cache_redis_url: str | None = None
+    answer_cache_timeout_s: float = Field(default=0.25, gt=0)
+    answer_cache_retry_s: float = Field(default=1.0, ge=0)
+    answer_cache_max_bytes: int = Field(default=1024 * 1024, gt=0)
+
     # Usage outbox (docs/usage-pipeline.md): how long a replayer holds the rows it claimed.
     # Must exceed the publish timeout (5 s); a replica that dies mid-replay frees its rows
     # when it runs out.

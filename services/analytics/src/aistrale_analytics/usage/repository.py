@@ -24,6 +24,8 @@ TOTALS = (
     "completion_tokens",
     "cached_tokens",
     "cost_micro_usd",
+    "cache_hits",
+    "saved_micro_usd",
 )
 GroupKey = tuple[datetime, str | None]
 Quantiles = tuple[float, ...] | None

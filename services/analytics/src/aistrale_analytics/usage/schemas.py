@@ -26,6 +26,8 @@ class UsageTotals(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_micro_usd: int = 0
+    cache_hits: int = 0  # answered from the router's exact cache, at no cost
+    saved_micro_usd: int = 0  # what those answers cost when they were first made
 
 
 class UsageRow(UsageTotals):

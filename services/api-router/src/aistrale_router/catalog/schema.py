@@ -32,6 +32,15 @@ class Pricing(BaseModel):
     cached_input_micro_usd_per_mtok: int | None = Field(default=None, ge=0)
 
 
+class AnswerCachePolicy(BaseModel):
+    """`cache: {ttl_s: 300}`: identical non-streamed requests of one org are answered from
+    the exact cache for this long (docs/router.md "Answer cache")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_s: float = Field(gt=0, le=30 * 86_400)
+
+
 class Deployment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,6 +73,7 @@ class ModelEntry(BaseModel):
         "completions",
         "embeddings",
     ]
+    cache: AnswerCachePolicy | None = None  # None: never cached
 
 
 class Catalog(BaseModel):

@@ -42,6 +42,9 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # Answered from the exact cache: nothing upstream, and what the answer cost once.
+    cached: bool = False
+    saved_micro_usd: int = 0
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -72,6 +75,8 @@ class Meter:
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            cached=self.cached,
+            saved_micro_usd=self.saved_micro_usd,
         )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import Children, ServiceMetrics
+from aistrale_router.answer_cache.store import CacheMetrics
 from aistrale_router.gateway.request import PATHS, Endpoint
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
 
@@ -43,6 +44,7 @@ class GatewayMetrics:
             ("model",),
         )
         self.usage = UsageCounters(metrics, orgs)
+        self.answer_cache = CacheMetrics(metrics)
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)
         self._seconds = Children(self.seconds)

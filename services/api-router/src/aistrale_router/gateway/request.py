@@ -49,6 +49,9 @@ class ClientRequest:
     # Completions upstream generates, each of up to max_tokens: n (or best_of) for every
     # prompt of a /v1/completions batch. Admission reserves all of them.
     choices: int = 1
+    # `"cache": false` in the body: not answered from, nor stored in, the exact cache. The
+    # field is the router's own and is taken out of `raw` before anything is sent upstream.
+    cache_opt_out: bool = False
 
     def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
         changes: dict[str, Any] = {}
@@ -72,6 +75,7 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     check_depth(raw, body)
+    raw, body, opt_out = _without_cache_field(raw, body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("You must provide a model parameter.", param="model")
@@ -98,7 +102,18 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
         max_tokens_field=field,
         prompt_estimate=estimate,
         choices=_choices(body, endpoint, max_choices),
+        cache_opt_out=opt_out,
     )
+
+
+def _without_cache_field(raw: bytes, body: dict[str, Any]) -> tuple[bytes, dict[str, Any], bool]:
+    """The body as upstream must see it, and whether the client opted out of the cache.
+    Re-encoded only when the client used the field, so the common case keeps its bytes."""
+    if "cache" not in body:
+        return raw, body, False
+    wanted = _optional_bool(body, "cache") if body["cache"] is not None else True
+    rest = {k: v for k, v in body.items() if k != "cache"}
+    return orjson.dumps(rest), rest, not wanted
 
 
 def unparsed_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:

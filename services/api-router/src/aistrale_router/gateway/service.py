@@ -21,11 +21,14 @@ from aistrale_common.errors import (
     UpstreamFailed,
 )
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
+from aistrale_router.answer_cache import CACHE_HEADER, AnswerCache, CachedAnswer
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.answer import available_models, fit_context
+from aistrale_router.gateway.cached import CachePlan, GatewayCache
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
+    NO_USAGE,
     Meter,
     Metering,
 )
@@ -87,7 +90,9 @@ class Gateway:
         cutoff: Cutoff | None = None,
         max_choices: int = MAX_CHOICES,
         signatures: SignatureCheck | None = None,
+        answers: AnswerCache | None = None,
     ) -> None:
+        self.cache = GatewayCache(answers)
         self.max_choices = max_choices
         self.signatures = signatures
         self.preparer = preparer
@@ -158,11 +163,17 @@ class Gateway:
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model = self._model(meter.key, request.model, endpoint)
+        cache = self.cache.plan(model, meter)
+        # A hit is admitted too: it counts against RPM, and its reservation is settled to
+        # 0 (docs/decisions/router-answer-cache-budget.md).
         meter.admission = admission = await self.gatekeeper.admit(
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
+        hit = await self.cache.lookup(cache, meter)
+        if hit is not None:
+            return self._from_cache(meter, hit, admission.headers)
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
@@ -175,13 +186,15 @@ class Gateway:
             raise failed.error from None
         meter.attempts, meter.target = opened.attempts, opened.target
         headers = dict(admission.headers)
+        if cache is not None:
+            headers.update(cache.miss_header)
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
                 # A server that answers a streamed request with one JSON body: not a stream.
                 await opened.close(ok=False)
                 raise UpstreamFailed("Upstream answered a streamed request without a stream.")
             return self._stream(meter, opened, headers)
-        return await self._complete(meter, opened, headers)
+        return await self._complete(meter, opened, headers, cache)
 
     def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
         model = self.catalog.catalog.get(name)
@@ -202,7 +215,17 @@ class Gateway:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
         return model
 
-    async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
+    def _from_cache(self, meter: Meter, hit: CachedAnswer, admitted: dict[str, str]) -> Complete:
+        """The kept body as it was (its `id` included: it is that answer); the response's
+        own x-request-id is this request's."""
+        meter.first_byte_at = time.perf_counter()
+        headers = {**admitted, "content-type": hit.content_type, CACHE_HEADER: "hit"}
+        meter_it = partial(self.metering.finish, meter, 200, None, NO_USAGE)
+        return Complete(200, hit.body, headers, meter_it)
+
+    async def _complete(
+        self, meter: Meter, opened: Opened, headers: dict[str, str], cache: CachePlan | None
+    ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
         answer = self.preparer.adapter(opened.target).complete(
@@ -214,6 +237,8 @@ class Gateway:
         )
         headers["content-type"] = answer.content_type
         status = opened.response.status
+        kept = (status, answer.body, answer.content_type, answer.usage)
+        await self.cache.keep(cache, opened.target.model, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)
 

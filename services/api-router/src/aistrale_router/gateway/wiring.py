@@ -20,6 +20,7 @@ from aistrale_common.shutdown import Drain
 from aistrale_common.tasks import stop_tasks
 from aistrale_common.tracing import inject_httpx
 from aistrale_router.admission import ManagedGatekeeper
+from aistrale_router.answer_cache import AnswerCache
 from aistrale_router.catalog.schema import Catalog
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.cutoff import Cutoff
@@ -139,6 +140,7 @@ async def open_gateway(
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     cutoff = Cutoff(settings.shutdown_grace_s)
     seen = open_kv(settings.redis_url, settings.redis_prefix)
+    answers = answer_cache(settings, requests)
     drain.on_begin(cutoff.begin)
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
@@ -152,6 +154,7 @@ async def open_gateway(
         max_choices=settings.max_choices,
         # Seen signatures (replay protection): Redis when configured, shared by replicas.
         signatures=SignatureCheck(seen),
+        answers=answers,
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
@@ -183,6 +186,18 @@ async def open_gateway(
         await gateway.keys.close()  # background key refreshes, before their client closes
         await userorg.aclose()
         await seen.close()
+        await answers.close()
+
+
+def answer_cache(settings: Settings, requests: GatewayMetrics) -> AnswerCache:
+    url = settings.answer_cache_redis_url or settings.redis_url
+    return AnswerCache(
+        open_kv(url, settings.redis_prefix),
+        timeout_s=settings.answer_cache_timeout_s,
+        retry_s=settings.answer_cache_retry_s,
+        max_bytes=settings.answer_cache_max_bytes,
+        metrics=requests.answer_cache,
+    )
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:

@@ -1,0 +1,31 @@
+"""cache savings: answers served from the router's exact cache, and the money they saved
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_COLUMNS = ("cache_hits", "saved_micro_usd")
+
+
+def upgrade() -> None:
+    for name in _COLUMNS:
+        op.add_column(
+            "usage_rollups", sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("usage_rollups") as batch:
+        for name in _COLUMNS:
+            batch.drop_column(name)
