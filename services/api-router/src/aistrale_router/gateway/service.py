@@ -19,7 +19,9 @@ from aistrale_common.errors import (
     NotFound,
     PermissionDenied,
     UpstreamFailed,
+    UpstreamTimeout,
 )
+from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.answer_cache import CACHE_HEADER, AnswerCache, CachedAnswer
 from aistrale_router.catalog.schema import ModelEntry
@@ -27,6 +29,7 @@ from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cached import CachePlan, GatewayCache
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
+from aistrale_router.gateway.first_event import first_event, prepended
 from aistrale_router.gateway.metering import (
     NO_USAGE,
     Meter,
@@ -44,10 +47,12 @@ from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
-from aistrale_router.routing.picker import DeploymentPicker
+from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.usage import Usage
+
+log = get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -91,7 +96,11 @@ class Gateway:
         max_choices: int = MAX_CHOICES,
         signatures: SignatureCheck | None = None,
         answers: AnswerCache | None = None,
+        first_event_timeout_s: float | None = None,
     ) -> None:
+        # None: a stream is handed on as soon as upstream's headers are in (no failover
+        # after them); else its first event is awaited this long, and failed over.
+        self.first_event_timeout_s = first_event_timeout_s
         self.cache = GatewayCache(answers)
         self.max_choices = max_choices
         self.signatures = signatures
@@ -176,25 +185,64 @@ class Gateway:
             return self._from_cache(meter, hit, admission.headers)
         targets = self.picker.plan(catalog, model, endpoint)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
-        try:
-            max_tokens = fit_context(admission.max_tokens, request, model)
-            bound = BoundRequest(self.preparer, request, max_tokens, keys)
-            opened = await self.forwarder.open(targets, bound, meter.request_id)
-        except AttemptsFailed as failed:
-            meter.attempts, meter.target = failed.attempts, failed.target
-            failed.error.headers = {**admission.headers, **failed.error.headers}
-            raise failed.error from None
-        meter.attempts, meter.target = opened.attempts, opened.target
+        max_tokens = fit_context(admission.max_tokens, request, model)
+        bound = BoundRequest(self.preparer, request, max_tokens, keys)
+        opened = await self._open(meter, targets, bound)
         headers = dict(admission.headers)
         if cache is not None:
             headers.update(cache.miss_header)
         if request.stream:
+            return await self._first_stream(meter, targets, bound, opened, headers)
+        return await self._complete(meter, opened, headers, cache)
+
+    async def _open(self, meter: Meter, targets: list[Target], bound: BoundRequest) -> Opened:
+        tried = meter.attempts
+        try:
+            opened = await self.forwarder.open(targets, bound, meter.request_id)
+        except AttemptsFailed as failed:
+            meter.attempts, meter.target = tried + failed.attempts, failed.target
+            admitted = meter.admission.headers if meter.admission else {}
+            failed.error.headers = {**admitted, **failed.error.headers}
+            raise failed.error from None
+        meter.attempts, meter.target = tried + opened.attempts, opened.target
+        return opened
+
+    async def _first_stream(
+        self,
+        meter: Meter,
+        targets: list[Target],
+        bound: BoundRequest,
+        opened: Opened,
+        headers: dict[str, str],
+    ) -> Streaming:
+        """The stream, once its first event is in; a deployment that sent none in time (or
+        only an error) is closed and the next one asked: no byte has reached the client."""
+        while True:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
                 # A server that answers a streamed request with one JSON body: not a stream.
                 await opened.close(ok=False)
                 raise UpstreamFailed("Upstream answered a streamed request without a stream.")
-            return self._stream(meter, opened, headers)
-        return await self._complete(meter, opened, headers, cache)
+            streaming = self._stream(meter, opened, dict(headers))
+            timeout_s = self.first_event_timeout_s
+            if timeout_s is None:
+                return streaming
+            try:
+                first = await first_event(streaming.chunks, streaming.relay, timeout_s)
+            except asyncio.CancelledError:  # the client left while we waited: upstream stops
+                opened.attempt.abandon()
+                await opened.response.close()
+                raise
+            if first is not None:
+                streaming.chunks = prepended(first, streaming.chunks)
+                return streaming
+            await opened.close(ok=False)
+            failed = opened.target.deployment.id
+            log.info("stream_first_event_missing", deployment=failed)
+            targets = [t for t in targets if t.deployment.id != failed]
+            if not targets:
+                error = streaming.relay.error
+                raise error or UpstreamTimeout("The model sent nothing in time.")
+            opened = await self._open(meter, targets, bound)
 
     def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
         model = self.catalog.catalog.get(name)

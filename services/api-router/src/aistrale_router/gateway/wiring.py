@@ -155,6 +155,7 @@ async def open_gateway(
         # Seen signatures (replay protection): Redis when configured, shared by replicas.
         signatures=SignatureCheck(seen),
         answers=answers,
+        first_event_timeout_s=settings.upstream_first_byte_timeout_s,
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
