@@ -57,7 +57,9 @@ GEMINI_CUT = (
 
 # Streams that stop without ending: 200 and nothing after the headers (`silent`), or some
 # content and then nothing (`idle`); the connection stays open until the router drops it.
-_SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+)
 _IDLE_EVENTS = _chunk({"role": "assistant", "content": ""}) + _chunk({"content": "Hel"})
 HELD = {
     "silent": _SSE_HEAD,

@@ -91,9 +91,7 @@ async def test_a_stream_with_no_first_event_fails_over_before_the_first_byte(
     raw = await stack.client().chat.completions.with_raw_response.create(
         model="silent", messages=ASK, stream=True
     )
-    text = "".join(
-        [c.choices[0].delta.content or "" async for c in raw.parse() if c.choices]
-    )
+    text = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
     assert text.split() == REPLY.split()  # the whole answer, from the next deployment
     assert stack.scripted.requests["silent"] == before + 1
     event = await stack.usage.wait_for(raw.request_id or "")
@@ -102,9 +100,7 @@ async def test_a_stream_with_no_first_event_fails_over_before_the_first_byte(
 
 async def test_no_first_event_anywhere_is_a_504_not_a_stream(stack: Stack) -> None:
     with pytest.raises(openai.APIStatusError) as refused:
-        await stack.client().chat.completions.create(
-            model="silent-only", messages=ASK, stream=True
-        )
+        await stack.client().chat.completions.create(model="silent-only", messages=ASK, stream=True)
     assert refused.value.status_code == 504
     assert refused.value.response.headers["content-type"].startswith("application/json")
 
