@@ -92,6 +92,12 @@ class Settings(ServiceSettings):
     answer_cache_retry_s: float = Field(default=1.0, ge=0)
     answer_cache_max_bytes: int = Field(default=1024 * 1024, gt=0)
 
+    # Queueing (queueing/, docs/router.md "Queueing"): how long a request may wait for a
+    # deployment at its max_concurrency or for its key's RPM window (0: a 429 at once, as
+    # without a queue; a model's queue_wait_s overrides it), and how many may wait at once.
+    queue_wait_s: float = Field(default=0.0, ge=0, le=600)
+    queue_max_depth: int = Field(default=256, ge=0)
+
     # Usage outbox (docs/usage-pipeline.md): how long a replayer holds the rows it claimed.
     # Must exceed the publish timeout (5 s); a replica that dies mid-replay frees its rows
     # when it runs out.

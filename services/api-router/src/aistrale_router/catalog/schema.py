@@ -53,6 +53,9 @@ class Deployment(BaseModel):
     # The server software, where the router must treat it specially. `llama.cpp`: chat
     # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
     engine: Literal["llama.cpp"] | None = None
+    # Requests this router replica sends it at once at most; more wait in the queue (up to
+    # the model's queue_wait_s) or get a 429 (docs/router.md "Queueing"). None: no cap.
+    max_concurrency: int | None = Field(default=None, ge=1)
 
     @property
     def id(self) -> str:
@@ -74,6 +77,9 @@ class ModelEntry(BaseModel):
         "embeddings",
     ]
     cache: AnswerCachePolicy | None = None  # None: never cached
+    # How long a request may wait for a deployment under its max_concurrency, or for its
+    # key's RPM window, before the 429; None: the router's AISTRALE_QUEUE_WAIT_S.
+    queue_wait_s: float | None = Field(default=None, ge=0, le=600)
 
 
 class Catalog(BaseModel):

@@ -15,6 +15,7 @@ from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.answer_cache.store import CacheMetrics
 from aistrale_router.gateway.request import PATHS, Endpoint
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
+from aistrale_router.queueing.gate import QueueMetrics
 
 UNKNOWN = "unknown"
 ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
@@ -45,6 +46,7 @@ class GatewayMetrics:
         )
         self.usage = UsageCounters(metrics, orgs)
         self.answer_cache = CacheMetrics(metrics)
+        self.queue = QueueMetrics(metrics)
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)
         self._seconds = Children(self.seconds)

@@ -46,6 +46,7 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.queueing import QueueGate
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
@@ -97,7 +98,11 @@ class Gateway:
         signatures: SignatureCheck | None = None,
         answers: AnswerCache | None = None,
         first_event_timeout_s: float | None = None,
+        queue: QueueGate | None = None,
+        queue_wait_s: float = 0.0,
     ) -> None:
+        self.queue = queue
+        self.queue_wait_s = queue_wait_s
         # None: a stream is handed on as soon as upstream's headers are in (no failover
         # after them); else its first event is awaited this long, and failed over.
         self.first_event_timeout_s = first_event_timeout_s
@@ -175,11 +180,17 @@ class Gateway:
         cache = self.cache.plan(model, meter)
         # A hit is admitted too: it counts against RPM, and its reservation is settled to
         # 0 (docs/decisions/router-answer-cache-budget.md).
-        meter.admission = admission = await self.gatekeeper.admit(
+        wait_s = model.queue_wait_s if model.queue_wait_s is not None else self.queue_wait_s
+        admit = partial(
+            self.gatekeeper.admit,
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
-            )
+            ),
         )
+        if self.queue is None:
+            meter.admission = admission = await admit()
+        else:  # at its RPM, a key may wait for the window (queueing/gate.py)
+            meter.admission = admission = await self.queue.retry_rate_limited(admit, wait_s)
         hit = await self.cache.lookup(cache, meter)
         if hit is not None:
             return self._from_cache(meter, hit, admission.headers)
@@ -187,6 +198,8 @@ class Gateway:
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         max_tokens = fit_context(admission.max_tokens, request, model)
         bound = BoundRequest(self.preparer, request, max_tokens, keys)
+        if self.queue is not None:  # nothing awaited between room found and attempt started
+            targets = await self.queue.room(targets, wait_s)
         opened = await self._open(meter, targets, bound)
         headers = dict(admission.headers)
         if cache is not None:

@@ -39,6 +39,7 @@ from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
+from aistrale_router.queueing import QueueGate
 from aistrale_router.routing.forward import Forwarder, RetryPolicy
 from aistrale_router.routing.health import HealthProber
 from aistrale_router.routing.load import VllmLoadScraper
@@ -156,6 +157,8 @@ async def open_gateway(
         signatures=SignatureCheck(seen),
         answers=answers,
         first_event_timeout_s=settings.upstream_first_byte_timeout_s,
+        queue=QueueGate(states, settings.queue_max_depth, requests.queue),
+        queue_wait_s=settings.queue_wait_s,
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
