@@ -56,6 +56,9 @@ class Deployment(BaseModel):
     # Requests this router replica sends it at once at most; more wait in the queue (up to
     # the model's queue_wait_s) or get a 429 (docs/router.md "Queueing"). None: no cap.
     max_concurrency: int | None = Field(default=None, ge=1)
+    # Where it runs, for data residency (routing/residency.py): an org restricted to some
+    # regions is only ever sent to deployments that name one of them.
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
 
     @property
     def id(self) -> str:

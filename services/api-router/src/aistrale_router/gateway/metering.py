@@ -16,6 +16,7 @@ from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
@@ -45,6 +46,10 @@ class Meter:
     # Answered from the exact cache: nothing upstream, and what the answer cost once.
     cached: bool = False
     saved_micro_usd: int = 0
+    # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
+    # and the answer the client got.
+    sent: bytes | None = None
+    answer: bytes | bytearray | None = None
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -77,13 +82,19 @@ class Meter:
             fallback_from=target.fallback_from if target else None,
             cached=self.cached,
             saved_micro_usd=self.saved_micro_usd,
+            region=target.deployment.region if target else None,
         )
 
 
 class Metering:
     def __init__(
-        self, sink: UsageSink, gatekeeper: Gatekeeper, metrics: GatewayMetrics | None = None
+        self,
+        sink: UsageSink,
+        gatekeeper: Gatekeeper,
+        metrics: GatewayMetrics | None = None,
+        bodies: BodyRecorder | None = None,
     ) -> None:
+        self._bodies = bodies
         self._sink = sink
         self._gatekeeper = gatekeeper
         self._metrics = metrics
@@ -111,6 +122,8 @@ class Metering:
         usage = usage or NO_USAGE
         event = meter.event(status, error_type, usage)
         self._sink.submit(event)
+        if self._bodies is not None:
+            self._bodies.record(meter.key, event, meter.sent, meter.answer)
         if self._metrics is not None:
             request, ttft = meter.request, event.ttft_ms
             first_s = ttft / 1000 if request.stream and ttft is not None else None

@@ -46,7 +46,9 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.metering.bodies import captured
 from aistrale_router.queueing import QueueGate
+from aistrale_router.routing import residency
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
@@ -124,10 +126,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
+        catalog, regions = self.catalog.catalog, key.allowed_regions
         data = [
             _model_card(m, self._ready(m))
-            for m in self.catalog.catalog.models
-            if _allowed(key, m.name)
+            for m in catalog.models
+            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
         ]
         return {"object": "list", "data": data}
 
@@ -194,7 +197,10 @@ class Gateway:
         hit = await self.cache.lookup(cache, meter)
         if hit is not None:
             return self._from_cache(meter, hit, admission.headers)
-        targets = self.picker.plan(catalog, model, endpoint)
+        regions = meter.key.allowed_regions
+        targets = self.picker.plan(catalog, model, endpoint, regions)
+        if not targets and regions is not None:
+            raise residency.not_allowed(model.name, regions)
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         max_tokens = fit_context(admission.max_tokens, request, model)
         bound = BoundRequest(self.preparer, request, max_tokens, keys)
@@ -213,11 +219,13 @@ class Gateway:
         try:
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
+            meter.sent = bound.last_sent if meter.key.log_bodies else None
             meter.attempts, meter.target = tried + failed.attempts, failed.target
             admitted = meter.admission.headers if meter.admission else {}
             failed.error.headers = {**admitted, **failed.error.headers}
             raise failed.error from None
         meter.attempts, meter.target = tried + opened.attempts, opened.target
+        meter.sent = bound.last_sent if meter.key.log_bodies else None
         return opened
 
     async def _first_stream(
@@ -281,6 +289,8 @@ class Gateway:
         own x-request-id is this request's."""
         meter.first_byte_at = time.perf_counter()
         headers = {**admitted, "content-type": hit.content_type, CACHE_HEADER: "hit"}
+        if meter.key.log_bodies:
+            meter.answer = hit.body  # nothing was sent upstream: `sent` stays None
         meter_it = partial(self.metering.finish, meter, 200, None, NO_USAGE)
         return Complete(200, hit.body, headers, meter_it)
 
@@ -297,6 +307,8 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
+        if meter.key.log_bodies:
+            meter.answer = answer.body
         status = opened.response.status
         kept = (status, answer.body, answer.content_type, answer.usage)
         await self.cache.keep(cache, opened.target.model, opened.target, kept, meter)
@@ -321,7 +333,11 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        return Streaming(headers, relay, completion.answered, completion.ended)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        if meter.key.log_bodies:
+            meter.answer = answer = bytearray()
+            streaming.chunks = captured(streaming.chunks, answer)
+        return streaming
 
 
 def _status(exc: Exception) -> int:

@@ -14,9 +14,11 @@ This runs on every request: a few small lists, no sorting, one clock read.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
+from aistrale_router.routing.residency import eligible
 from aistrale_router.routing.state import DeploymentStates
 
 
@@ -32,12 +34,21 @@ class DeploymentPicker:
         self.states = states
         self._rng = rng or random.Random()
 
-    def plan(self, catalog: Catalog, model: ModelEntry, endpoint: str) -> list[Target]:
-        targets = [Target(model, d, None) for d in self._order(model.deployments)]
+    def plan(
+        self,
+        catalog: Catalog,
+        model: ModelEntry,
+        endpoint: str,
+        regions: Collection[str] | None = None,
+    ) -> list[Target]:
+        """Empty only when `regions` (data residency) leaves no deployment at all."""
+        targets = [
+            Target(model, d, None) for d in self._order(eligible(model.deployments, regions))
+        ]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                order = self._order(fallback.deployments)
+                order = self._order(eligible(fallback.deployments, regions))
                 targets.extend(Target(fallback, d, model.name) for d in order)
         usable = [t for t in targets if self._usable(t.deployment)]
         return usable or targets[:1]
@@ -46,7 +57,7 @@ class DeploymentPicker:
         state = self.states.get(deployment.id)
         return state.healthy is not False and self.states.available(deployment.id)
 
-    def _order(self, deployments: list[Deployment]) -> list[Deployment]:
+    def _order(self, deployments: Sequence[Deployment]) -> list[Deployment]:
         pool = [d for d in deployments if d.weight > 0] or list(deployments)
         if len(pool) == 1:
             return pool

@@ -70,6 +70,9 @@ class UsageEventV1(BaseModel):
     # sent upstream, the cost is 0, and `saved_micro_usd` is what the cached answer cost.
     cached: bool = False
     saved_micro_usd: int = Field(default=0, ge=0, le=MAX_MICRO_USD)
+    # The deployment's region from the catalog (data residency, docs/usage-pipeline.md);
+    # None when the deployment names none or the request never reached one.
+    region: Id | None = None
 
     @classmethod
     def fitted(cls, **values: Any) -> UsageEventV1:
