@@ -262,6 +262,21 @@ async def test_a_hit_costs_nothing_and_is_metered_as_cached(pair: Pair, infra: I
     assert await settled(infra, pair, org, missed.cost_micro_usd) == (missed.cost_micro_usd, 0)
 
 
+async def test_an_answer_the_budget_cut_short_is_not_kept(pair: Pair, infra: Infra) -> None:
+    """1000 micro-USD pays for about 490 output tokens, fewer than the model's 4096: the
+    budget lowered max_tokens, so the answer may be cut and must not be served later."""
+    org = "org_" + secrets.token_hex(4)
+    budget = [BudgetRule(scope="org", scope_id=org, limit_micro_usd=1000, period="day")]
+    client, word = sdk(pair.a, pair.new_key(org_id=org, budgets=budget)), marker()
+    _, first, miss_id = await ask(client, word)
+    missed = await pair.usage.wait_for(miss_id)
+    await settled(infra, pair, org, missed.cost_micro_usd)  # the hold is the whole budget
+    _, second, _ = await ask(client, word)
+    assert (first, second) == ("miss", "miss") and pair.upstream_calls(word) == 2
+    sent = [b for b in pair.vllm.log.bodies if word in str(b)]
+    assert all(b["max_tokens"] < 4096 for b in sent)
+
+
 async def test_a_hit_still_counts_against_rpm(pair: Pair) -> None:
     client, word = sdk(pair.a, pair.new_key(rpm_limit=2)), marker()
     await ask(client, word)

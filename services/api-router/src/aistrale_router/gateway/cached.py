@@ -54,7 +54,6 @@ class GatewayCache:
     async def keep(
         self,
         plan: CachePlan | None,
-        model: ModelEntry,
         target: Target,
         answer: tuple[int, bytes, str, Usage],
         meter: Meter,
@@ -68,7 +67,7 @@ class GatewayCache:
         if admission is None or target.fallback_from is not None:
             return
         if meter.request.endpoint != "embeddings" and _capped(
-            admission, model, meter.request.max_tokens
+            admission, target.model, meter.request.max_tokens
         ):
             return
         cost = cost_micro_usd(usage, target.model.pricing)

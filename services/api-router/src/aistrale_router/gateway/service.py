@@ -311,7 +311,7 @@ class Gateway:
             meter.answer = answer.body
         status = opened.response.status
         kept = (status, answer.body, answer.content_type, answer.usage)
-        await self.cache.keep(cache, opened.target.model, opened.target, kept, meter)
+        await self.cache.keep(cache, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)
 
