@@ -91,6 +91,8 @@ class Settings(ServiceSettings):
     answer_cache_timeout_s: float = Field(default=0.25, gt=0)
     answer_cache_retry_s: float = Field(default=1.0, ge=0)
     answer_cache_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Answers this replica kept or read lately, in process until their expiry (0: off).
+    answer_cache_local_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
 
     # Queueing (queueing/, docs/router.md "Queueing"): how long a request may wait for a
     # deployment at its max_concurrency or for its key's RPM window (0: a 429 at once, as

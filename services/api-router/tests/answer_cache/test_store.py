@@ -13,7 +13,8 @@ from aistrale_router.answer_cache import AnswerCache, CachedAnswer, answer_key
 from aistrale_testkit.fixtures import Infra
 from aistrale_testkit.tcp_proxy import TcpProxy
 
-ANSWER = CachedAnswer(b'{"id":"chatcmpl-1","object":"chat.completion"}', "application/json", 42)
+BODY = b'{"id":"chatcmpl-1","object":"chat.completion"}'
+KIND = "application/json"
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -26,23 +27,47 @@ async def kv(request: pytest.FixtureRequest, infra: Infra) -> AsyncIterator[KeyV
     await store.close()
 
 
-def cache(kv: KeyValue) -> AnswerCache:
-    return AnswerCache(kv, timeout_s=1.0, retry_s=0.2, max_bytes=1024)
+def cache(kv: KeyValue, local_max_bytes: int = 0) -> AnswerCache:
+    return AnswerCache(
+        kv, timeout_s=1.0, retry_s=0.2, max_bytes=1024, local_max_bytes=local_max_bytes
+    )
+
+
+def kept(answer: CachedAnswer | None) -> tuple[bytes, str, int] | None:
+    return None if answer is None else (answer.body, answer.content_type, answer.cost_micro_usd)
 
 
 async def test_a_kept_answer_comes_back_until_its_ttl(kv: KeyValue) -> None:
     answers = cache(kv)
     assert await answers.get("answer:a") is None
-    await answers.put("answer:a", ANSWER, 0.3)
-    assert await answers.get("answer:a") == ANSWER
+    await answers.put("answer:a", BODY, KIND, 42, 0.3)
+    assert kept(await answers.get("answer:a")) == (BODY, KIND, 42)
     await asyncio.sleep(0.4)
     assert await answers.get("answer:a") is None
 
 
+async def test_the_local_level_serves_what_the_store_has_until_it_expires(kv: KeyValue) -> None:
+    writer, reader = cache(kv, local_max_bytes=4096), cache(kv, local_max_bytes=4096)
+    await writer.put("answer:l", BODY, KIND, 7, 0.4)
+    assert kept(await reader.get("answer:l")) == (BODY, KIND, 7)  # from the store
+    await kv.set("answer:l", "gone", 5)  # the store's copy damaged: only the local one is left
+    assert kept(await reader.get("answer:l")) == (BODY, KIND, 7)
+    await asyncio.sleep(0.5)  # past the expiry the store gave it
+    assert await reader.get("answer:l") is None
+
+
+async def test_the_local_level_drops_the_least_recently_used_past_its_size(kv: KeyValue) -> None:
+    answers = cache(kv, local_max_bytes=len(BODY) * 2)
+    for name in ("a", "b", "c"):
+        await answers.put(f"answer:{name}", BODY, KIND, 1, 30)
+    await kv.set("answer:a", "gone", 5)  # the store no longer has a: only a local copy could
+    assert await answers.get("answer:a") is None  # dropped locally, the oldest
+    assert kept(await answers.get("answer:c")) == (BODY, KIND, 1)
+
+
 async def test_an_answer_past_the_size_limit_is_not_kept(kv: KeyValue) -> None:
     answers = cache(kv)
-    big = CachedAnswer(b"x" * 2048, "application/json", 1)
-    await answers.put("answer:big", big, 5)
+    await answers.put("answer:big", b"x" * 2048, KIND, 1, 5)
     assert await answers.get("answer:big") is None
 
 
@@ -82,15 +107,15 @@ async def test_redis_away_is_a_miss_and_is_left_alone_for_a_while(infra: Infra) 
     )
     answers = cache(kv)
     try:
-        await answers.put("answer:k", ANSWER, 30)
-        assert await answers.get("answer:k") == ANSWER
+        await answers.put("answer:k", BODY, KIND, 3, 30)
+        assert kept(await answers.get("answer:k")) == (BODY, KIND, 3)
         proxy.cut()
         assert await answers.get("answer:k") is None  # no error: the miss path
-        await answers.put("answer:other", ANSWER, 30)  # no error either
+        await answers.put("answer:other", BODY, KIND, 3, 30)  # no error either
         proxy.restore()
         assert await answers.get("answer:k") is None  # still within retry_s: not asked
         await asyncio.sleep(0.3)
-        assert await answers.get("answer:k") == ANSWER
+        assert kept(await answers.get("answer:k")) == (BODY, KIND, 3)
     finally:
         await answers.close()
         proxy.stop()

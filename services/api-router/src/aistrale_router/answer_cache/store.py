@@ -8,38 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from typing import Literal
-
-import orjson
 
 from aistrale_common.errors import AistraleError
 from aistrale_common.kv import KeyValue
 from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
+from aistrale_router.answer_cache.entry import CachedAnswer
+from aistrale_router.answer_cache.local import LocalAnswers
 
 log = get_logger(__name__)
 CACHE_HEADER = "x-aistrale-cache"
 Outcome = Literal["hit", "miss", "bypass", "store_error"]
-
-
-@dataclass(frozen=True, slots=True)
-class CachedAnswer:
-    body: bytes
-    content_type: str
-    cost_micro_usd: int  # what the answer cost when it was made: what a hit saves
-
-    def encode(self) -> str:
-        value = {"b": self.body.decode(), "t": self.content_type, "c": self.cost_micro_usd}
-        return orjson.dumps(value).decode()
-
-    @classmethod
-    def decode(cls, text: str) -> CachedAnswer | None:
-        try:
-            value = orjson.loads(text)
-            return cls(value["b"].encode(), str(value["t"]), int(value["c"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError):
-            return None  # written by another version, or damaged: a miss
 
 
 class CacheMetrics:
@@ -64,8 +44,11 @@ class AnswerCache:
         timeout_s: float,
         retry_s: float,
         max_bytes: int,
+        local_max_bytes: int = 0,
         metrics: CacheMetrics | None = None,
     ) -> None:
+        # 0: every lookup asks the shared store (tests of the store itself).
+        self._local = LocalAnswers(local_max_bytes) if local_max_bytes > 0 else None
         self._kv = kv
         self._timeout_s = timeout_s
         self._retry_s = retry_s
@@ -78,6 +61,8 @@ class AnswerCache:
             self._metrics.count(outcome)
 
     async def get(self, key: str) -> CachedAnswer | None:
+        if self._local is not None and (kept := self._local.get(key)) is not None:
+            return kept
         if self._away():
             return None
         try:
@@ -86,15 +71,23 @@ class AnswerCache:
         except (AistraleError, TimeoutError):
             self._failed("get")
             return None
-        return CachedAnswer.decode(text) if text is not None else None
+        answer = CachedAnswer.decode(text) if text is not None else None
+        if answer is not None and self._local is not None:
+            self._local.put(key, answer)
+        return answer
 
-    async def put(self, key: str, answer: CachedAnswer, ttl_s: float) -> None:
-        if self._away() or len(answer.body) > self._max_bytes:
+    async def put(self, key: str, body: bytes, content_type: str, cost: int, ttl_s: float) -> None:
+        if len(body) > self._max_bytes:
             return
+        answer = CachedAnswer(body, content_type, cost, time.time() + ttl_s)
         try:
             text = answer.encode()
         except UnicodeDecodeError:
             return  # not text: not an answer the OpenAI API gives, and not worth keeping
+        if self._local is not None:
+            self._local.put(key, answer)
+        if self._away():
+            return
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._kv.set(key, text, ttl_s)

@@ -71,7 +71,7 @@ class GatewayCache:
         ):
             return
         cost = cost_micro_usd(usage, target.model.pricing)
-        await self.answers.put(plan.key, CachedAnswer(body, content_type, cost), plan.ttl_s)
+        await self.answers.put(plan.key, body, content_type, cost, plan.ttl_s)
 
 
 def _capped(admission: Admission, model: ModelEntry, asked: int | None) -> bool:

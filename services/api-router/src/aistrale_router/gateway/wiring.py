@@ -201,6 +201,7 @@ def answer_cache(settings: Settings, requests: GatewayMetrics) -> AnswerCache:
         timeout_s=settings.answer_cache_timeout_s,
         retry_s=settings.answer_cache_retry_s,
         max_bytes=settings.answer_cache_max_bytes,
+        local_max_bytes=settings.answer_cache_local_max_bytes,
         metrics=requests.answer_cache,
     )
 
