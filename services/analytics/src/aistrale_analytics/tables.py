@@ -34,6 +34,9 @@ usage_events = sa.Table(
     sa.Column("ttft_ms", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("fallback_from", sa.String(200)),
+    # 0004
+    sa.Column("experiment", sa.String(200)),
+    sa.Column("arm", sa.String(64)),
 )
 sa.Index("ix_usage_events_org_time", usage_events.c.org_id, usage_events.c.occurred_at)
 

@@ -41,6 +41,8 @@ _EXAMPLE: dict[str, JsonValue] = {
     "tpm_limit": 100000,
     "org_rpm_limit": 600,
     "org_tpm_limit": None,
+    "tags": ["premium"],
+    "org_tags": [],
     "budgets": [
         {
             "scope": "org",
@@ -71,3 +73,10 @@ class KeyLookup(BaseModel):
     # Keys created with require_signature: the HMAC secret the router verifies requests
     # with (keys/signatures.py there); never logged.
     signing_secret: str | None = Field(default=None, repr=False)
+    # Routing tags (aistrale_common.tags), the key's own and its org's; a router older than
+    # them ignores both, and an older user-org sends neither (empty).
+    tags: list[str] = []
+    org_tags: list[str] = []
+
+    def all_tags(self) -> frozenset[str]:
+        return frozenset(self.tags).union(self.org_tags)

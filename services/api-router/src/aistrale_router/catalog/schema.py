@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aistrale_common.providers import ProviderName
+from aistrale_common.tags import Tag, TagList
 
 
 class Pricing(BaseModel):
@@ -44,10 +45,23 @@ class Deployment(BaseModel):
     # The server software, where the router must treat it specially. `llama.cpp`: chat
     # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
     engine: Literal["llama.cpp"] | None = None
+    # The pool a routing rule can reserve this deployment in (routing/rules.py).
+    pool: Tag | None = None
 
     @property
     def id(self) -> str:
         return self.name or f"{self.provider}:{self.base_url}"
+
+
+class PoolRule(BaseModel):
+    """Keys with any of `tags` (their own or their org's) use only the deployments in
+    `pool`; with `exclusive`, keys without them never use that pool (routing/rules.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tags: TagList = Field(min_length=1)
+    pool: Tag
+    exclusive: bool = False
 
 
 class ModelEntry(BaseModel):
@@ -64,12 +78,63 @@ class ModelEntry(BaseModel):
         "completions",
         "embeddings",
     ]
+    rules: list[PoolRule] = []
+
+    @model_validator(mode="after")
+    def _pools_exist(self) -> ModelEntry:
+        pools = {d.pool for d in self.deployments}
+        for rule in self.rules:
+            if rule.pool not in pools:
+                raise ValueError(f"model {self.name}: no deployment is in pool {rule.pool}")
+        return self
+
+
+class Arm(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Tag
+    model: str  # a catalog model's name
+    weight: int = Field(ge=0)
+
+
+class Experiment(BaseModel):
+    """A name clients ask for as a model, served by one of its arms' models, chosen by
+    weight; sticky per key, per the request's `user`, or not (routing/experiments.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    arms: list[Arm] = Field(min_length=1)
+    sticky: Literal["key", "user", "none"] = "key"
+
+    @model_validator(mode="after")
+    def _arms(self) -> Experiment:
+        if len({a.name for a in self.arms}) != len(self.arms):
+            raise ValueError(f"experiment {self.name}: arm names must differ")
+        if sum(a.weight for a in self.arms) <= 0:
+            raise ValueError(f"experiment {self.name}: some arm needs a weight above 0")
+        return self
 
 
 class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: list[ModelEntry] = []
+    experiments: list[Experiment] = []
+
+    @model_validator(mode="after")
+    def _experiments(self) -> Catalog:
+        names = {m.name for m in self.models}
+        for experiment in self.experiments:
+            if experiment.name in names:
+                raise ValueError(f"experiment {experiment.name} has a model's name")
+            for arm in experiment.arms:
+                if arm.model not in names:
+                    raise ValueError(f"experiment {experiment.name}: no model {arm.model}")
+        return self
 
     def get(self, name: str) -> ModelEntry | None:
         return next((m for m in self.models if m.name == name), None)
+
+    def experiment(self, name: str) -> Experiment | None:
+        return next((e for e in self.experiments if e.name == name), None)

@@ -17,6 +17,7 @@ from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.sink import UsageSink
+from aistrale_router.routing.experiments import Assignment
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
 from aistrale_router.usage.pricing import cost_micro_usd
@@ -42,6 +43,7 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    assignment: Assignment | None = None  # the experiment's arm, when one was asked for
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -72,6 +74,8 @@ class Meter:
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            experiment=self.assignment.experiment if self.assignment else None,
+            arm=self.assignment.arm if self.assignment else None,
         )
 
 

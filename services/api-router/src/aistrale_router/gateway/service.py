@@ -21,7 +21,7 @@ from aistrale_common.errors import (
     UpstreamFailed,
 )
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
-from aistrale_router.catalog.schema import ModelEntry
+from aistrale_router.catalog.schema import Experiment, ModelEntry
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
@@ -32,6 +32,7 @@ from aistrale_router.gateway.metering import (
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
 from aistrale_router.gateway.request import (
     MAX_CHOICES,
+    ClientRequest,
     Endpoint,
     parse_request,
     unparsed_request,
@@ -40,6 +41,7 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -105,15 +107,23 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
+        catalog = self.catalog.catalog
         data = [
-            _model_card(m, self._ready(m))
-            for m in self.catalog.catalog.models
-            if _allowed(key, m.name)
+            _model_card(m.name, self._ready(m)) for m in catalog.models if _allowed(key, m.name)
         ]
+        data.extend(
+            _model_card(e.name, self._experiment_ready(e))
+            for e in catalog.experiments
+            if _allowed(key, e.name)
+        )
         return {"object": "list", "data": data}
 
     def _ready(self, model: ModelEntry) -> bool:
         return any(self.states.ready(d.id) for d in model.deployments)
+
+    def _experiment_ready(self, experiment: Experiment) -> bool:
+        models = (self.catalog.catalog.get(a.model) for a in experiment.arms if a.weight)
+        return any(self._ready(m) for m in models if m is not None)
 
     async def handle(
         self,
@@ -157,13 +167,19 @@ class Gateway:
 
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
-        model = self._model(meter.key, request.model, endpoint)
+        model, meter.assignment = self._model(meter.key, request, endpoint)
         meter.admission = admission = await self.gatekeeper.admit(
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
-        targets = self.picker.plan(catalog, model, endpoint)
+        targets = self.picker.plan(catalog, model, endpoint, meter.key.all_tags())
+        if not targets:
+            raise PermissionDenied(
+                f"This API key may not use any deployment of the model `{request.model}`.",
+                param="model",
+                code="model_not_allowed",
+            )
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
             max_tokens = fit_context(admission.max_tokens, request, model)
@@ -183,8 +199,18 @@ class Gateway:
             return self._stream(meter, opened, headers)
         return await self._complete(meter, opened, headers)
 
-    def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
-        model = self.catalog.catalog.get(name)
+    def _model(
+        self, key: KeyRecord, request: ClientRequest, endpoint: Endpoint
+    ) -> tuple[ModelEntry, Assignment | None]:
+        """The catalog model that serves the request; for an experiment's name, its arm's
+        (routing/experiments.py). A key may use an experiment when it may use its name,
+        whatever its arms' models are (docs/decisions/router-experiments.md)."""
+        name, catalog = request.model, self.catalog.catalog
+        experiment = catalog.experiment(name) if catalog.get(name) is None else None
+        assignment = None
+        if experiment is not None:
+            assignment = assign(experiment, key.key_id, request.body.get("user"))
+        model = catalog.get(assignment.model if assignment else name)
         if model is None:
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it. "
@@ -200,7 +226,7 @@ class Gateway:
             )
         if endpoint not in model.endpoints:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
-        return model
+        return model, assignment
 
     async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
@@ -252,9 +278,9 @@ def _allowed(key: KeyRecord, model: str) -> bool:
     return key.allowed_models is None or model in key.allowed_models
 
 
-def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:
+def _model_card(name: str, ready: bool) -> dict[str, Any]:
     return {
-        "id": model.name,
+        "id": name,
         "object": "model",
         "created": 0,
         "owned_by": "aistrale",

@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
+from aistrale_router.routing.rules import eligible
 from aistrale_router.routing.state import DeploymentStates
 
 
@@ -32,12 +33,15 @@ class DeploymentPicker:
         self.states = states
         self._rng = rng or random.Random()
 
-    def plan(self, catalog: Catalog, model: ModelEntry, endpoint: str) -> list[Target]:
-        targets = [Target(model, d, None) for d in self._order(model.deployments)]
+    def plan(
+        self, catalog: Catalog, model: ModelEntry, endpoint: str, tags: frozenset[str] = frozenset()
+    ) -> list[Target]:
+        """Empty when the rules leave the key (`tags`) no deployment at all."""
+        targets = [Target(model, d, None) for d in self._order(eligible(model, tags))]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                order = self._order(fallback.deployments)
+                order = self._order(eligible(fallback, tags))
                 targets.extend(Target(fallback, d, model.name) for d in order)
         usable = [t for t in targets if self._usable(t.deployment)]
         return usable or targets[:1]

@@ -49,4 +49,6 @@ def to_record(rows: Sequence[Any]) -> KeyLookup:
         org_rpm_limit=first.org_rpm_limit,
         org_tpm_limit=first.org_tpm_limit,
         budgets=sorted(budgets, key=lambda b: b.scope != "org"),
+        tags=first.tags or [],
+        org_tags=first.org_tags or [],
     )
