@@ -97,7 +97,14 @@ def processes(
     tmp = tmp_path_factory.mktemp("experiments")
     token = secrets.token_urlsafe(32)
     env = userorg_env(infra, tmp, create_pg_database("exp_userorg"), token, "exp-userorg")
-    userorg_only = ("ADMIN_EMAIL", "ADMIN_PASSWORD", "BCRYPT_ROUNDS", "USER_ORG_DATABASE_URL")
+    env["AISTRALE_LAST_USED_CONSUMER"] = "false"  # docs/decisions/userorg-key-lookup.md
+    userorg_only = (
+        "ADMIN_EMAIL",
+        "ADMIN_PASSWORD",
+        "BCRYPT_ROUNDS",
+        "USER_ORG_DATABASE_URL",
+        "LAST_USED_CONSUMER",
+    )
     analytics_env = {
         **{k: v for k, v in env.items() if k.removeprefix("AISTRALE_") not in userorg_only},
         "AISTRALE_ANALYTICS_DATABASE_URL": create_pg_database("exp_analytics"),

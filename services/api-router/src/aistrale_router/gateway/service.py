@@ -206,11 +206,10 @@ class Gateway:
         (routing/experiments.py). A key may use an experiment when it may use its name,
         whatever its arms' models are (docs/decisions/router-experiments.md)."""
         name, catalog = request.model, self.catalog.catalog
-        experiment = catalog.experiment(name) if catalog.get(name) is None else None
-        assignment = None
-        if experiment is not None:
+        model, assignment = catalog.get(name), None
+        if model is None and (experiment := catalog.experiment(name)) is not None:
             assignment = assign(experiment, key.key_id, request.body.get("user"))
-        model = catalog.get(assignment.model if assignment else name)
+            model = catalog.get(assignment.model)
         if model is None:
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it. "
