@@ -175,6 +175,13 @@ async def test_an_experiment_splits_users_by_weight_and_keeps_each_user_on_one_a
     assert 60 <= arms["arm-a"] <= 140, arms  # 50/50 over 200 users: sd 7, this is 5.7 sd
     first = await _arm_of(stack, client, "ab-user", "steady-user")
     assert {await _arm_of(stack, client, "ab-user", "steady-user") for _ in range(20)} == {first}
+    metrics = httpx.get(f"{stack.router}/metrics", timeout=5).text
+    lines = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("aistrale_api_router_requests_total")
+    ]
+    assert any('model="ab-user"' in line for line in lines), lines
 
 
 async def test_sticky_per_key_gives_every_request_of_a_key_the_same_arm(stack: Stack) -> None:

@@ -63,8 +63,12 @@ class GatewayRef:
         return None if current is None else (current.catalog.catalog, current.states)
 
     def in_catalog(self, name: str) -> bool:
+        """A model's or an experiment's name: both bounded by the catalog (metric labels)."""
         current = self.current
-        return current is not None and current.catalog.catalog.get(name) is not None
+        if current is None:
+            return False
+        catalog = current.catalog.catalog
+        return catalog.get(name) is not None or catalog.experiment(name) is not None
 
 
 def build_upstream_client(
