@@ -7,6 +7,9 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
+# Two workers, each test file whole on one (module fixtures start processes once): most of
+# the suite waits on processes and timers, so two workers halve it on two cores.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help deps run up down test lint fmt bench soak tools
 
@@ -32,7 +35,7 @@ tools:  ## install the offline validation tools (charts, manifests, rules) and C
 
 test: deps tools  ## lint, then the whole suite on real Postgres, Redis and RabbitMQ
 	@$(MAKE) --no-print-directory lint
-	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+	@$(UV) run --frozen pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: deps  ## ruff, mypy and the import rules (import-linter), clean
 	@$(UV) run --frozen ruff check .

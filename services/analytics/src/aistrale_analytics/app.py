@@ -26,6 +26,7 @@ from aistrale_analytics.usage.service import UsageService
 from aistrale_common.app import build_app
 from aistrale_common.auth.sessions import Revocations
 from aistrale_common.events import EventBus
+from aistrale_common.internal_client import internal_client
 from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.kv.redis import connect_redis
 from aistrale_common.metrics import ServiceMetrics
@@ -83,11 +84,8 @@ async def _start_authorization(
     if kv is None:
         kv = open_kv(settings.redis_url, settings.redis_prefix)
         stack.push_async_callback(kv.close)
-    client = httpx.AsyncClient(
-        base_url=settings.user_org_url,
-        transport=transport,
-        timeout=settings.authz_timeout_s,
-        trust_env=False,
+    client = internal_client(
+        settings.user_org_url, transport=transport, timeout=settings.authz_timeout_s
     )
     stack.push_async_callback(client.aclose)
     cache = DecisionCache(settings.authz_cache_ttl_s)

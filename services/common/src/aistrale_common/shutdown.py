@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from aistrale_common.http_server import MAX_HEADER_BYTES, MAX_HEADERS, limited_protocol
+from aistrale_common.internal_client import SERVER_KEEP_ALIVE_S
 
 # After the app's grace: time for the requests it ended to send their last bytes and close.
 CUT_MARGIN_S = 5.0
@@ -75,6 +76,7 @@ def server_config(
         port=port,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         timeout_graceful_shutdown=math.ceil(grace_s + CUT_MARGIN_S),
         http=limited_protocol(max_header_bytes, max_headers),
     )

@@ -12,6 +12,7 @@ import httpx
 from opentelemetry.trace import Tracer
 
 from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.internal_client import internal_client
 from aistrale_common.kv import open_kv
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources
@@ -123,11 +124,10 @@ async def open_gateway(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     tracer: Tracer | None = None,
 ) -> AsyncIterator[Gateway]:
-    userorg = httpx.AsyncClient(
-        base_url=settings.user_org_url,
+    userorg = internal_client(
+        settings.user_org_url,
         transport=userorg_transport,
         timeout=settings.key_lookup_timeout_s,
-        trust_env=False,
         event_hooks={"request": [inject_httpx]},  # key lookups join the request's trace
     )
     upstream = traced(build_upstream_client(settings, upstream_transport), tracer)

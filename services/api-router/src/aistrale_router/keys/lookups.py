@@ -122,6 +122,8 @@ class KeyLookups:
         if background:
             self._metrics.refreshed("failed")
             self._log_stale(key_hash, exc, failures, delay)
+        else:  # the resolver serves its fallback or answers 503: say why
+            log.info("key_lookup_failed", error=str(exc), failures=failures)
 
     def _log_stale(self, key_hash: str, exc: Exception, failures: int, retry_s: float) -> None:
         """The key goes on being served from its last answer. A warning when that starts,
