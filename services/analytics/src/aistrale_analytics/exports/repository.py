@@ -17,8 +17,8 @@ CSV_COLUMNS = (
     "event_id", "occurred_at", "org_id", "project_id", "key_id", "request_id", "endpoint",
     "model", "served_model", "provider", "deployment", "stream", "status", "error_type",
     "prompt_tokens", "completion_tokens", "cached_tokens", "cost_micro_usd", "latency_ms",
-    "ttft_ms", "attempts", "fallback_from",
-)  # fmt: skip
+    "ttft_ms", "attempts", "fallback_from", "experiment", "arm",
+)  # fmt: skip; new columns go last, so readers by position keep working
 
 
 def _utc(moment: datetime | None) -> datetime | None:
