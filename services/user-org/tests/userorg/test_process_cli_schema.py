@@ -125,6 +125,10 @@ def _tags(run: Callable[..., str], org: str) -> None:
     run("keys", "tags", org, tagged["id"])
     shown = json.loads(run("keys", "list", org, "--json"))
     assert next(r["tags"] for r in shown if r["name"] == "tagged") == []
+    assert "premium" in run("orgs", "update", org, "--tag", "premium")
+    assert json.loads(run("orgs", "list", "--json"))[0]["tags"] == ["premium"]
+    run("orgs", "update", org, "--clear-tags")
+    assert json.loads(run("orgs", "list", "--json"))[0]["tags"] == []
 
 
 def _piped_tables_keep_whole_ids(env: dict[str, str], org: str, key_id: str) -> None:

@@ -139,8 +139,14 @@ def orgs_update(
     name: Annotated[str | None, typer.Option()] = None,
     rpm: Annotated[int | None, typer.Option(help="Org-wide requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option(help="Org-wide tokens per minute")] = None,
+    tag: Tags = None,
+    clear_tags: Annotated[bool, typer.Option(help="Remove the org's routing tags")] = False,
 ) -> None:
-    body = {k: v for k, v in (("name", name), ("rpm_limit", rpm), ("tpm_limit", tpm)) if v}
+    body: dict[str, Any] = {
+        k: v for k, v in (("name", name), ("rpm_limit", rpm), ("tpm_limit", tpm)) if v
+    }
+    if tag or clear_tags:
+        body["tags"] = tag or []
     render.record(call("PATCH", f"/admin/v1/orgs/{org_id}", json=body))
 
 
