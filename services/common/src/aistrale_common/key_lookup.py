@@ -51,6 +51,9 @@ _EXAMPLE: dict[str, JsonValue] = {
             "period": "month",
         }
     ],
+    "allowed_regions": ["eu"],
+    "log_bodies": False,
+    "log_retention_days": None,
 }
 
 
@@ -76,6 +79,11 @@ class KeyLookup(BaseModel):
     # Keys created with require_signature: the HMAC secret the router verifies requests
     # with (keys/signatures.py there); never logged.
     signing_secret: str | None = Field(default=None, repr=False)
+    # Data residency: the regions the org's requests may be served in (None: anywhere).
+    allowed_regions: list[str] | None = None
+    # Request bodies: stored (encrypted, in analytics) only when the org opted in.
+    log_bodies: bool = False
+    log_retention_days: int | None = None
     # Routing tags (aistrale_common.tags), the key's own and its org's; a router older than
     # them ignores both, and an older user-org sends neither (empty).
     tags: list[str] = []

@@ -45,6 +45,9 @@ class Deployment(BaseModel):
     # The server software, where the router must treat it specially. `llama.cpp`: chat
     # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
     engine: Literal["llama.cpp"] | None = None
+    # Where it runs, for data residency (routing/residency.py): an org restricted to some
+    # regions is only ever sent to deployments that name one of them.
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     # The pool a routing rule can reserve this deployment in (routing/rules.py).
     pool: Tag | None = None
 

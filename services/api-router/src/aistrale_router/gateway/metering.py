@@ -16,6 +16,7 @@ from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
 from aistrale_router.routing.experiments import Assignment
 from aistrale_router.routing.picker import Target
@@ -43,6 +44,10 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
+    # and the answer the client got.
+    sent: bytes | None = None
+    answer: bytes | bytearray | None = None
     assignment: Assignment | None = None  # the experiment's arm, when one was asked for
     _done: bool = field(default=False, repr=False)
 
@@ -74,6 +79,7 @@ class Meter:
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            region=target.deployment.region if target else None,
             experiment=self.assignment.experiment if self.assignment else None,
             arm=self.assignment.arm if self.assignment else None,
         )
@@ -81,8 +87,13 @@ class Meter:
 
 class Metering:
     def __init__(
-        self, sink: UsageSink, gatekeeper: Gatekeeper, metrics: GatewayMetrics | None = None
+        self,
+        sink: UsageSink,
+        gatekeeper: Gatekeeper,
+        metrics: GatewayMetrics | None = None,
+        bodies: BodyRecorder | None = None,
     ) -> None:
+        self._bodies = bodies
         self._sink = sink
         self._gatekeeper = gatekeeper
         self._metrics = metrics
@@ -110,6 +121,8 @@ class Metering:
         usage = usage or NO_USAGE
         event = meter.event(status, error_type, usage)
         self._sink.submit(event)
+        if self._bodies is not None:
+            self._bodies.record(meter.key, event, meter.sent, meter.answer)
         if self._metrics is not None:
             request, ttft = meter.request, event.ttft_ms
             first_s = ttft / 1000 if request.stream and ttft is not None else None

@@ -21,7 +21,7 @@ from aistrale_common.errors import (
     UpstreamFailed,
 )
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
-from aistrale_router.catalog.schema import Experiment, ModelEntry
+from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
@@ -41,7 +41,9 @@ from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, St
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
-from aistrale_router.routing.experiments import Assignment, assign
+from aistrale_router.metering.bodies import captured
+from aistrale_router.routing import residency
+from aistrale_router.routing.experiments import Assignment, arm_models, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -107,23 +109,22 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
-        catalog = self.catalog.catalog
+        catalog, regions = self.catalog.catalog, key.allowed_regions
         data = [
-            _model_card(m.name, self._ready(m)) for m in catalog.models if _allowed(key, m.name)
+            _model_card(m.name, self._ready(m))
+            for m in catalog.models
+            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
         ]
         data.extend(
-            _model_card(e.name, self._experiment_ready(e))
+            _model_card(e.name, any(self._ready(m) for m in arm_models(catalog, e)))
             for e in catalog.experiments
             if _allowed(key, e.name)
+            and any(residency.servable(catalog, m, regions) for m in arm_models(catalog, e))
         )
         return {"object": "list", "data": data}
 
     def _ready(self, model: ModelEntry) -> bool:
         return any(self.states.ready(d.id) for d in model.deployments)
-
-    def _experiment_ready(self, experiment: Experiment) -> bool:
-        models = (self.catalog.catalog.get(a.model) for a in experiment.arms if a.weight)
-        return any(self._ready(m) for m in models if m is not None)
 
     async def handle(
         self,
@@ -173,9 +174,12 @@ class Gateway:
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
-        targets = self.picker.plan(catalog, model, endpoint, meter.key.all_tags())
+        regions = meter.key.allowed_regions
+        targets = self.picker.plan(catalog, model, endpoint, regions, meter.key.all_tags())
         if not targets:
-            raise PermissionDenied(
+            if regions is not None and not residency.servable(catalog, model, regions):
+                raise residency.not_allowed(model.name, regions)
+            raise PermissionDenied(  # the pool rules leave this key nothing
                 f"This API key may not use any deployment of the model `{request.model}`.",
                 param="model",
                 code="model_not_allowed",
@@ -186,10 +190,12 @@ class Gateway:
             bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
+            meter.sent = bound.last_sent if meter.key.log_bodies else None
             meter.attempts, meter.target = failed.attempts, failed.target
             failed.error.headers = {**admission.headers, **failed.error.headers}
             raise failed.error from None
         meter.attempts, meter.target = opened.attempts, opened.target
+        meter.sent = bound.last_sent if meter.key.log_bodies else None
         headers = dict(admission.headers)
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
@@ -238,6 +244,8 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
+        if meter.key.log_bodies:
+            meter.answer = answer.body
         status = opened.response.status
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)
@@ -260,7 +268,11 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        return Streaming(headers, relay, completion.answered, completion.ended)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        if meter.key.log_bodies:
+            meter.answer = answer = bytearray()
+            streaming.chunks = captured(streaming.chunks, answer)
+        return streaming
 
 
 def _status(exc: Exception) -> int:

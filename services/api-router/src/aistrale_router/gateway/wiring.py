@@ -34,6 +34,7 @@ from aistrale_router.keys.metrics import KeyMetrics
 from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
 from aistrale_router.keys.signatures import SignatureCheck
 from aistrale_router.metering import build_usage_sink
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
@@ -150,7 +151,7 @@ async def open_gateway(
         picker=DeploymentPicker(states),
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
         gatekeeper=gatekeeper,
-        metering=Metering(sink, gatekeeper, requests),
+        metering=Metering(sink, gatekeeper, requests, BodyRecorder(sink)),
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.byok_providers())),
         cutoff=cutoff,
         max_choices=settings.max_choices,

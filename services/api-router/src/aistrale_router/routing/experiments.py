@@ -15,7 +15,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from aistrale_router.catalog.schema import Arm, Experiment
+from aistrale_router.catalog.schema import Arm, Catalog, Experiment, ModelEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,12 @@ def assign(
 ) -> Assignment:
     arm = _arm(experiment, _point(experiment, key_id, user, rng))
     return Assignment(experiment.name, arm.name, arm.model)
+
+
+def arm_models(catalog: Catalog, experiment: Experiment) -> list[ModelEntry]:
+    """The models of the arms that can be drawn (weight above 0)."""
+    models = (catalog.get(a.model) for a in experiment.arms if a.weight)
+    return [m for m in models if m is not None]
 
 
 def _point(experiment: Experiment, key_id: str, user: object, rng: random.Random | None) -> float:

@@ -14,10 +14,12 @@ This runs on every request: a few small lists, no sorting, one clock read.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
-from aistrale_router.routing.rules import eligible
+from aistrale_router.routing import rules
+from aistrale_router.routing.residency import eligible
 from aistrale_router.routing.state import DeploymentStates
 
 
@@ -34,14 +36,20 @@ class DeploymentPicker:
         self._rng = rng or random.Random()
 
     def plan(
-        self, catalog: Catalog, model: ModelEntry, endpoint: str, tags: frozenset[str] = frozenset()
+        self,
+        catalog: Catalog,
+        model: ModelEntry,
+        endpoint: str,
+        regions: Collection[str] | None = None,
+        tags: frozenset[str] = frozenset(),
     ) -> list[Target]:
-        """Empty when the rules leave the key (`tags`) no deployment at all."""
-        targets = [Target(model, d, None) for d in self._order(eligible(model, tags))]
+        """Empty only when data residency (`regions`) or the pool rules (the key's `tags`)
+        leave no deployment at all."""
+        targets = [Target(model, d, None) for d in self._order(_eligible(model, regions, tags))]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                order = self._order(eligible(fallback, tags))
+                order = self._order(_eligible(fallback, regions, tags))
                 targets.extend(Target(fallback, d, model.name) for d in order)
         usable = [t for t in targets if self._usable(t.deployment)]
         return usable or targets[:1]
@@ -50,7 +58,7 @@ class DeploymentPicker:
         state = self.states.get(deployment.id)
         return state.healthy is not False and self.states.available(deployment.id)
 
-    def _order(self, deployments: list[Deployment]) -> list[Deployment]:
+    def _order(self, deployments: Sequence[Deployment]) -> list[Deployment]:
         pool = [d for d in deployments if d.weight > 0] or list(deployments)
         if len(pool) == 1:
             return pool
@@ -91,6 +99,13 @@ class DeploymentPicker:
                 if left < 0:
                     break
         return chosen  # past the end only by rounding: the last one
+
+
+def _eligible(
+    model: ModelEntry, regions: Collection[str] | None, tags: frozenset[str]
+) -> Sequence[Deployment]:
+    """Both pre-filters: the model's pool rules for the key, then the org's regions."""
+    return eligible(rules.eligible(model, tags), regions)
 
 
 def _tier(

@@ -22,6 +22,10 @@ self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions
 # usage.* are analytics' actions: it asks this policy through /internal/v1/authorize.
 readers := {"org.read", "member.read", "key.read", "budget.read", "usage.read"}
 
+# Stored request bodies (prompts and answers) are the org's data at its most sensitive:
+# owners and admins only, to switch on and to read. Data residency (org.residency) is in no
+# role: a compliance commitment the platform makes, so platform admins set it.
+
 # Provider credentials (BYOK) are the org's upstream bill: owners and admins only, even to
 # list them. Rotating the KEK is in no role: platform admins only.
 credential_actions := {"credential.read", "credential.write"}
@@ -29,11 +33,13 @@ credential_actions := {"credential.read", "credential.write"}
 owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "audit.read", "usage.export",
+	"logging.write", "usage.read_bodies",
 }
 
 admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "usage.export",
+	"logging.write", "usage.read_bodies",
 }
 
 member_actions := readers | {"key.create"}
