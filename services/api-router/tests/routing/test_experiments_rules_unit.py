@@ -11,7 +11,9 @@ from pydantic import ValidationError
 
 from aistrale_router.catalog.schema import Catalog, Experiment, ModelEntry
 from aistrale_router.routing.experiments import assign
+from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.rules import eligible
+from aistrale_router.routing.state import DeploymentStates
 
 
 def _experiment(weights: tuple[int, int], sticky: str = "key") -> Experiment:
@@ -104,3 +106,31 @@ def test_the_catalog_refuses_rules_and_experiments_that_cannot_work() -> None:
         Catalog.model_validate({"models": models, "experiments": [{"name": "m-a", "arms": arms}]})
     with pytest.raises(ValidationError, match="arm names must differ"):
         Experiment.model_validate({"name": "e", "arms": [arms[0], arms[0]]})
+
+
+def test_the_picker_applies_the_rules_then_the_regions_to_fallbacks_too() -> None:
+    def deployment(name: str, region: str, pool: str | None = None) -> dict[str, Any]:
+        return {**_deployment(name), "region": region, "pool": pool}
+
+    rule = [{"tags": ["premium"], "pool": "gold", "exclusive": True}]
+    main = {
+        "name": "m",
+        "deployments": [deployment("open-eu", "eu"), deployment("gold-us", "us", "gold")],
+        "fallbacks": ["f"],
+        "rules": rule,
+    }
+    fallback = {"name": "f", "deployments": [deployment("gold-eu", "eu", "gold")], "rules": rule}
+    catalog = Catalog.model_validate({"models": [main, fallback]})
+    picker = DeploymentPicker(DeploymentStates(5, 10.0), random.Random(1))
+    model = catalog.get("m")
+    assert model is not None
+
+    def plan(regions: list[str] | None, *tags: str) -> list[str]:
+        return [
+            t.deployment.id for t in picker.plan(catalog, model, "chat", regions, frozenset(tags))
+        ]
+
+    assert plan(None) == ["open-eu"]  # the fallback's only deployment is reserved
+    assert plan(None, "premium") == ["gold-us", "gold-eu"]
+    assert plan(["eu"], "premium") == ["gold-eu"]
+    assert plan(["us"]) == []  # nothing both open and in the US: the gateway refuses
