@@ -127,7 +127,8 @@ def test_the_picker_applies_the_rules_then_the_regions_to_fallbacks_too() -> Non
 
     def plan(regions: list[str] | None, *tags: str) -> list[str]:
         return [
-            t.deployment.id for t in picker.plan(catalog, model, "chat", regions, frozenset(tags))
+            t.deployment.id
+            for t in picker.plan(catalog, model, "chat", regions, tags=frozenset(tags))
         ]
 
     assert plan(None) == ["open-eu"]  # the fallback's only deployment is reserved

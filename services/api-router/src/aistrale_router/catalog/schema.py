@@ -9,7 +9,10 @@ models:
         model: gemma-3-270m
         api_key_env: null
         weight: 1
+        pricing: null                  # overrides the model's pricing for this deployment
+        probe: false                   # hosted providers: GET {base_url}/models as health
     fallbacks: []
+    routing: {strategy: weighted, affinity: none}   # see RoutingPolicy
     max_output_tokens: 4096
     pricing: {input_micro_usd_per_mtok: 0, output_micro_usd_per_mtok: 0}
 ```
@@ -48,12 +51,36 @@ class Deployment(BaseModel):
     # Where it runs, for data residency (routing/residency.py): an org restricted to some
     # regions is only ever sent to deployments that name one of them.
     region: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    # What this deployment costs, when it differs from the model's `pricing` (the `cost`
+    # strategy ranks by it, the usage event's cost uses it).
+    pricing: Pricing | None = None
+    # Hosted providers are not probed unless asked (a probe spends their quota): with
+    # `probe: true` the health prober GETs {base_url}/models on them too.
+    probe: bool = False
     # The pool a routing rule can reserve this deployment in (routing/rules.py).
     pool: Tag | None = None
 
     @property
     def id(self) -> str:
         return self.name or f"{self.provider}:{self.base_url}"
+
+
+Strategy = Literal["weighted", "least_load", "latency", "cost"]
+Affinity = Literal["none", "key", "prefix"]
+
+
+class RoutingPolicy(BaseModel):
+    """How a model's deployments are ordered (docs/router.md "Routing")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy: Strategy = "weighted"
+    affinity: Affinity = "none"
+    # Bounded load: an affine deployment is passed over when its load would exceed
+    # `load_factor` times the average (Mirrokni et al.'s c).
+    load_factor: float = Field(default=1.25, ge=1.0)
+    # How much of the prompt `prefix` affinity hashes (~1,000 tokens).
+    prefix_chars: int = Field(default=4096, gt=0)
 
 
 class PoolRule(BaseModel):
@@ -76,6 +103,7 @@ class ModelEntry(BaseModel):
     pricing: Pricing | None = None
     max_output_tokens: int = Field(default=4096, gt=0)
     context_window: int | None = Field(default=None, gt=0)
+    routing: RoutingPolicy = RoutingPolicy()
     endpoints: list[Literal["chat", "completions", "embeddings"]] = [
         "chat",
         "completions",

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
+from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
 from aistrale_router.routing.experiments import Assignment
+from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
 from aistrale_router.usage.pricing import cost_micro_usd
@@ -56,7 +58,6 @@ class Meter:
         server's token counts may be anything, and analytics refuses what does not fit."""
         now = time.perf_counter()
         target = self.target
-        model = target.model if target else None
         return UsageEventV1.fitted(
             request_id=self.request_id,
             org_id=self.key.org_id,
@@ -74,7 +75,7 @@ class Meter:
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,
             tokens_estimated=usage.estimated,
-            cost_micro_usd=cost_micro_usd(usage, model.pricing if model else None),
+            cost_micro_usd=cost_micro_usd(usage, _pricing(target)),
             latency_ms=_ms(self.started, now),
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
@@ -92,9 +93,11 @@ class Metering:
         gatekeeper: Gatekeeper,
         metrics: GatewayMetrics | None = None,
         bodies: BodyRecorder | None = None,
+        latency: LatencyStats | None = None,
     ) -> None:
         self._bodies = bodies
         self._sink = sink
+        self._latency = latency  # the `latency` strategy's averages, fed by each answer
         self._gatekeeper = gatekeeper
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
@@ -130,12 +133,28 @@ class Metering:
                 request.endpoint, request.model, status, event.latency_ms / 1000, first_s
             )
             self._metrics.metered(event)
+        if self._latency is not None and status == 200 and meter.attempts == 1:
+            self._observe(self._latency, meter, event)
         if meter.admission is not None:
             settlement = Settlement(usage, event.cost_micro_usd)
             self._due.append((meter.admission, settlement))
             if self._timer is None:
                 loop = asyncio.get_running_loop()
                 self._timer = loop.call_later(SETTLE_AFTER_S, self._settle_due)
+
+    @staticmethod
+    def _observe(latency: LatencyStats, meter: Meter, event: UsageEventV1) -> None:
+        """An answer from one attempt times its deployment; a stream's first chunk is its
+        TTFT, a whole answer's first byte comes with its last."""
+        if event.deployment is None:
+            return
+        ttft = event.ttft_ms / 1000 if meter.request.stream and event.ttft_ms else None
+        latency.observe(
+            event.deployment,
+            total_s=event.latency_ms / 1000,
+            ttft_s=ttft,
+            tokens=event.completion_tokens,
+        )
 
     def unmetered(self, endpoint: Endpoint, status: int, started: float) -> None:
         """A request refused before it had a key and a body (401, 400, user-org away): no
@@ -175,6 +194,13 @@ class Metering:
             self._settle_due()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _pricing(target: Target | None) -> Pricing | None:
+    """The deployment's own price when it has one, else the model's."""
+    if target is None:
+        return None
+    return target.deployment.pricing or target.model.pricing
 
 
 def _ms(start: float, end: float) -> float:

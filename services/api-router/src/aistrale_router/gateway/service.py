@@ -43,6 +43,7 @@ from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.routing import residency
+from aistrale_router.routing.affinity.material import affinity_key
 from aistrale_router.routing.experiments import Assignment, arm_models, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
@@ -175,7 +176,14 @@ class Gateway:
             )
         )
         regions = meter.key.allowed_regions
-        targets = self.picker.plan(catalog, model, endpoint, regions, meter.key.all_tags())
+        policy = model.routing
+        affinity = (
+            None
+            if policy.affinity == "none"
+            else affinity_key(policy, meter.key.key_id, request.body)
+        )
+        tags = meter.key.all_tags()
+        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity, tags=tags)
         if not targets:
             if regions is not None and not residency.servable(catalog, model, regions):
                 raise residency.not_allowed(model.name, regions)
@@ -184,6 +192,8 @@ class Gateway:
                 param="model",
                 code="model_not_allowed",
             )
+        # The usage event names the planned deployment even if nothing reaches it.
+        meter.target = targets[0]
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
             max_tokens = fit_context(admission.max_tokens, request, model)
