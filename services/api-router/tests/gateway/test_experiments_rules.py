@@ -202,6 +202,9 @@ async def test_a_key_may_use_an_experiment_it_is_allowed_by_name(stack: Stack) -
     client = open_sdk(stack.router + "/v1", key)
     listed = {m.id for m in (await client.models.list()).data}
     assert listed == {"ab-user"}
+    assert (await client.models.retrieve("ab-user")).id == "ab-user"
+    with pytest.raises(openai.NotFoundError):
+        await client.models.retrieve("ab-key")  # an experiment this key may not use
     with pytest.raises(openai.NotFoundError) as missing:
         await _ask(client, "ab-nope")
     assert "`ab-user`" in str(missing.value.message)

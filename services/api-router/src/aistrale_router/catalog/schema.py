@@ -11,6 +11,7 @@ models:
         weight: 1
         pricing: null                  # overrides the model's pricing for this deployment
         probe: false                   # hosted providers: GET {base_url}/models as health
+    aliases: [gpt-5]                   # other names clients ask for: served as this model
     fallbacks: []
     routing: {strategy: weighted, affinity: none}   # see RoutingPolicy
     max_output_tokens: 4096
@@ -20,9 +21,9 @@ models:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from aistrale_common.providers import ProviderName
 from aistrale_common.tags import Tag, TagList
@@ -99,6 +100,9 @@ class ModelEntry(BaseModel):
 
     name: str
     deployments: list[Deployment] = Field(min_length=1)
+    # Names clients ask for that an admin maps onto this model (`claude-sonnet-4-5`, `gpt-5`):
+    # routed, limited, priced and metered as this model.
+    aliases: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     fallbacks: list[str] = []
     pricing: Pricing | None = None
     max_output_tokens: int = Field(default=4096, gt=0)
@@ -152,20 +156,31 @@ class Catalog(BaseModel):
 
     models: list[ModelEntry] = []
     experiments: list[Experiment] = []
+    _by_name: dict[str, ModelEntry] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _experiments(self) -> Catalog:
-        names = {m.name for m in self.models}
-        for experiment in self.experiments:
-            if experiment.name in names:
-                raise ValueError(f"experiment {experiment.name} has a model's name")
-            for arm in experiment.arms:
-                if arm.model not in names:
-                    raise ValueError(f"experiment {experiment.name}: no model {arm.model}")
+    def _names_are_unique(self) -> Catalog:
+        """A name or an alias names one model: the catalog is refused at load otherwise.
+        Then the experiments, which need those names (one validator: a fixed order)."""
+        for model in self.models:
+            names = [model.name, *model.aliases]
+            for name in names:
+                if self._by_name.setdefault(name, model) is not model or names.count(name) > 1:
+                    raise ValueError(f"the model name `{name}` is given twice (names and aliases)")
+        self._check_experiments()
         return self
 
+    def _check_experiments(self) -> None:
+        for experiment in self.experiments:
+            if experiment.name in self._by_name:
+                raise ValueError(f"experiment {experiment.name} has a model's name")
+            for arm in experiment.arms:
+                if arm.model not in self._by_name:
+                    raise ValueError(f"experiment {experiment.name}: no model {arm.model}")
+
     def get(self, name: str) -> ModelEntry | None:
-        return next((m for m in self.models if m.name == name), None)
+        """The model a client's name means: its own name or one of its aliases."""
+        return self._by_name.get(name)
 
     def experiment(self, name: str) -> Experiment | None:
         return next((e for e in self.experiments if e.name == name), None)

@@ -46,6 +46,8 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # The catalog model the name the client asked for means (an alias is metered as it).
+    model: str | None = None
     # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
     # and the answer the client got.
     sent: bytes | None = None
@@ -64,7 +66,7 @@ class Meter:
             project_id=self.key.project_id,
             key_id=self.key.key_id,
             endpoint=self.request.endpoint,
-            model=self.request.model,
+            model=self.model or self.request.model,
             served_model=target.deployment.model if target else None,
             provider=target.deployment.provider if target else None,
             deployment=target.deployment.id if target else None,

@@ -23,6 +23,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway import model_cards
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
@@ -44,7 +45,7 @@ from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
-from aistrale_router.routing.experiments import Assignment, arm_models, assign
+from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -110,22 +111,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
-        catalog, regions = self.catalog.catalog, key.allowed_regions
-        data = [
-            _model_card(m.name, self._ready(m))
-            for m in catalog.models
-            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
-        ]
-        data.extend(
-            _model_card(e.name, any(self._ready(m) for m in arm_models(catalog, e)))
-            for e in catalog.experiments
-            if _allowed(key, e.name)
-            and any(residency.servable(catalog, m, regions) for m in arm_models(catalog, e))
-        )
-        return {"object": "list", "data": data}
+        return model_cards.listed(self.catalog.catalog, self.states, key)
 
-    def _ready(self, model: ModelEntry) -> bool:
-        return any(self.states.ready(d.id) for d in model.deployments)
+    async def retrieve_model(self, authorization: str | None, name: str) -> dict[str, Any]:
+        key = await self.keys.authenticate(authorization)
+        return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
     async def handle(
         self,
@@ -170,6 +160,9 @@ class Gateway:
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model, meter.assignment = self._model(meter.key, request, endpoint)
+        # The catalog's name for what was asked: the model's (an alias's model), or the
+        # experiment's (its arm is in `arm`).
+        meter.model = meter.assignment.experiment if meter.assignment else model.name
         meter.admission = admission = await self.gatekeeper.admit(
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
@@ -233,7 +226,7 @@ class Gateway:
                 param="model",
                 code="model_not_found",
             )
-        if not _allowed(key, name):
+        if not model_cards.allows(key, model, name, experiment=assignment is not None):
             raise PermissionDenied(
                 f"This API key is not allowed to use the model `{name}`.",
                 param="model",
@@ -293,17 +286,3 @@ def _error_type(exc: Exception) -> str:
     if isinstance(exc, AistraleError):
         return exc.instance_code or exc.type
     return "internal_error"
-
-
-def _allowed(key: KeyRecord, model: str) -> bool:
-    return key.allowed_models is None or model in key.allowed_models
-
-
-def _model_card(name: str, ready: bool) -> dict[str, Any]:
-    return {
-        "id": name,
-        "object": "model",
-        "created": 0,
-        "owned_by": "aistrale",
-        "ready": ready,
-    }
