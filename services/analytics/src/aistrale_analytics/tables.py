@@ -36,6 +36,12 @@ usage_events = sa.Table(
     sa.Column("fallback_from", sa.String(200)),
     # 0004
     sa.Column("region", sa.String(64)),
+    # 0005
+    sa.Column("experiment", sa.String(200)),
+    sa.Column("arm", sa.String(64)),
+    # 0006: an answer from the router's exact cache, and what it saved
+    sa.Column("cached", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("saved_micro_usd", sa.BigInteger, nullable=False, server_default="0"),
 )
 sa.Index("ix_usage_events_org_time", usage_events.c.org_id, usage_events.c.occurred_at)
 sa.Index(

@@ -16,6 +16,7 @@ from aistrale_router.answer_cache.store import CacheMetrics
 from aistrale_router.gateway.request import PATHS, Endpoint
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
 from aistrale_router.queueing.gate import QueueMetrics
+from aistrale_router.routing.decisions import RoutingDecisions
 
 UNKNOWN = "unknown"
 ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
@@ -47,6 +48,7 @@ class GatewayMetrics:
         self.usage = UsageCounters(metrics, orgs)
         self.answer_cache = CacheMetrics(metrics)
         self.queue = QueueMetrics(metrics)
+        self.routing = RoutingDecisions(metrics)  # counted by the picker
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)
         self._seconds = Children(self.seconds)

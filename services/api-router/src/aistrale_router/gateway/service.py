@@ -26,6 +26,7 @@ from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.answer_cache import CACHE_HEADER, AnswerCache, CachedAnswer
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway import model_cards
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cached import CachePlan, GatewayCache
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
@@ -38,6 +39,7 @@ from aistrale_router.gateway.metering import (
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
 from aistrale_router.gateway.request import (
     MAX_CHOICES,
+    ClientRequest,
     Endpoint,
     parse_request,
     unparsed_request,
@@ -49,6 +51,8 @@ from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.queueing import QueueGate
 from aistrale_router.routing import residency
+from aistrale_router.routing.affinity.material import affinity_key
+from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
@@ -126,16 +130,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
-        catalog, regions = self.catalog.catalog, key.allowed_regions
-        data = [
-            _model_card(m, self._ready(m))
-            for m in catalog.models
-            if _allowed(key, m.name) and residency.servable(catalog, m, regions)
-        ]
-        return {"object": "list", "data": data}
+        return model_cards.listed(self.catalog.catalog, self.states, key)
 
-    def _ready(self, model: ModelEntry) -> bool:
-        return any(self.states.ready(d.id) for d in model.deployments)
+    async def retrieve_model(self, authorization: str | None, name: str) -> dict[str, Any]:
+        key = await self.keys.authenticate(authorization)
+        return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
     async def handle(
         self,
@@ -179,7 +178,10 @@ class Gateway:
 
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
-        model = self._model(meter.key, request.model, endpoint)
+        model, meter.assignment = self._model(meter.key, request, endpoint)
+        # The catalog's name for what was asked: the model's (an alias's model), or the
+        # experiment's (its arm is in `arm`).
+        meter.model = meter.assignment.experiment if meter.assignment else model.name
         cache = self.cache.plan(model, meter)
         # A hit is admitted too: it counts against RPM, and its reservation is settled to
         # 0 (docs/decisions/router-answer-cache-budget.md).
@@ -198,9 +200,24 @@ class Gateway:
         if hit is not None:
             return self._from_cache(meter, hit, admission.headers)
         regions = meter.key.allowed_regions
-        targets = self.picker.plan(catalog, model, endpoint, regions)
-        if not targets and regions is not None:
-            raise residency.not_allowed(model.name, regions)
+        policy = model.routing
+        affinity = (
+            None
+            if policy.affinity == "none"
+            else affinity_key(policy, meter.key.key_id, request.body)
+        )
+        tags = meter.key.all_tags()
+        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity, tags=tags)
+        if not targets:
+            if regions is not None and not residency.servable(catalog, model, regions):
+                raise residency.not_allowed(model.name, regions)
+            raise PermissionDenied(  # the pool rules leave this key nothing
+                f"This API key may not use any deployment of the model `{request.model}`.",
+                param="model",
+                code="model_not_allowed",
+            )
+        # The usage event names the planned deployment even if nothing reaches it.
+        meter.target = targets[0]
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         max_tokens = fit_context(admission.max_tokens, request, model)
         bound = BoundRequest(self.preparer, request, max_tokens, keys)
@@ -265,8 +282,17 @@ class Gateway:
                 raise error or UpstreamTimeout("The model sent nothing in time.")
             opened = await self._open(meter, targets, bound)
 
-    def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
-        model = self.catalog.catalog.get(name)
+    def _model(
+        self, key: KeyRecord, request: ClientRequest, endpoint: Endpoint
+    ) -> tuple[ModelEntry, Assignment | None]:
+        """The catalog model that serves the request; for an experiment's name, its arm's
+        (routing/experiments.py). A key may use an experiment when it may use its name,
+        whatever its arms' models are (docs/decisions/router-experiments.md)."""
+        name, catalog = request.model, self.catalog.catalog
+        model, assignment = catalog.get(name), None
+        if model is None and (experiment := catalog.experiment(name)) is not None:
+            assignment = assign(experiment, key.key_id, request.body.get("user"))
+            model = catalog.get(assignment.model)
         if model is None:
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it. "
@@ -274,7 +300,7 @@ class Gateway:
                 param="model",
                 code="model_not_found",
             )
-        if not _allowed(key, name):
+        if not model_cards.allows(key, model, name, experiment=assignment is not None):
             raise PermissionDenied(
                 f"This API key is not allowed to use the model `{name}`.",
                 param="model",
@@ -282,7 +308,7 @@ class Gateway:
             )
         if endpoint not in model.endpoints:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
-        return model
+        return model, assignment
 
     def _from_cache(self, meter: Meter, hit: CachedAnswer, admitted: dict[str, str]) -> Complete:
         """The kept body as it was (its `id` included: it is that answer); the response's
@@ -348,17 +374,3 @@ def _error_type(exc: Exception) -> str:
     if isinstance(exc, AistraleError):
         return exc.instance_code or exc.type
     return "internal_error"
-
-
-def _allowed(key: KeyRecord, model: str) -> bool:
-    return key.allowed_models is None or model in key.allowed_models
-
-
-def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:
-    return {
-        "id": model.name,
-        "object": "model",
-        "created": 0,
-        "owned_by": "aistrale",
-        "ready": ready,
-    }

@@ -73,6 +73,9 @@ class UsageEventV1(BaseModel):
     # The deployment's region from the catalog (data residency, docs/usage-pipeline.md);
     # None when the deployment names none or the request never reached one.
     region: Id | None = None
+    # An experiment's name (`model` then names it too) and the arm that served the request.
+    experiment: Name | None = None
+    arm: Id | None = None
 
     @classmethod
     def fitted(cls, **values: Any) -> UsageEventV1:
