@@ -17,7 +17,8 @@ from typing import Any
 from bench.measure import Measurement
 
 KEEP_UP_S = 10.0  # consumers must have caught up this long after the load at the latest
-PLATFORM = ("run", "up", "router")  # the targets compared with direct and nginx
+PLATFORM = ("run", "up", "router", "cached")  # the targets compared with direct and nginx
+CACHE_HIT_ADDED_P50_MS = 0.3  # issue 18: a cache hit adds at most this over a direct call
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,16 @@ def checks(measurements: Sequence[Measurement], totals: dict[str, float]) -> lis
             ),
             Check("make up: errors (c=1 and c=64)", float(errors), 0, True, 0),
         ]
+    if "cached" in present:
+        out.append(
+            Check(
+                "answer cache hit: added p50 at c=1 (ms)",
+                totals.get("cached_added_p50_ms_c1"),
+                CACHE_HIT_ADDED_P50_MS,
+                True,
+                _errors(measurements, "cached", 1),
+            )
+        )
     for name in ("run", "up"):
         if name in present:
             out.append(_keep_up(measurements, name))

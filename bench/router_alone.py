@@ -43,11 +43,14 @@ def _answers(port: int) -> bool:
     return False
 
 
-def _router_env(workdir: Path, upstream: str, userorg: str, token: str) -> dict[str, str]:
+def _router_env(
+    workdir: Path, upstream: str, userorg: str, token: str, cache_ttl_s: float | None
+) -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
+    models = write_models(workdir / "models.yaml", upstream, cache_ttl_s)
     env = {
         "AISTRALE_DATA_DIR": str(workdir / "router"),
-        "AISTRALE_MODELS_FILE": str(write_models(workdir / "models.yaml", upstream)),
+        "AISTRALE_MODELS_FILE": str(models),
         "AISTRALE_USER_ORG_URL": userorg,
         "AISTRALE_SERVICE_TOKEN": token,
         "AISTRALE_LOG_LEVEL": "WARNING",
@@ -73,8 +76,23 @@ def _leaves_nothing(env: dict[str, str]) -> Iterator[None]:
         delete_broker_and_redis_state(env)
 
 
+def router_cached(
+    workdir: Path, upstream: str, *, limits: bool = True
+) -> contextlib.AbstractContextManager[Target]:
+    """The router alone with the model's answer cache on: every measured request is a hit
+    (answered from Redis, or in process without it), admitted and metered as usual."""
+    return router_alone(workdir, upstream, limits=limits, cache_ttl_s=3600, name="cached")
+
+
 @contextlib.contextmanager
-def router_alone(workdir: Path, upstream: str, *, limits: bool = True) -> Iterator[Target]:
+def router_alone(
+    workdir: Path,
+    upstream: str,
+    *,
+    limits: bool = True,
+    cache_ttl_s: float | None = None,
+    name: str = "router",
+) -> Iterator[Target]:
     workdir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
     userorg = FakeUserOrg(service_token=token)
@@ -83,7 +101,7 @@ def router_alone(workdir: Path, upstream: str, *, limits: bool = True) -> Iterat
     port = free_port()
     argv = python_module_argv("aistrale-api-router", "serve", "--port", str(port))
     with serve_in_thread(userorg.app) as userorg_url:
-        env = _router_env(workdir, upstream, userorg_url, token)
+        env = _router_env(workdir, upstream, userorg_url, token, cache_ttl_s)
         with (
             _leaves_nothing(env),  # after the router has stopped
             service_process(argv, port, env, log_path=workdir / "router.log") as base,
@@ -103,5 +121,8 @@ def router_alone(workdir: Path, upstream: str, *, limits: bool = True) -> Iterat
                 else "in-memory bus, no consumer",
                 "limits_and_budget": "Redis" if "AISTRALE_REDIS_URL" in env else "in-process",
             }
+            if cache_ttl_s is not None:
+                store = "Redis" if "AISTRALE_REDIS_URL" in env else "in-process"
+                features["answer_cache"] = f"every request a hit ({store})"
             auth = f"Bearer {BENCH_KEY}"
-            yield Target("router", base + COMPLETIONS, auth, components, None, features)
+            yield Target(name, base + COMPLETIONS, auth, components, None, features)

@@ -32,7 +32,7 @@ from bench.nginx import run_mock, run_nginx
 from bench.platform_run import platform_run
 from bench.platform_up import platform_up
 from bench.report import checks, consumers, print_report, rows, summary, write_json
-from bench.router_alone import router_alone
+from bench.router_alone import router_alone, router_cached
 from bench.target import COMPLETIONS, Target
 from bench.wrk import locate_wrk
 
@@ -44,6 +44,7 @@ PLATFORMS: dict[str, Platform] = {
     "run": platform_run,
     "up": platform_up,
     "router": router_alone,
+    "cached": router_cached,
 }
 ALL = ("direct", "nginx", *PLATFORMS)
 

@@ -53,6 +53,11 @@ def catalog(upstream: str, dead: str) -> dict[str, Any]:
                 _deployment("us-2", upstream, "us"),
             ),
             model("us-only", _deployment("us-3", upstream, "us")),
+            # The exact answer cache (docs/router.md "Answer cache"): hits metered as cached.
+            {
+                **model("cached-chat", _deployment("cached-1", upstream, None)),
+                "cache": {"ttl_s": 60},
+            },
         ]
     }
 

@@ -360,3 +360,26 @@ def test_residency_is_set_by_platform_admins_only(running: Stack) -> None:
     assert [(e["actor_id"], e["outcome"]) for e in audit.json()["data"]] == [
         (owner_id, "failure:permission_denied")
     ]
+
+
+def test_a_cache_hit_is_free_and_its_saving_reaches_analytics(running: Stack) -> None:
+    """Router -> RabbitMQ -> analytics: the hit's row says cached, costs 0, and the usage
+    summary shows the money it saved (what the miss cost)."""
+    org = running.org(f"cache-{uuid.uuid4().hex[:6]}")
+    _, key = running.key(org)
+    client, run = running.client(key), uuid.uuid4().hex[:8]
+    assert _ask(client, "cached-chat", f"{run}-miss") == _ask(client, "cached-chat", f"{run}-hit")
+    rows = {r["request_id"]: r for r in _logged(running, org, 2)}
+    miss, hit = rows[f"{run}-miss"], rows[f"{run}-hit"]
+    assert miss["cached"] is False and miss["cost_micro_usd"] > 0
+    assert hit["cached"] is True and hit["cost_micro_usd"] == 0 and hit["status"] == 200
+    admin = running.platform_admin()
+
+    def summed() -> dict[str, Any] | None:
+        path = f"/analytics/v1/orgs/{org}/usage/summary"
+        totals: dict[str, Any] = running.analytics_get(path, admin, period="day").json()["totals"]
+        return totals if totals["requests"] >= 2 else None
+
+    totals = eventually(summed)
+    assert (totals["cache_hits"], totals["saved_micro_usd"]) == (1, miss["cost_micro_usd"])
+    assert totals["cost_micro_usd"] == miss["cost_micro_usd"]

@@ -36,6 +36,12 @@ usage_events = sa.Table(
     sa.Column("fallback_from", sa.String(200)),
     # 0004
     sa.Column("region", sa.String(64)),
+    # 0005
+    sa.Column("experiment", sa.String(200)),
+    sa.Column("arm", sa.String(64)),
+    # 0006: an answer from the router's exact cache, and what it saved
+    sa.Column("cached", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("saved_micro_usd", sa.BigInteger, nullable=False, server_default="0"),
 )
 sa.Index("ix_usage_events_org_time", usage_events.c.org_id, usage_events.c.occurred_at)
 sa.Index(
@@ -92,6 +98,9 @@ usage_rollups = sa.Table(
     sa.Column("latency_ms_sum", sa.Float, nullable=False),
     sa.Column("ttft_ms_sum", sa.Float, nullable=False),
     sa.Column("ttft_count", sa.BigInteger, nullable=False),
+    # 0004: answers from the router's exact cache, and what they would have cost
+    sa.Column("cache_hits", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("saved_micro_usd", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 usage_exports = sa.Table(

@@ -83,6 +83,23 @@ class Settings(ServiceSettings):
     budget_lease_ttl_s: float = Field(default=60.0, gt=1)
     budget_lease_idle_s: float = Field(default=10.0, gt=0)
 
+    # Answer cache (answer_cache/, docs/router.md "Answer cache"), for the models whose
+    # catalog entry has `cache: {ttl_s}`. Its own Redis URL if set, else AISTRALE_REDIS_URL,
+    # else in process. A store slower than the timeout, or failing, is a miss (and is left
+    # alone for retry_s); answers bigger than max_bytes are not kept.
+    answer_cache_redis_url: str | None = None
+    answer_cache_timeout_s: float = Field(default=0.25, gt=0)
+    answer_cache_retry_s: float = Field(default=1.0, ge=0)
+    answer_cache_max_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Answers this replica kept or read lately, in process until their expiry (0: off).
+    answer_cache_local_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+
+    # Queueing (queueing/, docs/router.md "Queueing"): how long a request may wait for a
+    # deployment at its max_concurrency or for its key's RPM window (0: a 429 at once, as
+    # without a queue; a model's queue_wait_s overrides it), and how many may wait at once.
+    queue_wait_s: float = Field(default=0.0, ge=0, le=600)
+    queue_max_depth: int = Field(default=256, ge=0)
+
     # Usage outbox (docs/usage-pipeline.md): how long a replayer holds the rows it claimed.
     # Must exceed the publish timeout (5 s); a replica that dies mid-replay frees its rows
     # when it runs out.

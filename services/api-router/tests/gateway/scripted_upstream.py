@@ -55,6 +55,29 @@ GEMINI_CUT = (
 )
 
 
+# Streams that stop without ending: 200 and nothing after the headers (`silent`), or some
+# content and then nothing (`idle`); the connection stays open until the router drops it.
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+_IDLE_EVENTS = _chunk({"role": "assistant", "content": ""}) + _chunk({"content": "Hel"})
+HELD = {
+    "silent": _SSE_HEAD,
+    "idle": _SSE_HEAD + f"{len(_IDLE_EVENTS):x}\r\n".encode() + _IDLE_EVENTS + b"\r\n",
+}
+HOLD_S = 30.0
+
+
+async def _hold(sent: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(sent)
+    await writer.drain()
+    try:
+        async with asyncio.timeout(HOLD_S):
+            await reader.read()  # until the router hangs up
+    except TimeoutError:
+        pass
+
+
 class ScriptedUpstream:
     def __init__(self) -> None:
         self.port = 0
@@ -86,6 +109,9 @@ class ScriptedUpstream:
             else:
                 self.requests[mode] += 1
                 self.bodies.append(body)
+                if mode in HELD:
+                    await _hold(HELD[mode], reader, writer)
+                    return
                 writer.write(self._answer(mode, body))
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

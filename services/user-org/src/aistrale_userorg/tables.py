@@ -19,6 +19,7 @@ orgs = sa.Table(
     sa.Column("log_bodies", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("log_retention_days", sa.Integer, nullable=True),
     sa.Column("allowed_regions", sa.JSON, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
 )
 
 users = sa.Table(
@@ -60,6 +61,7 @@ api_keys = sa.Table(
     sa.Column("last_used_at", TS, nullable=True),
     # Keys that require HMAC-signed requests: the signing secret, sealed under the KEK.
     sa.Column("signing_secret_sealed", sa.Text, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
     sa.Index("ix_api_keys_org_id", "org_id"),
 )
 

@@ -38,6 +38,8 @@ class RollupDelta:
     latency_ms_sum: float = 0.0
     ttft_ms_sum: float = 0.0
     ttft_count: int = 0
+    cache_hits: int = 0
+    saved_micro_usd: int = 0
 
     def add(self, event: UsageEventV1) -> None:
         self.requests += 1
@@ -50,6 +52,8 @@ class RollupDelta:
         if event.ttft_ms is not None:
             self.ttft_ms_sum += event.ttft_ms
             self.ttft_count += 1
+        self.cache_hits += int(event.cached)
+        self.saved_micro_usd += event.saved_micro_usd
 
 
 def aggregate(events: Iterable[UsageEventV1]) -> list[tuple[RollupKey, RollupDelta]]:

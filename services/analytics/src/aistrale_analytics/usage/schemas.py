@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from aistrale_common.budget_periods import Period
 
 Bucket = Literal["minute", "hour", "day"]
-GroupBy = Literal["model", "key"]
+GroupBy = Literal["model", "key", "arm", "deployment", "provider"]
 
 
 class Percentiles(BaseModel):
@@ -26,12 +26,18 @@ class UsageTotals(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_micro_usd: int = 0
+    cache_hits: int = 0  # answered from the router's exact cache, at no cost
+    saved_micro_usd: int = 0  # what those answers cost when they were first made
 
 
 class UsageRow(UsageTotals):
     bucket_start: datetime
     model: str | None = None
     key_id: str | None = None
+    experiment: str | None = None  # group_by=arm: the experiment and its arm
+    arm: str | None = None
+    deployment: str | None = None  # group_by=deployment (null: refused before routing)
+    provider: str | None = None
     latency_ms: Percentiles | None = None
     ttft_ms: Percentiles | None = None
 

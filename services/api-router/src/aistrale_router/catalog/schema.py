@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from aistrale_common.providers import ProviderName
+from aistrale_common.tags import Tag, TagList
 
 
 class Pricing(BaseModel):
@@ -34,6 +35,15 @@ class Pricing(BaseModel):
     input_micro_usd_per_mtok: int = Field(ge=0)
     output_micro_usd_per_mtok: int = Field(ge=0)
     cached_input_micro_usd_per_mtok: int | None = Field(default=None, ge=0)
+
+
+class AnswerCachePolicy(BaseModel):
+    """`cache: {ttl_s: 300}`: identical non-streamed requests of one org are answered from
+    the exact cache for this long (docs/router.md "Answer cache")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_s: float = Field(gt=0, le=30 * 86_400)
 
 
 class Deployment(BaseModel):
@@ -48,6 +58,9 @@ class Deployment(BaseModel):
     # The server software, where the router must treat it specially. `llama.cpp`: chat
     # template special tokens (`<|im_end|>`, `<end_of_turn>`...) are stripped from answers.
     engine: Literal["llama.cpp"] | None = None
+    # Requests this router replica sends it at once at most; more wait in the queue (up to
+    # the model's queue_wait_s) or get a 429 (docs/router.md "Queueing"). None: no cap.
+    max_concurrency: int | None = Field(default=None, ge=1)
     # Where it runs, for data residency (routing/residency.py): an org restricted to some
     # regions is only ever sent to deployments that name one of them.
     region: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -57,6 +70,8 @@ class Deployment(BaseModel):
     # Hosted providers are not probed unless asked (a probe spends their quota): with
     # `probe: true` the health prober GETs {base_url}/models on them too.
     probe: bool = False
+    # The pool a routing rule can reserve this deployment in (routing/rules.py).
+    pool: Tag | None = None
 
     @property
     def id(self) -> str:
@@ -81,6 +96,17 @@ class RoutingPolicy(BaseModel):
     prefix_chars: int = Field(default=4096, gt=0)
 
 
+class PoolRule(BaseModel):
+    """Keys with any of `tags` (their own or their org's) use only the deployments in
+    `pool`; with `exclusive`, keys without them never use that pool (routing/rules.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tags: TagList = Field(min_length=1)
+    pool: Tag
+    exclusive: bool = False
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,24 +125,78 @@ class ModelEntry(BaseModel):
         "completions",
         "embeddings",
     ]
+    cache: AnswerCachePolicy | None = None  # None: never cached
+    # How long a request may wait for a deployment under its max_concurrency, or for its
+    # key's RPM window, before the 429; None: the router's AISTRALE_QUEUE_WAIT_S.
+    queue_wait_s: float | None = Field(default=None, ge=0, le=600)
+    rules: list[PoolRule] = []
+
+    @model_validator(mode="after")
+    def _pools_exist(self) -> ModelEntry:
+        pools = {d.pool for d in self.deployments}
+        for rule in self.rules:
+            if rule.pool not in pools:
+                raise ValueError(f"model {self.name}: no deployment is in pool {rule.pool}")
+        return self
+
+
+class Arm(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Tag
+    model: str  # a catalog model's name
+    weight: int = Field(ge=0)
+
+
+class Experiment(BaseModel):
+    """A name clients ask for as a model, served by one of its arms' models, chosen by
+    weight; sticky per key, per the request's `user`, or not (routing/experiments.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    arms: list[Arm] = Field(min_length=1)
+    sticky: Literal["key", "user", "none"] = "key"
+
+    @model_validator(mode="after")
+    def _arms(self) -> Experiment:
+        if len({a.name for a in self.arms}) != len(self.arms):
+            raise ValueError(f"experiment {self.name}: arm names must differ")
+        if sum(a.weight for a in self.arms) <= 0:
+            raise ValueError(f"experiment {self.name}: some arm needs a weight above 0")
+        return self
 
 
 class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: list[ModelEntry] = []
+    experiments: list[Experiment] = []
     _by_name: dict[str, ModelEntry] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> Catalog:
-        """A name or an alias names one model: the catalog is refused at load otherwise."""
+        """A name or an alias names one model: the catalog is refused at load otherwise.
+        Then the experiments, which need those names (one validator: a fixed order)."""
         for model in self.models:
             names = [model.name, *model.aliases]
             for name in names:
                 if self._by_name.setdefault(name, model) is not model or names.count(name) > 1:
                     raise ValueError(f"the model name `{name}` is given twice (names and aliases)")
+        self._check_experiments()
         return self
+
+    def _check_experiments(self) -> None:
+        for experiment in self.experiments:
+            if experiment.name in self._by_name:
+                raise ValueError(f"experiment {experiment.name} has a model's name")
+            for arm in experiment.arms:
+                if arm.model not in self._by_name:
+                    raise ValueError(f"experiment {experiment.name}: no model {arm.model}")
 
     def get(self, name: str) -> ModelEntry | None:
         """The model a client's name means: its own name or one of its aliases."""
         return self._by_name.get(name)
+
+    def experiment(self, name: str) -> Experiment | None:
+        return next((e for e in self.experiments if e.name == name), None)

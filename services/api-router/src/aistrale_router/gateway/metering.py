@@ -19,6 +19,7 @@ from aistrale_router.gateway.request import ClientRequest
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
+from aistrale_router.routing.experiments import Assignment
 from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
@@ -45,12 +46,16 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # Answered from the exact cache: nothing upstream, and what the answer cost once.
+    cached: bool = False
+    saved_micro_usd: int = 0
     # The catalog model the name the client asked for means (an alias is metered as it).
     model: str | None = None
     # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
     # and the answer the client got.
     sent: bytes | None = None
     answer: bytes | bytearray | None = None
+    assignment: Assignment | None = None  # the experiment's arm, when one was asked for
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -80,7 +85,11 @@ class Meter:
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            cached=self.cached,
+            saved_micro_usd=self.saved_micro_usd,
             region=target.deployment.region if target else None,
+            experiment=self.assignment.experiment if self.assignment else None,
+            arm=self.assignment.arm if self.assignment else None,
         )
 
 

@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import Children, ServiceMetrics
+from aistrale_router.answer_cache.store import CacheMetrics
 from aistrale_router.gateway.request import PATHS
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
+from aistrale_router.queueing.gate import QueueMetrics
 from aistrale_router.routing.decisions import RoutingDecisions
 
 UNKNOWN = "unknown"
@@ -46,6 +48,8 @@ class GatewayMetrics:
             ("model",),
         )
         self.usage = UsageCounters(metrics, orgs)
+        self.answer_cache = CacheMetrics(metrics)
+        self.queue = QueueMetrics(metrics)
         self.routing = RoutingDecisions(metrics)  # counted by the picker
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)

@@ -50,6 +50,9 @@ class ClientRequest:
     # Completions upstream generates, each of up to max_tokens: n (or best_of) for every
     # prompt of a /v1/completions batch. Admission reserves all of them.
     choices: int = 1
+    # `"cache": false` in the body: not answered from, nor stored in, the exact cache. The
+    # field is the router's own and is taken out of `raw` before anything is sent upstream.
+    cache_opt_out: bool = False
     # The inbound protocol the client spoke when it was not chat completions itself
     # (`responses`, `messages`: protocols/base.py): the endpoint metered and counted.
     protocol: str | None = None
@@ -98,6 +101,7 @@ def translated_request(
 def _from_body(
     raw: bytes, body: dict[str, Any], endpoint: Endpoint, max_choices: int
 ) -> ClientRequest:
+    raw, body, opt_out = _without_cache_field(raw, body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("You must provide a model parameter.", param="model")
@@ -124,7 +128,18 @@ def _from_body(
         max_tokens_field=field,
         prompt_estimate=estimate,
         choices=_choices(body, endpoint, max_choices),
+        cache_opt_out=opt_out,
     )
+
+
+def _without_cache_field(raw: bytes, body: dict[str, Any]) -> tuple[bytes, dict[str, Any], bool]:
+    """The body as upstream must see it, and whether the client opted out of the cache.
+    Re-encoded only when the client used the field, so the common case keeps its bytes."""
+    if "cache" not in body:
+        return raw, body, False
+    wanted = _optional_bool(body, "cache") if body["cache"] is not None else True
+    rest = {k: v for k, v in body.items() if k != "cache"}
+    return orjson.dumps(rest), rest, not wanted
 
 
 def unparsed_request(raw: bytes, endpoint: Endpoint, protocol: str | None = None) -> ClientRequest:

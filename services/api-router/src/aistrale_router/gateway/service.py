@@ -19,20 +19,27 @@ from aistrale_common.errors import (
     NotFound,
     PermissionDenied,
     UpstreamFailed,
+    UpstreamTimeout,
 )
+from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
+from aistrale_router.answer_cache import CACHE_HEADER, AnswerCache, CachedAnswer
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway import model_cards
 from aistrale_router.gateway.answer import available_models, fit_context
+from aistrale_router.gateway.cached import CachePlan, GatewayCache
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
+from aistrale_router.gateway.first_event import first_event, prepended
 from aistrale_router.gateway.metering import (
+    NO_USAGE,
     Meter,
     Metering,
 )
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
 from aistrale_router.gateway.request import (
     MAX_CHOICES,
+    ClientRequest,
     Endpoint,
     parse_request,
     translated_request,
@@ -44,13 +51,17 @@ from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.queueing import QueueGate
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
+from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
-from aistrale_router.routing.picker import DeploymentPicker
+from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
 from aistrale_router.streaming.relay import DONE_EVENT, StreamRelay, error_event
 from aistrale_router.usage import Usage
+
+log = get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -97,7 +108,17 @@ class Gateway:
         cutoff: Cutoff | None = None,
         max_choices: int = MAX_CHOICES,
         signatures: SignatureCheck | None = None,
+        answers: AnswerCache | None = None,
+        first_event_timeout_s: float | None = None,
+        queue: QueueGate | None = None,
+        queue_wait_s: float = 0.0,
     ) -> None:
+        self.queue = queue
+        self.queue_wait_s = queue_wait_s
+        # None: a stream is handed on as soon as upstream's headers are in (no failover
+        # after them); else its first event is awaited this long, and failed over.
+        self.first_event_timeout_s = first_event_timeout_s
+        self.cache = GatewayCache(answers)
         self.max_choices = max_choices
         self.signatures = signatures
         self.preparer = preparer
@@ -212,13 +233,27 @@ class Gateway:
 
     async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
-        model = self._model(meter.key, request.model, endpoint)
-        meter.model = model.name
-        meter.admission = admission = await self.gatekeeper.admit(
+        model, meter.assignment = self._model(meter.key, request, endpoint)
+        # The catalog's name for what was asked: the model's (an alias's model), or the
+        # experiment's (its arm is in `arm`).
+        meter.model = meter.assignment.experiment if meter.assignment else model.name
+        cache = self.cache.plan(model, meter)
+        # A hit is admitted too: it counts against RPM, and its reservation is settled to
+        # 0 (docs/decisions/router-answer-cache-budget.md).
+        wait_s = model.queue_wait_s if model.queue_wait_s is not None else self.queue_wait_s
+        admit = partial(
+            self.gatekeeper.admit,
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
-            )
+            ),
         )
+        if self.queue is None:
+            meter.admission = admission = await admit()
+        else:  # at its RPM, a key may wait for the window (queueing/gate.py)
+            meter.admission = admission = await self.queue.retry_rate_limited(admit, wait_s)
+        hit = await self.cache.lookup(cache, meter)
+        if hit is not None:
+            return self._from_cache(meter, hit, admission.headers)
         regions = meter.key.allowed_regions
         policy = model.routing
         affinity = (
@@ -226,34 +261,93 @@ class Gateway:
             if policy.affinity == "none"
             else affinity_key(policy, meter.key.key_id, request.body)
         )
-        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity)
-        if not targets and regions is not None:
-            raise residency.not_allowed(model.name, regions)
+        tags = meter.key.all_tags()
+        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity, tags=tags)
+        if not targets:
+            if regions is not None and not residency.servable(catalog, model, regions):
+                raise residency.not_allowed(model.name, regions)
+            raise PermissionDenied(  # the pool rules leave this key nothing
+                f"This API key may not use any deployment of the model `{request.model}`.",
+                param="model",
+                code="model_not_allowed",
+            )
         # The usage event names the planned deployment even if nothing reaches it.
-        meter.target = targets[0] if targets else None
+        meter.target = targets[0]
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
+        max_tokens = fit_context(admission.max_tokens, request, model)
+        bound = BoundRequest(self.preparer, request, max_tokens, keys)
+        if self.queue is not None:  # nothing awaited between room found and attempt started
+            targets = await self.queue.room(targets, wait_s)
+        opened = await self._open(meter, targets, bound)
+        headers = dict(admission.headers)
+        if cache is not None:
+            headers.update(cache.miss_header)
+        if request.stream:
+            return await self._first_stream(meter, targets, bound, opened, headers)
+        return await self._complete(meter, opened, headers, cache)
+
+    async def _open(self, meter: Meter, targets: list[Target], bound: BoundRequest) -> Opened:
+        tried = meter.attempts
         try:
-            max_tokens = fit_context(admission.max_tokens, request, model)
-            bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
             meter.sent = bound.last_sent if meter.key.log_bodies else None
-            meter.attempts, meter.target = failed.attempts, failed.target
-            failed.error.headers = {**admission.headers, **failed.error.headers}
+            meter.attempts, meter.target = tried + failed.attempts, failed.target
+            admitted = meter.admission.headers if meter.admission else {}
+            failed.error.headers = {**admitted, **failed.error.headers}
             raise failed.error from None
-        meter.attempts, meter.target = opened.attempts, opened.target
+        meter.attempts, meter.target = tried + opened.attempts, opened.target
         meter.sent = bound.last_sent if meter.key.log_bodies else None
-        headers = dict(admission.headers)
-        if request.stream:
+        return opened
+
+    async def _first_stream(
+        self,
+        meter: Meter,
+        targets: list[Target],
+        bound: BoundRequest,
+        opened: Opened,
+        headers: dict[str, str],
+    ) -> Streaming:
+        """The stream, once its first event is in; a deployment that sent none in time (or
+        only an error) is closed and the next one asked: no byte has reached the client."""
+        while True:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
                 # A server that answers a streamed request with one JSON body: not a stream.
                 await opened.close(ok=False)
                 raise UpstreamFailed("Upstream answered a streamed request without a stream.")
-            return self._stream(meter, opened, headers)
-        return await self._complete(meter, opened, headers)
+            streaming = self._stream(meter, opened, dict(headers))
+            timeout_s = self.first_event_timeout_s
+            if timeout_s is None:
+                return streaming
+            try:
+                first = await first_event(streaming.chunks, streaming.relay, timeout_s)
+            except asyncio.CancelledError:  # the client left while we waited: upstream stops
+                opened.attempt.abandon()
+                await opened.response.close()
+                raise
+            if first is not None:
+                streaming.chunks = prepended(first, streaming.chunks)
+                return streaming
+            await opened.close(ok=False)
+            failed = opened.target.deployment.id
+            log.info("stream_first_event_missing", deployment=failed)
+            targets = [t for t in targets if t.deployment.id != failed]
+            if not targets:
+                error = streaming.relay.error
+                raise error or UpstreamTimeout("The model sent nothing in time.")
+            opened = await self._open(meter, targets, bound)
 
-    def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
-        model = self.catalog.catalog.get(name)
+    def _model(
+        self, key: KeyRecord, request: ClientRequest, endpoint: Endpoint
+    ) -> tuple[ModelEntry, Assignment | None]:
+        """The catalog model that serves the request; for an experiment's name, its arm's
+        (routing/experiments.py). A key may use an experiment when it may use its name,
+        whatever its arms' models are (docs/decisions/router-experiments.md)."""
+        name, catalog = request.model, self.catalog.catalog
+        model, assignment = catalog.get(name), None
+        if model is None and (experiment := catalog.experiment(name)) is not None:
+            assignment = assign(experiment, key.key_id, request.body.get("user"))
+            model = catalog.get(assignment.model)
         if model is None:
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it. "
@@ -261,7 +355,7 @@ class Gateway:
                 param="model",
                 code="model_not_found",
             )
-        if not model_cards.allows(key, model, name):
+        if not model_cards.allows(key, model, name, experiment=assignment is not None):
             raise PermissionDenied(
                 f"This API key is not allowed to use the model `{name}`.",
                 param="model",
@@ -269,9 +363,21 @@ class Gateway:
             )
         if endpoint not in model.endpoints:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
-        return model
+        return model, assignment
 
-    async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
+    def _from_cache(self, meter: Meter, hit: CachedAnswer, admitted: dict[str, str]) -> Complete:
+        """The kept body as it was (its `id` included: it is that answer); the response's
+        own x-request-id is this request's."""
+        meter.first_byte_at = time.perf_counter()
+        headers = {**admitted, "content-type": hit.content_type, CACHE_HEADER: "hit"}
+        if meter.key.log_bodies:
+            meter.answer = hit.body  # nothing was sent upstream: `sent` stays None
+        meter_it = partial(self.metering.finish, meter, 200, None, NO_USAGE)
+        return Complete(200, hit.body, headers, meter_it)
+
+    async def _complete(
+        self, meter: Meter, opened: Opened, headers: dict[str, str], cache: CachePlan | None
+    ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
         answer = self.preparer.adapter(opened.target).complete(
@@ -285,6 +391,8 @@ class Gateway:
         if meter.key.log_bodies:
             meter.answer = answer.body
         status = opened.response.status
+        kept = (status, answer.body, answer.content_type, answer.usage)
+        await self.cache.keep(cache, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, answer.body, headers, meter_it)
 

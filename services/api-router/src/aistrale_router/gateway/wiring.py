@@ -20,6 +20,7 @@ from aistrale_common.shutdown import Drain
 from aistrale_common.tasks import stop_tasks
 from aistrale_common.tracing import inject_httpx
 from aistrale_router.admission import ManagedGatekeeper
+from aistrale_router.answer_cache import AnswerCache
 from aistrale_router.catalog.schema import Catalog
 from aistrale_router.catalog.store import CatalogStore
 from aistrale_router.gateway.cutoff import Cutoff
@@ -39,6 +40,7 @@ from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
+from aistrale_router.queueing import QueueGate
 from aistrale_router.routing.forward import Forwarder, RetryPolicy
 from aistrale_router.routing.health import HealthProber
 from aistrale_router.routing.latency import LatencyStats
@@ -66,8 +68,12 @@ class GatewayRef:
         return None if current is None else (current.catalog.catalog, current.states)
 
     def in_catalog(self, name: str) -> bool:
+        """A model's or an experiment's name: both bounded by the catalog (metric labels)."""
         current = self.current
-        return current is not None and current.catalog.catalog.get(name) is not None
+        if current is None:
+            return False
+        catalog = current.catalog.catalog
+        return catalog.get(name) is not None or catalog.experiment(name) is not None
 
 
 def build_upstream_client(
@@ -142,6 +148,7 @@ async def open_gateway(
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     cutoff = Cutoff(settings.shutdown_grace_s)
     seen = open_kv(settings.redis_url, settings.redis_prefix)
+    answers = answer_cache(settings, requests)
     drain.on_begin(cutoff.begin)
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
@@ -155,6 +162,10 @@ async def open_gateway(
         max_choices=settings.max_choices,
         # Seen signatures (replay protection): Redis when configured, shared by replicas.
         signatures=SignatureCheck(seen),
+        answers=answers,
+        first_event_timeout_s=settings.upstream_first_byte_timeout_s,
+        queue=QueueGate(states, settings.queue_max_depth, requests.queue),
+        queue_wait_s=settings.queue_wait_s,
     )
     consumer = await listen_for_control_events(
         core.bus, settings.control_exchange, cache, org_credentials.invalidate
@@ -186,6 +197,19 @@ async def open_gateway(
         await gateway.keys.close()  # background key refreshes, before their client closes
         await userorg.aclose()
         await seen.close()
+        await answers.close()
+
+
+def answer_cache(settings: Settings, requests: GatewayMetrics) -> AnswerCache:
+    url = settings.answer_cache_redis_url or settings.redis_url
+    return AnswerCache(
+        open_kv(url, settings.redis_prefix),
+        timeout_s=settings.answer_cache_timeout_s,
+        retry_s=settings.answer_cache_retry_s,
+        max_bytes=settings.answer_cache_max_bytes,
+        local_max_bytes=settings.answer_cache_local_max_bytes,
+        metrics=requests.answer_cache,
+    )
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:

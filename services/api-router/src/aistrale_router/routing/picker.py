@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
 from aistrale_router.routing import decisions as why
+from aistrale_router.routing import rules
 from aistrale_router.routing.affinity.ring import RingCache
 from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.residency import eligible as in_regions
@@ -73,18 +74,19 @@ class DeploymentPicker:
         *,
         affinity: int | None = None,
         eligible: Eligible | None = None,
+        tags: frozenset[str] = frozenset(),
     ) -> list[Target]:
         """`regions`: data residency (routing/residency.py); `affinity`: the request's
         affinity key (routing/affinity/material.py), None for none; `eligible`: a further
-        pre-filter of each model's deployments. Empty only when the filters leave no
-        deployment at all."""
-        pool = in_regions(model.deployments, regions)
+        pre-filter of each model's deployments; `tags`: the key's, for each model's pool
+        rules (routing/rules.py). Empty only when the filters leave no deployment at all."""
+        pool = in_regions(rules.eligible(model, tags), regions)
         order, reason = self._order(model, pool, eligible, affinity)
         targets = [Target(model, d, None) for d in order]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                pool = in_regions(fallback.deployments, regions)
+                pool = in_regions(rules.eligible(fallback, tags), regions)
                 more, _ = self._order(fallback, pool, eligible, None)
                 targets.extend(Target(fallback, d, model.name) for d in more)
         usable = [t for t in targets if self._usable(t.deployment)]

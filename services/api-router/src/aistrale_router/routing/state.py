@@ -48,6 +48,12 @@ class DeploymentStates:
         self._open_s = open_s
         self._clock = clock
         self._states: dict[str, DeploymentState] = {}
+        self._released: list[Callable[[str], None]] = []
+
+    def on_release(self, listener: Callable[[str], None]) -> None:
+        """`listener(deployment_id)` whenever a request leaves a deployment's flight (the
+        queue waits for that: queueing/gate.py)."""
+        self._released.append(listener)
 
     def get(self, deployment_id: str) -> DeploymentState:
         state = self._states.get(deployment_id)
@@ -79,6 +85,8 @@ class DeploymentStates:
         state = self.get(deployment_id)
         state.inflight -= 1
         state.trial_running = False
+        for listener in self._released:
+            listener(deployment_id)
         if ok:
             state.failures = 0
             return
@@ -92,6 +100,8 @@ class DeploymentStates:
         state = self.get(deployment_id)
         state.inflight -= 1
         state.trial_running = False
+        for listener in self._released:
+            listener(deployment_id)
 
     def ready(self, deployment_id: str) -> bool:
         """What /v1/models says: not failed its last probe, and its breaker not open. Hosted

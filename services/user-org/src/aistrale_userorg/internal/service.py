@@ -52,4 +52,6 @@ def to_record(rows: Sequence[Any]) -> KeyLookup:
         allowed_regions=first.allowed_regions,
         log_bodies=bool(first.log_bodies),
         log_retention_days=first.log_retention_days,
+        tags=first.tags or [],
+        org_tags=first.org_tags or [],
     )

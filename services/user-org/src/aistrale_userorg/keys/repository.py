@@ -26,6 +26,8 @@ _LOOKUP = (
         api_keys.c.rpm_limit,
         api_keys.c.tpm_limit,
         api_keys.c.signing_secret_sealed,
+        api_keys.c.tags,
+        orgs.c.tags.label("org_tags"),
         orgs.c.rpm_limit.label("org_rpm_limit"),
         orgs.c.tpm_limit.label("org_tpm_limit"),
         orgs.c.log_bodies,
