@@ -168,6 +168,10 @@ async def test_store_false_is_not_retrievable(router: Router) -> None:
         ({"model": "chat-model", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
         ({"model": "chat-model", "input": "x", "max_output_tokens": 0}, "max_output_tokens"),
         ({"model": "chat-model", "input": "x", "temperature": 9}, "temperature"),
+        ({"model": "chat-model", "input": [{"role": ["user"], "content": "x"}]}, "input[0].role"),
+        ({"model": "chat-model", "input": [{"role": "user", "content": [7]}]}, "input[0].content"),
+        ({"model": "chat-model", "input": "x", "tool_choice": {"type": 1}}, "tool_choice"),
+        ({"model": "chat-model", "input": "x", "previous_response_id": 5}, "previous_response_id"),
         (
             {"model": "chat-model", "input": "x", "text": {"format": {"type": "yaml"}}},
             "text.format",

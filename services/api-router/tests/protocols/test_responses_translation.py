@@ -114,3 +114,9 @@ async def test_a_budget_stop_mid_stream_is_rate_limit_exceeded() -> None:
     assert events[-1].type == "response.failed"
     assert events[-1].response.error.code == "rate_limit_exceeded"
     assert events[-2].message == "The budget ran out."
+
+
+async def test_a_chunk_that_cannot_be_translated_ends_failed() -> None:
+    relayed = [_chunk({"content": "Hel"}), b'data: {"choices": [7]}\n\n']
+    events = await _events(ResponsesStream(call(), _relayed(relayed), _nothing))
+    assert [e.type for e in events][-2:] == ["error", "response.failed"]

@@ -49,7 +49,8 @@ def chat_messages(items: list[Item]) -> list[Message]:
 
 
 def _message(item: Item, index: int) -> Message:
-    role = _ROLES.get(item.get("role", ""))
+    role = item.get("role")
+    role = _ROLES.get(role) if isinstance(role, str) else None
     if role is None:
         raise InvalidRequest(
             "'role' must be one of user, assistant, system, developer.",

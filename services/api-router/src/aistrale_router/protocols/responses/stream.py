@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from aistrale_common.errors import AistraleError, UpstreamFailed
+from aistrale_common.logging import get_logger
 from aistrale_router.protocols.responses.answer import (
     call_item,
     message_item,
@@ -24,6 +25,7 @@ from aistrale_router.protocols.responses.answer import (
 )
 from aistrale_router.protocols.responses.request import ResponsesCall, new_id
 
+log = get_logger(__name__)
 Event = dict[str, Any]
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
@@ -61,9 +63,12 @@ class ResponsesStream:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self._lifecycle("response.created") + self._lifecycle("response.in_progress")
         async for raw in self._chunks:
-            out: list[bytes] = []
-            for event in _events(raw):
-                out.extend(self._on(event))
+            try:
+                out = [b for event in _events(raw) for b in self._on(event)]
+            except Exception:  # a chunk we could not translate: still an explicit end
+                log.exception("responses_stream_translation_failed")
+                yield self._failed(UpstreamFailed("The stream could not be translated."))
+                return
             if self._done and not self._ended:
                 self._ended = True
                 out.append(await self._complete())
