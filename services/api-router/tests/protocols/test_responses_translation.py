@@ -10,7 +10,7 @@ import pytest
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from aistrale_common.errors import InvalidRequest, ServiceUnavailable
+from aistrale_common.errors import InvalidRequest, ServiceUnavailable, UpstreamFailed
 from aistrale_router.protocols.responses.answer import from_chat
 from aistrale_router.protocols.responses.items import chat_messages
 from aistrale_router.protocols.responses.request import ResponsesCall, new_call
@@ -120,3 +120,11 @@ async def test_a_chunk_that_cannot_be_translated_ends_failed() -> None:
     relayed = [_chunk({"content": "Hel"}), b'data: {"choices": [7]}\n\n']
     events = await _events(ResponsesStream(call(), _relayed(relayed), _nothing))
     assert [e.type for e in events][-2:] == ["error", "response.failed"]
+
+
+@pytest.mark.parametrize(
+    "body", [b"nope", b"{}", b'{"choices": [7]}', b'{"choices": [{"message": 1}]}']
+)
+def test_an_answer_that_is_not_a_chat_completion_is_a_502(body: bytes) -> None:
+    with pytest.raises(UpstreamFailed):
+        from_chat(call(), body)

@@ -85,21 +85,24 @@ def usage_object(usage: Any) -> dict[str, Any] | None:
 
 
 def from_chat(call: ResponsesCall, chat: bytes) -> dict[str, Any]:
+    """Raises UpstreamFailed (502) for a body that is not a chat completion: an
+    OpenAI-format server's answer reaches us as it sent it."""
     try:
         completion = orjson.loads(chat)
-        choice = completion["choices"][0]
-        message = choice["message"]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return _translated(call, completion, completion["choices"][0])
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
         raise UpstreamFailed("The model's server sent an answer we could not read.") from None
+
+
+def _translated(call: ResponsesCall, completion: Any, choice: Any) -> dict[str, Any]:
+    message = choice["message"]
     output: list[Item] = []
     if message.get("content"):
-        output.append(message_item(message["content"]))
+        output.append(message_item(str(message["content"])))
     for tool_call in message.get("tool_calls") or []:
         function = tool_call.get("function") or {}
-        output.append(
-            call_item(tool_call.get("id") or new_id("call"), function.get("name", ""),
-                      function.get("arguments") or "")
-        )  # fmt: skip
+        call_id = tool_call.get("id") or new_id("call")
+        output.append(call_item(call_id, function.get("name", ""), function.get("arguments") or ""))
     incomplete = _INCOMPLETE.get(choice.get("finish_reason") or "")
     status = "incomplete" if incomplete else "completed"
     usage = usage_object(completion.get("usage"))
