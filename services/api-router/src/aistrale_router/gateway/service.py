@@ -37,6 +37,7 @@ from aistrale_router.gateway.request import (
     unparsed_request,
 )
 from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
+from aistrale_router.governance.chat import AnswerFilter, Governance, Governed
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
@@ -87,7 +88,9 @@ class Gateway:
         cutoff: Cutoff | None = None,
         max_choices: int = MAX_CHOICES,
         signatures: SignatureCheck | None = None,
+        governance: Governance | None = None,
     ) -> None:
+        self.governance = governance
         self.max_choices = max_choices
         self.signatures = signatures
         self.preparer = preparer
@@ -136,14 +139,15 @@ class Gateway:
             self.metering.unmetered(endpoint, _status(exc), started)
             raise
         try:
-            request = parse_request(raw, endpoint, self.max_choices)
+            governed = await self._govern(endpoint, raw, key)
+            request = parse_request(governed.raw, endpoint, self.max_choices)
         except Exception as exc:
             refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
         meter = self.metering.start(key, request, request_id, started)
         try:
-            return await self._forward(meter, endpoint)
+            return await self._forward(meter, endpoint, governed.answer)
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
@@ -155,7 +159,15 @@ class Gateway:
             self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
 
-    async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
+    async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
+        """Prompt templates and PII guardrails (governance/): chat only so far."""
+        if self.governance is None or endpoint != "chat":
+            return Governed(raw)
+        return await self.governance.chat(raw, key.org_id)
+
+    async def _forward(
+        self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None
+    ) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model = self._model(meter.key, request.model, endpoint)
         meter.admission = admission = await self.gatekeeper.admit(
@@ -181,7 +193,7 @@ class Gateway:
                 await opened.close(ok=False)
                 raise UpstreamFailed("Upstream answered a streamed request without a stream.")
             return self._stream(meter, opened, headers)
-        return await self._complete(meter, opened, headers)
+        return await self._complete(meter, opened, headers, answer_filter)
 
     def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
         model = self.catalog.catalog.get(name)
@@ -202,7 +214,13 @@ class Gateway:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
         return model
 
-    async def _complete(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Complete:
+    async def _complete(
+        self,
+        meter: Meter,
+        opened: Opened,
+        headers: dict[str, str],
+        answer_filter: AnswerFilter | None = None,
+    ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
         answer = self.preparer.adapter(opened.target).complete(
@@ -215,7 +233,8 @@ class Gateway:
         headers["content-type"] = answer.content_type
         status = opened.response.status
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
-        return Complete(status, answer.body, headers, meter_it)
+        body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
+        return Complete(status, body, headers, meter_it)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate
