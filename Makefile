@@ -54,3 +54,4 @@ BENCH_ARGS ?=
 bench: deps  ## `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
 	@bash bench/install-tools.sh
 	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+	@$(UV) run --frozen python -m bench.pii
