@@ -51,7 +51,8 @@ soak: deps  ## the make-up topology under load and faults for 10 minutes (docs/s
 	@AISTRALE_SOAK_S=$${AISTRALE_SOAK_S:-600} $(UV) run --frozen pytest tests/soak -s $(PYTEST_ARGS)
 
 BENCH_ARGS ?=
-bench: deps  ## `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
+bench: deps  ## a routing decision's cost (bench/routing.py), then `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
+	@$(UV) run --frozen python -m bench.routing
 	@bash bench/install-tools.sh
 	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	@$(UV) run --frozen python -m bench.pii

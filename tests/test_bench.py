@@ -1,10 +1,11 @@
 """`make bench`'s arithmetic on recorded output: wrk's JSON line, the within-round summary,
-the pass/fail of each target, latest.json and the py-spy fold. No timing is asserted here:
-speed claims live only in the bench's own output."""
+the pass/fail of each target, latest.json and the py-spy fold; and the decisions the routing
+bench times. No timing is asserted here: speed claims live only in the bench's own output."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bench.measure import Measurement
 from bench.pyspy import fold
 from bench.report import checks, consumers, rows, summary, write_json
+from bench.routing import AFFINITIES, BASELINE_REV, STRATEGIES, _decision, _old_decision
 from bench.wrk import WrkResult, parse_output
 
 # Recorded from wrk 4.1.0 with bench/wrk/post.lua against an nginx answering half 503.
@@ -219,3 +221,32 @@ def test_py_spy_stacks_fold_into_self_inclusive_and_package_time() -> None:
         "gateway (request, service, api)": 3,
         "event loop / other": 1,
     }
+
+
+def test_every_routing_configuration_times_a_real_decision() -> None:
+    """bench/routing.py: each configuration plans all 4 deployments, with its affinity."""
+    for strategy in STRATEGIES:
+        for affinity in AFFINITIES:
+            decide = _decision(strategy, affinity)
+            plans = [decide() for _ in range(20)]
+            assert all(isinstance(p, list) and len(p) == 4 for p in plans)
+            firsts = {p[0].deployment.id for p in plans if isinstance(p, list)}
+            if affinity != "none":
+                assert len(firsts) == 1, (strategy, affinity, firsts)
+
+
+def test_the_routing_baseline_is_the_picker_from_before_when_git_has_it() -> None:
+    """A clone without that commit (shallow) runs the bench without the old row."""
+    known = subprocess.run(
+        ["git", "cat-file", "-e", f"{BASELINE_REV}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    decide = _old_decision(BASELINE_REV)
+    if known.returncode != 0:
+        assert decide is None
+        return
+    assert decide is not None
+    plan = decide()
+    assert isinstance(plan, list) and len(plan) == 4
+    assert _old_decision("0" * 40) is None  # a revision git does not have: no baseline row

@@ -56,5 +56,5 @@ async def analytics_settings(
         environment="test",
     )
     yield settings
-    queue = settings.queue_name()
-    await delete_queues(infra.amqp_url, queue, f"{queue}.dead")
+    queue, bodies = settings.queue_name(), settings.bodies_queue_name()
+    await delete_queues(infra.amqp_url, queue, f"{queue}.dead", bodies, f"{bodies}.dead")

@@ -121,6 +121,43 @@ async def test_buckets_and_groups_add_up_to_the_events(api: Harness) -> None:
     assert totals == {"minute": expected, "hour": expected, "day": expected}
 
 
+def _routed(event: UsageEventV1, i: int) -> UsageEventV1:
+    """Spread over two experiments' arms (a third outside any), deployments and providers."""
+    arm = {0: ("chat-ab", "a"), 1: ("chat-ab", "b"), 2: ("other", "a"), 3: (None, None)}[i % 4]
+    deployment, provider = (("d-1", "vllm"), ("d-2", "openai"), ("d-3", "vllm"))[i % 3]
+    update = {"experiment": arm[0], "arm": arm[1], "deployment": deployment, "provider": provider}
+    return event.model_copy(update=update)
+
+
+async def test_groups_by_arm_deployment_and_provider_add_up_to_the_events(api: Harness) -> None:
+    events = [_routed(e, i) for i, e in enumerate(random_events(240, ORG))]
+    await api.publish(events)
+    groups = {"arm": ("experiment", "arm"), "deployment": ("deployment",)}
+    for group_by, fields in {**groups, "provider": ("provider",)}.items():
+        response = await api.client.get(
+            f"/analytics/v1/orgs/{ORG}/usage",
+            params={**window(), "bucket": "day", "group_by": group_by},
+            headers=token({ORG: "viewer"}),
+        )
+        assert response.status_code == 200, response.text
+        got: dict[tuple[str, ...], list[int]] = {}
+        for row in response.json()["data"]:
+            sums = got.setdefault(tuple(row[f] for f in fields), [0, 0, 0])
+            for n, name in enumerate(("requests", "errors", "cost_micro_usd")):
+                sums[n] += row[name]
+            assert row["latency_ms"]["p50"] <= row["latency_ms"]["p95"]
+        expected: dict[tuple[str, ...], list[int]] = {}
+        for e in events:
+            group = tuple(getattr(e, f) for f in fields)
+            if group_by == "arm" and e.experiment is None:
+                continue  # requests outside every experiment are no arm's
+            sums = expected.setdefault(group, [0, 0, 0])
+            sums[0] += 1
+            sums[1] += int(e.status >= 400 or e.error_type is not None)
+            sums[2] += e.cost_micro_usd
+        assert got == expected, group_by
+
+
 async def test_summary_gives_period_totals_and_top_models_and_keys(api: Harness) -> None:
     now = datetime.now(UTC)
     events = [

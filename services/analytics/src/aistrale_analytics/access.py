@@ -14,7 +14,7 @@ from aistrale_analytics.authz.decisions import UserOrgAuthorizer
 from aistrale_common.auth.admin_token import AdminClaims
 from aistrale_common.errors import AuthenticationFailed, NotFound, PermissionDenied
 
-Action = Literal["usage.read", "usage.export"]
+Action = Literal["usage.read", "usage.export", "usage.read_bodies"]
 
 
 async def authorize(

@@ -19,6 +19,10 @@ from aistrale_analytics.ingest.consumer import ConsumerConfig, UsageConsumer
 from aistrale_analytics.ingest.service import UsageStore
 from aistrale_analytics.reconcile.counters import RedisSpendCounters
 from aistrale_analytics.reconcile.service import ReconcileLoop, ReconcileMetrics, Reconciler
+from aistrale_analytics.request_log.api import router as request_log_router
+from aistrale_analytics.request_log.consumer import BodyConsumer, body_subscription
+from aistrale_analytics.request_log.purge import BodyPurge
+from aistrale_analytics.request_log.service import RequestLogService
 from aistrale_analytics.settings import SERVICE, Settings
 from aistrale_analytics.state import AnalyticsState
 from aistrale_analytics.usage.api import router as usage_router
@@ -29,11 +33,14 @@ from aistrale_common.events import EventBus
 from aistrale_common.internal_client import internal_client
 from aistrale_common.kv import KeyValue, open_kv
 from aistrale_common.kv.redis import connect_redis
+from aistrale_common.logging import get_logger
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import CoreResources, open_core
 from aistrale_common.service_state import app_runtime
 from aistrale_common.sessions import SessionManager, SessionStore
 from aistrale_common.sessions.store import open_session_store
+
+log = get_logger(__name__)
 
 
 def consumer_config(settings: Settings) -> ConsumerConfig:
@@ -72,6 +79,25 @@ async def _start_reconciliation(
     loop = ReconcileLoop(reconciler, reconcile_metrics, settings.reconcile_interval_s)
     await loop.start()
     stack.push_async_callback(loop.stop)
+
+
+async def _start_request_log(
+    stack: AsyncExitStack, settings: Settings, core: CoreResources, metrics: ServiceMetrics
+) -> RequestLogService:
+    keyring = settings.bodies_keyring()
+    service = RequestLogService(core.db, keyring)
+    if keyring is None:
+        log.error("request_bodies_not_consumed", reason="AISTRALE_CREDENTIALS_KEK is not set")
+    elif settings.consume_bodies:
+        subscription = body_subscription(settings.usage_exchange, settings.bodies_queue_name())
+        consumer = BodyConsumer(core.bus, service, metrics, subscription)
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+    rotating = keyring is not None and settings.credentials_kek_previous is not None
+    purge = BodyPurge(service, settings.body_purge_interval_s, rotating=rotating)
+    await purge.start()
+    stack.push_async_callback(purge.stop)
+    return service
 
 
 async def _start_authorization(
@@ -137,6 +163,7 @@ def create_app(
             stack.push_async_callback(worker.stop)
             if settings.reconcile_enabled and settings.redis_url:
                 await _start_reconciliation(stack, settings, opened, metrics)
+            request_log = await _start_request_log(stack, settings, opened, metrics)
             yield AnalyticsState(
                 settings,
                 opened,
@@ -146,6 +173,7 @@ def create_app(
                 revocations=revocations,
                 authorizer=authorizer,
                 sessions=SessionManager(store),
+                request_log=request_log,
             )
 
     app = build_app(
@@ -159,4 +187,5 @@ def create_app(
     )
     app.include_router(usage_router)
     app.include_router(exports_router)
+    app.include_router(request_log_router)
     return app

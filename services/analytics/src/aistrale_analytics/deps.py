@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from aistrale_analytics.authz.decisions import UserOrgAuthorizer
 from aistrale_analytics.exports.service import ExportService
 from aistrale_analytics.exports.worker import ExportWorker
+from aistrale_analytics.request_log.service import RequestLogService
 from aistrale_analytics.state import AnalyticsState
 from aistrale_analytics.usage.service import UsageService
 from aistrale_common.auth.admin_token import AdminClaims, verify_admin_token
@@ -39,6 +40,10 @@ def export_worker(state: StateDep) -> ExportWorker:
     return state.export_worker
 
 
+def request_log_service(state: StateDep) -> RequestLogService:
+    return state.request_log
+
+
 def authorizer(state: StateDep) -> UserOrgAuthorizer:
     return state.authorizer
 
@@ -63,5 +68,6 @@ async def caller(
 UsageDep = Annotated[UsageService, Depends(usage_service)]
 ExportsDep = Annotated[ExportService, Depends(export_service)]
 ExportWorkerDep = Annotated[ExportWorker, Depends(export_worker)]
+RequestLogDep = Annotated[RequestLogService, Depends(request_log_service)]
 AuthorizerDep = Annotated[UserOrgAuthorizer, Depends(authorizer)]
 Caller = Annotated[AdminClaims, Depends(caller)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 
+from aistrale_common.crypto import KeyRing, service_keyring
 from aistrale_common.settings import SecretName, ServiceSettings
 
 SERVICE = "analytics"
@@ -52,6 +53,25 @@ class Settings(ServiceSettings):
     # Reconciliation of analytics spend against the router's Redis budget counters.
     reconcile_interval_s: float = Field(default=300.0, gt=0)
     reconcile_enabled: bool = True
+
+    # Request bodies of orgs that opted in (request_log/): their own queue on the usage
+    # exchange, each field sealed under the envelope KEK (the same variables as user-org's
+    # provider credentials), purged past the org's retention every `body_purge_interval_s`.
+    consume_bodies: bool = True
+    bodies_queue: str = "analytics.bodies"
+    body_purge_interval_s: float = Field(default=3600.0, gt=0)
+    credentials_kek: SecretStr | None = Field(default=None, repr=False)
+    credentials_kek_previous: SecretStr | None = Field(default=None, repr=False)
+
+    def bodies_keyring(self) -> KeyRing | None:
+        """None in staging and production without a KEK: bodies then wait in their durable
+        queue (never stored in the clear, never sealed under a key that a restart loses)."""
+        if self.credentials_kek is None and self.environment in ("staging", "production"):
+            return None
+        return service_keyring(self.credentials_kek, self.credentials_kek_previous, self.data_dir)
+
+    def bodies_queue_name(self) -> str:
+        return f"{self.queue_prefix}{self.bodies_queue}"
 
     def database_url_or_embedded(self) -> str:
         return self.database_url or self.embedded_database_url(SERVICE)

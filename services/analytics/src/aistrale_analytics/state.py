@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aistrale_analytics.authz.decisions import UserOrgAuthorizer
 from aistrale_analytics.exports.service import ExportService
 from aistrale_analytics.exports.worker import ExportWorker
+from aistrale_analytics.request_log.service import RequestLogService
 from aistrale_analytics.settings import Settings
 from aistrale_analytics.usage.service import UsageService
 from aistrale_common.auth.sessions import Revocations
@@ -27,6 +28,7 @@ class AnalyticsState:
     revocations: Revocations  # ended sessions, shared with user-org
     authorizer: UserOrgAuthorizer  # asks user-org's policy, cached until a control event
     sessions: SessionManager  # the console's cookie sessions, user-org's store
+    request_log: RequestLogService
 
     def checks(self) -> Mapping[str, Check]:
         return self.core.checks()

@@ -34,8 +34,49 @@ usage_events = sa.Table(
     sa.Column("ttft_ms", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("fallback_from", sa.String(200)),
+    # 0004
+    sa.Column("region", sa.String(64)),
+    # 0005
+    sa.Column("experiment", sa.String(200)),
+    sa.Column("arm", sa.String(64)),
 )
 sa.Index("ix_usage_events_org_time", usage_events.c.org_id, usage_events.c.occurred_at)
+sa.Index(
+    "ix_usage_events_org_log",
+    usage_events.c.org_id,
+    usage_events.c.occurred_at,
+    usage_events.c.request_id,
+    usage_events.c.event_id,
+)
+
+# 0004: prompts and answers of orgs that opted in, each sealed on its own
+# (aistrale_common.crypto); and who read them.
+request_bodies = sa.Table(
+    "request_bodies",
+    metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("region", sa.String(64)),
+    sa.Column("kek_id", sa.String(32), nullable=False),
+    sa.Column("prompt_sealed", sa.Text, nullable=False),
+    sa.Column("completion_sealed", sa.Text),
+    sa.Column("prompt_truncated", sa.Boolean, nullable=False),
+    sa.Column("completion_truncated", sa.Boolean, nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+request_body_reads = sa.Table(
+    "request_body_reads",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("bodies", sa.Integer, nullable=False),
+)
 
 usage_rollups = sa.Table(
     "usage_rollups",

@@ -14,7 +14,7 @@ from aistrale_common.events import EventBus
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_common.resources import open_core
 from aistrale_router.admission.factory import admission_metrics, open_gatekeeper
-from aistrale_router.gateway.api import endpoints
+from aistrale_router.gateway.api import endpoints, retrieve_model_route
 from aistrale_router.gateway.front_door import FrontDoor, GatewayApp, app_tracer
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.wiring import GatewayRef, open_gateway
@@ -88,5 +88,6 @@ def create_app(
     )
     app.router.routes[0:0] = front.routes
     app.front = front
+    retrieve_model_route(app, gateway)
     document_routes(app, [(e.method, e.path) for e in served])
     return app

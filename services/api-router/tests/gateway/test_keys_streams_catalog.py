@@ -98,7 +98,7 @@ async def test_the_catalog_is_reloaded_when_the_file_changes(router: Router) -> 
     key = router.new_key(allowed_models=None)
     client = open_sdk(router.url + "/v1", key)
     catalog = yaml.safe_load(router.models_file.read_text())
-    added = {**catalog["models"][0], "name": "added-model"}
+    added = {**catalog["models"][0], "name": "added-model", "aliases": []}
     router.models_file.write_text(yaml.safe_dump({"models": [*catalog["models"], added]}))
     deadline = time.monotonic() + 5
     while "added-model" not in [m.id async for m in client.models.list()]:

@@ -116,8 +116,40 @@ async def test_embeddings_and_completions(router: Router) -> None:
 async def test_models_lists_what_the_key_may_use_with_readiness(router: Router) -> None:
     key = router.new_key(allowed_models=["chat-model", "embed-model", "gone-model"])
     page = await sdk(router, key).models.list()
-    assert sorted(m.id for m in page.data) == ["chat-model", "embed-model"]
+    ids = ["chat-model", "claude-sonnet-4-5", "embed-model", "gpt-5"]
+    assert sorted(m.id for m in page.data) == ids
     assert all(m.model_extra and m.model_extra["ready"] is True for m in page.data)
+    extras = {m.id: m.model_extra or {} for m in page.data}
+    aliases = {name: extra["alias_of"] for name, extra in extras.items() if "alias_of" in extra}
+    assert aliases == {"gpt-5": "chat-model", "claude-sonnet-4-5": "chat-model"}
+
+
+async def test_one_model_is_retrieved_by_its_name_or_an_alias(router: Router) -> None:
+    client = sdk(router, router.new_key(allowed_models=["chat-model"]))
+    model = await client.models.retrieve("chat-model")
+    assert (model.id, model.object, model.owned_by) == ("chat-model", "model", "aistrale")
+    alias = await client.models.retrieve("gpt-5")
+    assert alias.id == "gpt-5" and alias.model_extra == {"ready": True, "alias_of": "chat-model"}
+    for hidden in ("embed-model", "no-such-model", "org/with-slash"):  # not allowed, unknown
+        with pytest.raises(openai.NotFoundError) as raised:
+            await client.models.retrieve(hidden)
+        assert raised.value.code == "model_not_found"
+    with pytest.raises(openai.AuthenticationError):
+        await sdk(router, "sk-wrong").models.retrieve("chat-model")
+
+
+async def test_an_alias_is_served_limited_and_metered_as_its_model(router: Router) -> None:
+    client = sdk(router, router.new_key(allowed_models=["chat-model"]))
+    raw = await client.chat.completions.with_raw_response.create(
+        model="claude-sonnet-4-5", messages=MESSAGES
+    )
+    assert raw.parse().choices[0].message.content == REPLY
+    assert router.vllm.log.bodies[-1]["model"] == "fake-chat"
+    event = await router.usage.wait_for(raw.headers["x-request-id"])
+    assert (event.model, event.served_model, event.status) == ("chat-model", "fake-chat", 200)
+    only_alias = sdk(router, router.new_key(allowed_models=["gpt-5"]))
+    answered = await only_alias.chat.completions.create(model="gpt-5", messages=MESSAGES)
+    assert answered.choices[0].message.content == REPLY
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,10 @@ MESSAGES = [{"role": "user", "content": "count me"}]
 PREFIX = "aistrale_api_router_"
 
 
-async def scrape(router: Router) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
+async def scrape(router: Router | str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """A router's samples; `router`: the harness's, or a router process's URL."""
+    url = router if isinstance(router, str) else router.url
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
         text = (await client.get("/metrics")).text
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value

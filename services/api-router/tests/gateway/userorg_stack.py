@@ -90,7 +90,18 @@ class Admin:
     async def close(self) -> None:
         await self._client.aclose()
 
+    async def update_org(self, org_id: str, **fields: Any) -> None:
+        await self._call("PATCH", f"/admin/v1/orgs/{org_id}", fields)
+
+    async def send(self, method: str, path: str, body: object = None) -> httpx.Response:
+        """Whatever the API answers, refusals included."""
+        return await self._client.request(method, path, json=body)
+
+    @property
+    def token(self) -> str:
+        return self._client.headers["authorization"].removeprefix("Bearer ")
+
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, Any]:
-        answer = await self._client.request(method, path, json=body)
+        answer = await self.send(method, path, body)
         assert answer.status_code < 300, answer.text
         return answer.json() if answer.content else {}

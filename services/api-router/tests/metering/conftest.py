@@ -19,6 +19,7 @@ from aistrale_router.migrate import migrate_async
 from aistrale_router.settings import Settings
 from aistrale_testkit.analytics import delete_queues
 from aistrale_testkit.fixtures import Infra
+from aistrale_testkit.rabbit import queues_for_prefix
 
 
 def make_event(index: int, org_id: str = "org-1") -> UsageEventV1:
@@ -107,4 +108,4 @@ async def names(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[d
         "queue": f"{prefix}analytics.usage",
     }
     yield names
-    await delete_queues(infra.amqp_url, names["queue"], f"{names['queue']}.dead")
+    await delete_queues(infra.amqp_url, *queues_for_prefix(prefix))

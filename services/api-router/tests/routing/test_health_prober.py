@@ -23,6 +23,7 @@ from aistrale_testkit.tcp_proxy import free_port
 class _Probes:
     def __init__(self) -> None:
         self.count = 0
+        self.headers: list[dict[str, str]] = []
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def server() -> Iterator[tuple[int, _Probes]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             probes.count += 1
+            probes.headers.append({k.lower(): v for k, v in self.headers.items()})
             body = b'{"object": "list", "data": []}'
             self.send_response(200)
             self.send_header("content-length", str(len(body)))
@@ -112,5 +114,37 @@ async def test_deployments_on_one_server_share_its_probe(
         await prober.probe_all()
         assert probes.count == 1
         assert states.get("free").healthy is True and states.get("priced").healthy is True
+    finally:
+        await client.close()
+
+
+async def test_a_hosted_provider_is_probed_only_when_its_deployment_asks(
+    server: tuple[int, _Probes], tmp_path: Path
+) -> None:
+    port, probes = server
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        + "".join(
+            f"  - name: {name}\n"
+            "    deployments:\n"
+            "      - provider: anthropic\n"
+            f"        base_url: http://127.0.0.1:{port}/v1\n"
+            f"        model: claude\n        name: {name}\n"
+            f"        api_key_env: {name.upper()}_KEY\n"  # two accounts: two servers
+            f"        probe: {probe}\n"
+            for name, probe in (("quiet", "false"), ("probed", "true"))
+        )
+    )
+    client = build_upstream_client(Settings(environment="test", data_dir=tmp_path))
+    states = DeploymentStates(failures=3, open_s=30.0)
+    store = CatalogStore(path, {"PROBED_KEY": "sk-ant-probe", "QUIET_KEY": "sk-ant-quiet"})
+    try:
+        await HealthProber(client, store, states).probe_all()
+        assert probes.count == 1  # the one that asked; the other costs no quota
+        assert probes.headers[0]["x-api-key"] == "sk-ant-probe"  # Anthropic's own header
+        assert "authorization" not in probes.headers[0]
+        assert states.get("probed").healthy is True
+        assert states.get("quiet").healthy is None  # its breaker speaks for it
     finally:
         await client.close()

@@ -119,6 +119,17 @@ def test_requests_sent_since_the_report_are_added_to_it() -> None:
     assert firsts(picker, catalog) == {"b": 400}
 
 
+def test_own_requests_ended_since_the_report_are_taken_off_it() -> None:
+    states, _, _ = make_picker()
+    states.started("a")
+    report(states, "a", running=3)  # ours and two of other replicas'
+    states.finished("a", ok=True)
+    assert states.load("a", states.now()) == (False, 2)
+    report(states, "b", running=0)  # ours had not reached b when it reported
+    states.started("b")
+    assert states.load("b", states.now()) == (False, 1)
+
+
 def test_a_stale_report_is_ignored() -> None:
     states, picker, clock = make_picker()
     catalog = model(("a", 1), ("b", 1))

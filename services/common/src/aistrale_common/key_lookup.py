@@ -41,6 +41,8 @@ _EXAMPLE: dict[str, JsonValue] = {
     "tpm_limit": 100000,
     "org_rpm_limit": 600,
     "org_tpm_limit": None,
+    "tags": ["premium"],
+    "org_tags": [],
     "budgets": [
         {
             "scope": "org",
@@ -49,7 +51,13 @@ _EXAMPLE: dict[str, JsonValue] = {
             "period": "month",
         }
     ],
+    "allowed_regions": ["eu"],
+    "log_bodies": False,
+    "log_retention_days": None,
 }
+
+
+_NO_TAGS: frozenset[str] = frozenset()
 
 
 class KeyLookup(BaseModel):
@@ -71,3 +79,18 @@ class KeyLookup(BaseModel):
     # Keys created with require_signature: the HMAC secret the router verifies requests
     # with (keys/signatures.py there); never logged.
     signing_secret: str | None = Field(default=None, repr=False)
+    # Data residency: the regions the org's requests may be served in (None: anywhere).
+    allowed_regions: list[str] | None = None
+    # Request bodies: stored (encrypted, in analytics) only when the org opted in.
+    log_bodies: bool = False
+    log_retention_days: int | None = None
+    # Routing tags (aistrale_common.tags), the key's own and its org's; a router older than
+    # them ignores both, and an older user-org sends neither (empty).
+    tags: list[str] = []
+    org_tags: list[str] = []
+
+    def all_tags(self) -> frozenset[str]:
+        """Computed each time (≈0.1 µs untagged): a cached value would survive model_copy."""
+        if not self.tags and not self.org_tags:
+            return _NO_TAGS
+        return frozenset(self.tags).union(self.org_tags)

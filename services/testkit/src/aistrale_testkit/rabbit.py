@@ -37,6 +37,8 @@ def queues_for_prefix(prefix: str) -> tuple[str, ...]:
     return (
         f"{prefix}analytics.usage",
         f"{prefix}analytics.usage.dead",
+        f"{prefix}analytics.bodies",  # request bodies (the router declares it too)
+        f"{prefix}analytics.bodies.dead",
         f"{prefix}user-org.key-last-used",
         f"{prefix}user-org.key-last-used.dead",
     )

@@ -33,6 +33,7 @@ from aistrale_userorg.keys.last_used import QUEUE as LAST_USED_QUEUE
 from aistrale_userorg.keys.last_used import LastUsedConfig, consume_usage
 from aistrale_userorg.members.api import router as members_router
 from aistrale_userorg.mfa.api import router as mfa_router
+from aistrale_userorg.org_policy.api import router as org_policy_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
 from aistrale_userorg.prompts.api import router as prompts_router
@@ -52,6 +53,7 @@ ROUTERS = (
     sessions_router,
     users_router,
     orgs_router,
+    org_policy_router,
     members_router,
     invitations_router,
     mfa_router,

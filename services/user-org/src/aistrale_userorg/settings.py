@@ -8,8 +8,8 @@ from typing import ClassVar
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from aistrale_common.crypto import CredentialsSettings, KeyRing, keyring_from_settings
-from aistrale_common.settings import SecretName, ServiceSettings, local_secret
+from aistrale_common.crypto import KeyRing, service_keyring
+from aistrale_common.settings import SecretName, ServiceSettings
 
 SERVICE = "user-org"
 
@@ -88,13 +88,7 @@ class Settings(ServiceSettings):
 
     def keyring(self) -> KeyRing:
         """The KEKs; in development and test a generated one, persisted under data_dir."""
-        kek = self.credentials_kek
-        if kek is None:
-            kek = SecretStr(local_secret(self.data_dir, "credentials_kek"))
-        previous = self.credentials_kek_previous
-        return keyring_from_settings(
-            CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
-        )
+        return service_keyring(self.credentials_kek, self.credentials_kek_previous, self.data_dir)
 
     def platform_admin_mfa_required(self) -> bool:
         if self.require_platform_admin_mfa is not None:

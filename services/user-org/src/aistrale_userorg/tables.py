@@ -15,6 +15,11 @@ orgs = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("rpm_limit", sa.Integer, nullable=True),
     sa.Column("tpm_limit", sa.Integer, nullable=True),
+    # 0008 (org_policy/): request-body logging opt-in and data residency.
+    sa.Column("log_bodies", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("log_retention_days", sa.Integer, nullable=True),
+    sa.Column("allowed_regions", sa.JSON, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
 )
 
 users = sa.Table(
@@ -56,6 +61,7 @@ api_keys = sa.Table(
     sa.Column("last_used_at", TS, nullable=True),
     # Keys that require HMAC-signed requests: the signing secret, sealed under the KEK.
     sa.Column("signing_secret_sealed", sa.Text, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
     sa.Index("ix_api_keys_org_id", "org_id"),
 )
 

@@ -139,3 +139,27 @@ async def test_the_audit_log_is_append_only(app: Running) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             async with app.ctx.db.transaction() as session:
                 await session.execute(statement)
+
+
+async def test_tags_of_the_key_and_its_org_reach_the_router_lookup(app: Running) -> None:
+    org_id = await app.new_org("tagged")
+    created = await app.new_key(org_id)
+    assert created["tags"] == []
+    lookup = f"/internal/v1/keys/{sha(created['key'])}"
+    record = KeyRecord.model_validate_json(
+        (await app.client.get(lookup, headers=app.service())).content
+    )
+    assert (record.tags, record.org_tags, record.all_tags()) == ([], [], frozenset())
+    headers = await app.root()
+    key_path = f"/admin/v1/orgs/{org_id}/keys/{created['id']}"
+    changed = await app.client.patch(key_path, json={"tags": ["premium"]}, headers=headers)
+    assert changed.status_code == 200 and changed.json()["tags"] == ["premium"], changed.text
+    org = await app.client.patch(f"/admin/v1/orgs/{org_id}", json={"tags": ["eu"]}, headers=headers)
+    assert org.status_code == 200 and org.json()["tags"] == ["eu"], org.text
+    record = KeyRecord.model_validate_json(
+        (await app.client.get(lookup, headers=app.service())).content
+    )
+    assert (record.tags, record.org_tags) == (["premium"], ["eu"])
+    assert record.all_tags() == {"premium", "eu"}
+    await app.client.patch(key_path, json={"tags": None}, headers=headers)
+    assert (await app.client.get(key_path, headers=headers)).json()["tags"] == []

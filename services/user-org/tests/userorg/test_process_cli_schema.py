@@ -109,6 +109,7 @@ def test_cli_common_tasks(server: str, tmp_path: Path) -> None:
     assert "org.create" in [entry["action"] for entry in audit]
     assert "True" in run("audit", "verify")
     _prompts_and_guardrails(run, org)
+    _tags(run, org)
     _piped_tables_keep_whole_ids(env, org, rows[0]["id"])
     run("logout")
     assert not (tmp_path / "session.json").exists()
@@ -130,6 +131,23 @@ def _prompts_and_guardrails(run: Callable[..., str], org: str) -> None:
     shown = json.loads(run("guardrails", "set", org, "block", "--entity", "US_SSN"))
     assert shown["pii"] == {"action": "block", "entities": ["US_SSN"], "outputs": False}
     assert json.loads(run("guardrails", "get", org)) == shown
+
+
+def _tags(run: Callable[..., str], org: str) -> None:
+    """`--tag` where keys are created, `keys tags` to set them (none: removed)."""
+    run("keys", "create", org, "tagged", "--tag", "premium", "--tag", "beta")
+    tagged = next(
+        r for r in json.loads(run("keys", "list", org, "--json")) if r["name"] == "tagged"
+    )
+    assert tagged["tags"] == ["beta", "premium"]
+    assert "gold" in run("keys", "tags", org, tagged["id"], "--tag", "gold")
+    run("keys", "tags", org, tagged["id"])
+    shown = json.loads(run("keys", "list", org, "--json"))
+    assert next(r["tags"] for r in shown if r["name"] == "tagged") == []
+    assert "premium" in run("orgs", "update", org, "--tag", "premium")
+    assert json.loads(run("orgs", "list", "--json"))[0]["tags"] == ["premium"]
+    run("orgs", "update", org, "--clear-tags")
+    assert json.loads(run("orgs", "list", "--json"))[0]["tags"] == []
 
 
 def _piped_tables_keep_whole_ids(env: dict[str, str], org: str, key_id: str) -> None:

@@ -13,11 +13,12 @@ from aistrale_analytics.ingest.repository import db_time
 from aistrale_analytics.tables import usage_events, usage_exports
 from aistrale_common.db import Database
 
+# New columns go last, so that readers by position keep working.
 CSV_COLUMNS = (
     "event_id", "occurred_at", "org_id", "project_id", "key_id", "request_id", "endpoint",
     "model", "served_model", "provider", "deployment", "stream", "status", "error_type",
     "prompt_tokens", "completion_tokens", "cached_tokens", "cost_micro_usd", "latency_ms",
-    "ttft_ms", "attempts", "fallback_from",
+    "ttft_ms", "attempts", "fallback_from", "experiment", "arm",
 )  # fmt: skip
 
 

@@ -1,5 +1,7 @@
-"""All SQL of the usage API. Sums come from the rollups (exact, cheap); percentiles from
-the raw events: percentile_cont on Postgres, the same rule in Python on SQLite."""
+"""All SQL of the usage API. Sums come from the rollups (exact, cheap) where they hold the
+group (none, model, key), else from the raw events (arm, deployment, provider: the rollups'
+key would grow by three columns for queries an admin runs now and then); percentiles always
+from the raw events: percentile_cont on Postgres, the same rule in Python on SQLite."""
 
 from __future__ import annotations
 
@@ -25,8 +27,17 @@ TOTALS = (
     "cached_tokens",
     "cost_micro_usd",
 )
-GroupKey = tuple[datetime, str | None]
+Group = tuple[str | None, ...]  # the group's column values, in GROUP_COLUMNS' order
+GroupKey = tuple[datetime, Group]
 Quantiles = tuple[float, ...] | None
+GROUP_COLUMNS: dict[GroupBy, tuple[str, ...]] = {
+    "model": ("model",),
+    "key": ("key_id",),
+    "arm": ("experiment", "arm"),
+    "deployment": ("deployment",),
+    "provider": ("provider",),
+}
+ROLLED_UP: frozenset[GroupBy | None] = frozenset({None, "model", "key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +51,13 @@ def _group_columns(table: sa.Table, group_by: GroupBy | None) -> list[Any]:
     # No constant stands in for "no group": Postgres refuses constants in GROUP BY.
     if group_by is None:
         return []
-    return [table.c["model" if group_by == "model" else "key_id"].label("grp")]
+    return [table.c[name].label(f"g{i}") for i, name in enumerate(GROUP_COLUMNS[group_by])]
+
+
+def _group(row: Any, group_by: GroupBy | None) -> Group:
+    if group_by is None:
+        return ()
+    return tuple(getattr(row, f"g{i}") for i in range(len(GROUP_COLUMNS[group_by])))
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -58,6 +75,8 @@ def _sums() -> list[Any]:
 async def bucket_sums(
     session: AsyncSession, window: Window, bucket: Bucket, group_by: GroupBy | None
 ) -> dict[GroupKey, dict[str, int]]:
+    if group_by not in ROLLED_UP:
+        return await event_sums(session, window, bucket, group_by)
     dialect = _dialect(session)
     group = _group_columns(usage_rollups, group_by)
     query = (
@@ -72,9 +91,59 @@ async def bucket_sums(
     )
     rows = await session.execute(query)
     return {
-        (_utc(r.bucket_start), getattr(r, "grp", None)): {n: int(getattr(r, n)) for n in TOTALS}
+        (_utc(r.bucket_start), _group(r, group_by)): {n: int(getattr(r, n)) for n in TOTALS}
         for r in rows
     }
+
+
+async def event_sums(
+    session: AsyncSession, window: Window, bucket: Bucket, group_by: GroupBy | None
+) -> dict[GroupKey, dict[str, int]]:
+    """The rollups' sums, from the raw events: the same rules (ingest/rollup.py)."""
+    if _dialect(session) == "postgresql":
+        return await _event_sums_in_sql(session, window, bucket, group_by)
+    return await _event_sums_in_python(session, window, bucket, group_by)
+
+
+def _event_totals() -> list[Any]:
+    e = usage_events.c
+    failed = sa.case((sa.or_(e.status >= 400, e.error_type.is_not(None)), 1), else_=0)
+    sums = [sa.func.sum(e[name]).label(name) for name in TOTALS[2:]]
+    return [sa.func.count().label("requests"), sa.func.sum(failed).label("errors"), *sums]
+
+
+async def _event_sums_in_sql(
+    session: AsyncSession, window: Window, bucket: Bucket, group_by: GroupBy | None
+) -> dict[GroupKey, dict[str, int]]:
+    start = sa.func.date_trunc(bucket, sa.func.timezone("UTC", usage_events.c.occurred_at))
+    group = _group_columns(usage_events, group_by)
+    query = (
+        sa.select(start.label("bucket_start"), *group, *_event_totals())
+        .where(*_in_window(window, "postgresql", group_by))
+        .group_by(start, *group)
+    )
+    rows = await session.execute(query)
+    return {
+        (_utc(r.bucket_start), _group(r, group_by)): {n: int(getattr(r, n)) for n in TOTALS}
+        for r in rows
+    }
+
+
+async def _event_sums_in_python(
+    session: AsyncSession, window: Window, bucket: Bucket, group_by: GroupBy | None
+) -> dict[GroupKey, dict[str, int]]:
+    e = usage_events.c
+    columns = [e.occurred_at, e.status, e.error_type, *(e[n] for n in TOTALS[2:])]
+    query = sa.select(*columns, *_group_columns(usage_events, group_by))
+    sums: dict[GroupKey, dict[str, int]] = {}
+    for row in await session.execute(query.where(*_in_window(window, "sqlite", group_by))):
+        key = (bucket_start(_utc(row.occurred_at), bucket), _group(row, group_by))
+        totals = sums.setdefault(key, dict.fromkeys(TOTALS, 0))
+        totals["requests"] += 1
+        totals["errors"] += int(row.status >= 400 or row.error_type is not None)
+        for name in TOTALS[2:]:
+            totals[name] += int(getattr(row, name))
+    return sums
 
 
 async def bucket_percentiles(
@@ -85,12 +154,15 @@ async def bucket_percentiles(
     return await _percentiles_in_python(session, window, bucket, group_by)
 
 
-def _in_window(window: Window, dialect: str) -> list[Any]:
-    return [
+def _in_window(window: Window, dialect: str, group_by: GroupBy | None) -> list[Any]:
+    where = [
         usage_events.c.org_id == window.org_id,
         usage_events.c.occurred_at >= db_time(window.start, dialect),
         usage_events.c.occurred_at < db_time(window.end, dialect),
     ]
+    if group_by == "arm":  # arms only: requests outside every experiment are no arm's
+        where.append(usage_events.c.experiment.is_not(None))
+    return where
 
 
 async def _percentiles_in_sql(
@@ -106,13 +178,11 @@ async def _percentiles_in_sql(
             start.label("bucket_start"),
             *group,
         )
-        .where(*_in_window(window, "postgresql"))
+        .where(*_in_window(window, "postgresql", group_by))
         .group_by(start, *group)
     )
     rows = await session.execute(query)
-    return {
-        (_utc(r.bucket_start), getattr(r, "grp", None)): (_tuple(r[0]), _tuple(r[1])) for r in rows
-    }
+    return {(_utc(r.bucket_start), _group(r, group_by)): (_tuple(r[0]), _tuple(r[1])) for r in rows}
 
 
 def _tuple(values: list[float | None] | None) -> Quantiles:
@@ -127,12 +197,12 @@ async def _percentiles_in_python(
     group = _group_columns(usage_events, group_by)
     query = sa.select(
         usage_events.c.occurred_at, usage_events.c.latency_ms, usage_events.c.ttft_ms, *group
-    ).where(*_in_window(window, "sqlite"))
+    ).where(*_in_window(window, "sqlite", group_by))
     latencies: dict[GroupKey, list[float]] = defaultdict(list)
     ttfts: dict[GroupKey, list[float]] = defaultdict(list)
     for row in await session.execute(query):
         occurred_at, latency, ttft = row[0], row[1], row[2]
-        key = (bucket_start(_utc(occurred_at), bucket), getattr(row, "grp", None))
+        key = (bucket_start(_utc(occurred_at), bucket), _group(row, group_by))
         latencies[key].append(latency)
         if ttft is not None:
             ttfts[key].append(ttft)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from aistrale_common.budget_periods import Period
 
 Bucket = Literal["minute", "hour", "day"]
-GroupBy = Literal["model", "key"]
+GroupBy = Literal["model", "key", "arm", "deployment", "provider"]
 
 
 class Percentiles(BaseModel):
@@ -32,6 +32,10 @@ class UsageRow(UsageTotals):
     bucket_start: datetime
     model: str | None = None
     key_id: str | None = None
+    experiment: str | None = None  # group_by=arm: the experiment and its arm
+    arm: str | None = None
+    deployment: str | None = None  # group_by=deployment (null: refused before routing)
+    provider: str | None = None
     latency_ms: Percentiles | None = None
     ttft_ms: Percentiles | None = None
 

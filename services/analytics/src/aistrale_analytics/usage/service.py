@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from aistrale_analytics.ingest.rollup import bucket_start
 from aistrale_analytics.usage import repository
-from aistrale_analytics.usage.repository import Quantiles, Window
+from aistrale_analytics.usage.repository import GROUP_COLUMNS, Group, Quantiles, Window
 from aistrale_analytics.usage.schemas import (
     Bucket,
     GroupBy,
@@ -54,13 +54,12 @@ class UsageService:
             sums = await repository.bucket_sums(session, window, bucket, group_by)
             percentiles = await repository.bucket_percentiles(session, window, bucket, group_by)
         rows = []
-        for (start, group), totals in sorted(sums.items(), key=lambda i: (i[0][0], i[0][1] or "")):
+        for (start, group), totals in sorted(sums.items(), key=_order):
             latency, ttft = percentiles.get((start, group), (None, None))
             rows.append(
                 UsageRow(
                     bucket_start=start,
-                    model=group if group_by == "model" else None,
-                    key_id=group if group_by == "key" else None,
+                    **_group_fields(group_by, group),
                     latency_ms=_percentiles(latency),
                     ttft_ms=_percentiles(ttft),
                     **totals,
@@ -89,6 +88,19 @@ class UsageService:
             top_models=[TopItem(id=str(grp), **sums) for grp, sums in models],
             top_keys=[TopItem(id=str(grp), **sums) for grp, sums in keys],
         )
+
+
+def _order(item: tuple[tuple[datetime, Group], object]) -> tuple[datetime, tuple[str, ...]]:
+    (start, group), _ = item
+    return start, tuple(value or "" for value in group)
+
+
+def _group_fields(group_by: GroupBy | None, group: Group) -> dict[str, str | None]:
+    """The row's fields that name its group: `key_id` for key, the column names else."""
+    if group_by is None:
+        return {}
+    names = GROUP_COLUMNS[group_by]
+    return dict(zip(names, group, strict=True))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -25,7 +25,8 @@ def fit_context(granted: int | None, request: ClientRequest, model: ModelEntry) 
 
 
 def available_models(catalog: Catalog, allowed: Collection[str] | None) -> str:
-    names = [m.name for m in catalog.models if allowed is None or m.name in allowed]
+    every = [m.name for m in catalog.models] + [e.name for e in catalog.experiments]
+    names = [n for n in every if allowed is None or n in allowed]
     if not names:
         return "No model is available to this API key."
     shown = ", ".join(f"`{n}`" for n in names[:LISTED_MODELS])

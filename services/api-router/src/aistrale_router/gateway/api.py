@@ -12,7 +12,8 @@ from collections.abc import Coroutine
 from typing import Any, Literal
 
 import orjson
-from starlette.responses import Response
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from aistrale_common.errors import ServiceUnavailable
@@ -61,6 +62,16 @@ def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
         Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
         Endpoint("GET", "/v1/models", "models", models),
     ]
+
+
+def retrieve_model_route(app: FastAPI, gateway: GatewayRef) -> None:
+    """GET /v1/models/{id}: not on the hot path, so an ordinary FastAPI route (ids such as
+    `meta-llama/Llama-3.1-8B` hold slashes)."""
+
+    @app.get("/v1/models/{model_id:path}", tags=["OpenAI-compatible"], summary="One model")
+    async def retrieve_model(model_id: str, request: Request) -> JSONResponse:
+        authorization = request.headers.get("authorization")
+        return JSONResponse(await gateway.get().retrieve_model(authorization, model_id))
 
 
 def _serving(gateway: GatewayRef, requests: GatewayMetrics, kind: Kind) -> Gateway:

@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
+from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
 from aistrale_router.gateway.request import ClientRequest, Endpoint
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
+from aistrale_router.routing.experiments import Assignment
+from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.picker import Target
 from aistrale_router.usage import Usage
 from aistrale_router.usage.pricing import cost_micro_usd
@@ -42,6 +46,13 @@ class Meter:
     target: Target | None = None
     attempts: int = 0
     first_byte_at: float | None = None
+    # The catalog model the name the client asked for means (an alias is metered as it).
+    model: str | None = None
+    # Orgs that opted in to body logging only (metering/bodies.py): what went upstream,
+    # and the answer the client got.
+    sent: bytes | None = None
+    answer: bytes | bytearray | None = None
+    assignment: Assignment | None = None  # the experiment's arm, when one was asked for
     _done: bool = field(default=False, repr=False)
 
     def event(self, status: int, error_type: str | None, usage: Usage) -> UsageEventV1:
@@ -49,14 +60,13 @@ class Meter:
         server's token counts may be anything, and analytics refuses what does not fit."""
         now = time.perf_counter()
         target = self.target
-        model = target.model if target else None
         return UsageEventV1.fitted(
             request_id=self.request_id,
             org_id=self.key.org_id,
             project_id=self.key.project_id,
             key_id=self.key.key_id,
             endpoint=self.request.endpoint,
-            model=self.request.model,
+            model=self.model or self.request.model,
             served_model=target.deployment.model if target else None,
             provider=target.deployment.provider if target else None,
             deployment=target.deployment.id if target else None,
@@ -67,19 +77,29 @@ class Meter:
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,
             tokens_estimated=usage.estimated,
-            cost_micro_usd=cost_micro_usd(usage, model.pricing if model else None),
+            cost_micro_usd=cost_micro_usd(usage, _pricing(target)),
             latency_ms=_ms(self.started, now),
             ttft_ms=_ms(self.started, self.first_byte_at) if self.first_byte_at else None,
             attempts=self.attempts,
             fallback_from=target.fallback_from if target else None,
+            region=target.deployment.region if target else None,
+            experiment=self.assignment.experiment if self.assignment else None,
+            arm=self.assignment.arm if self.assignment else None,
         )
 
 
 class Metering:
     def __init__(
-        self, sink: UsageSink, gatekeeper: Gatekeeper, metrics: GatewayMetrics | None = None
+        self,
+        sink: UsageSink,
+        gatekeeper: Gatekeeper,
+        metrics: GatewayMetrics | None = None,
+        bodies: BodyRecorder | None = None,
+        latency: LatencyStats | None = None,
     ) -> None:
+        self._bodies = bodies
         self._sink = sink
+        self._latency = latency  # the `latency` strategy's averages, fed by each answer
         self._gatekeeper = gatekeeper
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,6 +126,8 @@ class Metering:
         usage = usage or NO_USAGE
         event = meter.event(status, error_type, usage)
         self._sink.submit(event)
+        if self._bodies is not None:
+            self._bodies.record(meter.key, event, meter.sent, meter.answer)
         if self._metrics is not None:
             request, ttft = meter.request, event.ttft_ms
             first_s = ttft / 1000 if request.stream and ttft is not None else None
@@ -113,12 +135,28 @@ class Metering:
                 request.endpoint, request.model, status, event.latency_ms / 1000, first_s
             )
             self._metrics.metered(event)
+        if self._latency is not None and status == 200 and meter.attempts == 1:
+            self._observe(self._latency, meter, event)
         if meter.admission is not None:
             settlement = Settlement(usage, event.cost_micro_usd)
             self._due.append((meter.admission, settlement))
             if self._timer is None:
                 loop = asyncio.get_running_loop()
                 self._timer = loop.call_later(SETTLE_AFTER_S, self._settle_due)
+
+    @staticmethod
+    def _observe(latency: LatencyStats, meter: Meter, event: UsageEventV1) -> None:
+        """An answer from one attempt times its deployment; a stream's first chunk is its
+        TTFT, a whole answer's first byte comes with its last."""
+        if event.deployment is None:
+            return
+        ttft = event.ttft_ms / 1000 if meter.request.stream and event.ttft_ms else None
+        latency.observe(
+            event.deployment,
+            total_s=event.latency_ms / 1000,
+            ttft_s=ttft,
+            tokens=event.completion_tokens,
+        )
 
     def unmetered(self, endpoint: Endpoint, status: int, started: float) -> None:
         """A request refused before it had a key and a body (401, 400, user-org away): no
@@ -158,6 +196,13 @@ class Metering:
             self._settle_due()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _pricing(target: Target | None) -> Pricing | None:
+    """The deployment's own price when it has one, else the model's."""
+    if target is None:
+        return None
+    return target.deployment.pricing or target.model.pricing
 
 
 def _ms(start: float, end: float) -> float:

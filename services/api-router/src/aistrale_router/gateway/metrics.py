@@ -14,6 +14,7 @@ from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.gateway.request import PATHS, Endpoint
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
+from aistrale_router.routing.decisions import RoutingDecisions
 
 UNKNOWN = "unknown"
 ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
@@ -43,6 +44,7 @@ class GatewayMetrics:
             ("model",),
         )
         self.usage = UsageCounters(metrics, orgs)
+        self.routing = RoutingDecisions(metrics)  # counted by the picker
         self._in_catalog = in_catalog
         self._counts = Children(self.requests)
         self._seconds = Children(self.seconds)

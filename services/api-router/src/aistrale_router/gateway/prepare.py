@@ -61,9 +61,12 @@ class BoundRequest:
         self._request = request
         self._max_tokens = max_tokens
         self._keys = keys
+        self.last_sent: bytes | None = None  # the body of the latest attempt (body logging)
 
     def prepare(self, target: Target) -> PreparedRequest:
-        return self._preparer.prepare(target, self._request, self._max_tokens, self._keys)
+        prepared = self._preparer.prepare(target, self._request, self._max_tokens, self._keys)
+        self.last_sent = prepared.body
+        return prepared
 
     def error(
         self, target: Target, status: int, body: bytes, headers: Mapping[str, str]

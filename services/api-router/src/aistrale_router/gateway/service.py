@@ -23,6 +23,7 @@ from aistrale_common.errors import (
 from aistrale_router.admission.port import AdmissionRequest, ManagedGatekeeper
 from aistrale_router.catalog.schema import ModelEntry
 from aistrale_router.catalog.store import CatalogStore
+from aistrale_router.gateway import model_cards
 from aistrale_router.gateway.answer import available_models, fit_context
 from aistrale_router.gateway.cutoff import SHUTTING_DOWN, Cutoff
 from aistrale_router.gateway.metering import (
@@ -32,6 +33,7 @@ from aistrale_router.gateway.metering import (
 from aistrale_router.gateway.prepare import BoundRequest, RequestPreparer, provider_target
 from aistrale_router.gateway.request import (
     MAX_CHOICES,
+    ClientRequest,
     Endpoint,
     parse_request,
     unparsed_request,
@@ -41,6 +43,10 @@ from aistrale_router.governance.chat import AnswerFilter, Governance, Governed
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
+from aistrale_router.metering.bodies import captured
+from aistrale_router.routing import residency
+from aistrale_router.routing.affinity.material import affinity_key
+from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -108,15 +114,11 @@ class Gateway:
 
     async def list_models(self, authorization: str | None) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
-        data = [
-            _model_card(m, self._ready(m))
-            for m in self.catalog.catalog.models
-            if _allowed(key, m.name)
-        ]
-        return {"object": "list", "data": data}
+        return model_cards.listed(self.catalog.catalog, self.states, key)
 
-    def _ready(self, model: ModelEntry) -> bool:
-        return any(self.states.ready(d.id) for d in model.deployments)
+    async def retrieve_model(self, authorization: str | None, name: str) -> dict[str, Any]:
+        key = await self.keys.authenticate(authorization)
+        return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
     async def handle(
         self,
@@ -169,23 +171,46 @@ class Gateway:
         self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None
     ) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
-        model = self._model(meter.key, request.model, endpoint)
+        model, meter.assignment = self._model(meter.key, request, endpoint)
+        # The catalog's name for what was asked: the model's (an alias's model), or the
+        # experiment's (its arm is in `arm`).
+        meter.model = meter.assignment.experiment if meter.assignment else model.name
         meter.admission = admission = await self.gatekeeper.admit(
             AdmissionRequest(
                 meter.key, model, request.prompt_estimate, request.max_tokens, request.choices
             )
         )
-        targets = self.picker.plan(catalog, model, endpoint)
+        regions = meter.key.allowed_regions
+        policy = model.routing
+        affinity = (
+            None
+            if policy.affinity == "none"
+            else affinity_key(policy, meter.key.key_id, request.body)
+        )
+        tags = meter.key.all_tags()
+        targets = self.picker.plan(catalog, model, endpoint, regions, affinity=affinity, tags=tags)
+        if not targets:
+            if regions is not None and not residency.servable(catalog, model, regions):
+                raise residency.not_allowed(model.name, regions)
+            raise PermissionDenied(  # the pool rules leave this key nothing
+                f"This API key may not use any deployment of the model `{request.model}`.",
+                param="model",
+                code="model_not_allowed",
+            )
+        # The usage event names the planned deployment even if nothing reaches it.
+        meter.target = targets[0]
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
         try:
             max_tokens = fit_context(admission.max_tokens, request, model)
             bound = BoundRequest(self.preparer, request, max_tokens, keys)
             opened = await self.forwarder.open(targets, bound, meter.request_id)
         except AttemptsFailed as failed:
+            meter.sent = bound.last_sent if meter.key.log_bodies else None
             meter.attempts, meter.target = failed.attempts, failed.target
             failed.error.headers = {**admission.headers, **failed.error.headers}
             raise failed.error from None
         meter.attempts, meter.target = opened.attempts, opened.target
+        meter.sent = bound.last_sent if meter.key.log_bodies else None
         headers = dict(admission.headers)
         if request.stream:
             if "text/event-stream" not in opened.response.headers.get("content-type", ""):
@@ -195,8 +220,17 @@ class Gateway:
             return self._stream(meter, opened, headers)
         return await self._complete(meter, opened, headers, answer_filter)
 
-    def _model(self, key: KeyRecord, name: str, endpoint: Endpoint) -> ModelEntry:
-        model = self.catalog.catalog.get(name)
+    def _model(
+        self, key: KeyRecord, request: ClientRequest, endpoint: Endpoint
+    ) -> tuple[ModelEntry, Assignment | None]:
+        """The catalog model that serves the request; for an experiment's name, its arm's
+        (routing/experiments.py). A key may use an experiment when it may use its name,
+        whatever its arms' models are (docs/decisions/router-experiments.md)."""
+        name, catalog = request.model, self.catalog.catalog
+        model, assignment = catalog.get(name), None
+        if model is None and (experiment := catalog.experiment(name)) is not None:
+            assignment = assign(experiment, key.key_id, request.body.get("user"))
+            model = catalog.get(assignment.model)
         if model is None:
             raise NotFound(
                 f"The model `{name}` does not exist or you do not have access to it. "
@@ -204,7 +238,7 @@ class Gateway:
                 param="model",
                 code="model_not_found",
             )
-        if not _allowed(key, name):
+        if not model_cards.allows(key, model, name, experiment=assignment is not None):
             raise PermissionDenied(
                 f"This API key is not allowed to use the model `{name}`.",
                 param="model",
@@ -212,7 +246,7 @@ class Gateway:
             )
         if endpoint not in model.endpoints:
             raise InvalidRequest(f"The model `{name}` does not support /{endpoint}.", param="model")
-        return model
+        return model, assignment
 
     async def _complete(
         self,
@@ -231,6 +265,8 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
+        if meter.key.log_bodies:
+            meter.answer = answer.body
         status = opened.response.status
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
@@ -254,7 +290,11 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        return Streaming(headers, relay, completion.answered, completion.ended)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        if meter.key.log_bodies:
+            meter.answer = answer = bytearray()
+            streaming.chunks = captured(streaming.chunks, answer)
+        return streaming
 
 
 def _status(exc: Exception) -> int:
@@ -265,17 +305,3 @@ def _error_type(exc: Exception) -> str:
     if isinstance(exc, AistraleError):
         return exc.instance_code or exc.type
     return "internal_error"
-
-
-def _allowed(key: KeyRecord, model: str) -> bool:
-    return key.allowed_models is None or model in key.allowed_models
-
-
-def _model_card(model: ModelEntry, ready: bool) -> dict[str, Any]:
-    return {
-        "id": model.name,
-        "object": "model",
-        "created": 0,
-        "owned_by": "aistrale",
-        "ready": ready,
-    }

@@ -37,12 +37,14 @@ from aistrale_router.keys.metrics import KeyMetrics
 from aistrale_router.keys.resolver import KeyResolver, RefreshPolicy
 from aistrale_router.keys.signatures import SignatureCheck
 from aistrale_router.metering import build_usage_sink
+from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.observability.genai import traced
 from aistrale_router.providers import default_registry
 from aistrale_router.providers.credentials import CredentialResolver, HttpOrgCredentials
 from aistrale_router.providers.plan_keys import UpstreamKeys
 from aistrale_router.routing.forward import Forwarder, RetryPolicy
 from aistrale_router.routing.health import HealthProber
+from aistrale_router.routing.latency import LatencyStats
 from aistrale_router.routing.load import VllmLoadScraper
 from aistrale_router.routing.picker import DeploymentPicker
 from aistrale_router.routing.state import DeploymentStates
@@ -67,8 +69,12 @@ class GatewayRef:
         return None if current is None else (current.catalog.catalog, current.states)
 
     def in_catalog(self, name: str) -> bool:
+        """A model's or an experiment's name: both bounded by the catalog (metric labels)."""
         current = self.current
-        return current is not None and current.catalog.catalog.get(name) is not None
+        if current is None:
+            return False
+        catalog = current.catalog.catalog
+        return catalog.get(name) is not None or catalog.experiment(name) is not None
 
 
 def build_upstream_client(
@@ -132,6 +138,7 @@ async def open_gateway(
     upstream = traced(build_upstream_client(settings, upstream_transport), tracer)
     sink = build_usage_sink(settings, core.bus, core.db, metrics)
     states = DeploymentStates(settings.breaker_failures, settings.breaker_open_s)
+    latency = LatencyStats()
     store = CatalogStore(settings.models_file, os.environ)
     cache = key_cache(settings)
     token = settings.secret("service_token")
@@ -147,10 +154,10 @@ async def open_gateway(
     gateway = Gateway(
         keys=key_resolver(settings, cache, UserOrgKeyLookup(userorg, token), metrics),
         catalog=store,
-        picker=DeploymentPicker(states),
+        picker=DeploymentPicker(states, latency=latency, decisions=requests.routing),
         forwarder=Forwarder(upstream, states, _retry_policy(settings)),
         gatekeeper=gatekeeper,
-        metering=Metering(sink, gatekeeper, requests),
+        metering=Metering(sink, gatekeeper, requests, BodyRecorder(sink), latency),
         preparer=RequestPreparer(adapters, UpstreamKeys(resolver, adapters.byok_providers())),
         cutoff=cutoff,
         max_choices=settings.max_choices,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aistrale_common.db import Database
 from aistrale_common.events import EventBus, Subscription
+from aistrale_common.events.request_body import BODY_BINDING
 from aistrale_common.metrics import ServiceMetrics
 from aistrale_router.metering.journal import Journal
 from aistrale_router.metering.metrics import PublisherMetrics
@@ -18,6 +19,7 @@ __all__ = ["PublisherConfig", "UsagePublisher", "UsageSink", "build_usage_sink"]
 # exchange and routing keys. Declared with the same arguments analytics uses.
 ANALYTICS_QUEUE = "analytics.usage"
 USAGE_BINDING = "usage.v1.#"
+BODIES_QUEUE = "analytics.bodies"  # request bodies of orgs that opted in (metering/bodies.py)
 
 
 def build_usage_sink(
@@ -26,7 +28,7 @@ def build_usage_sink(
     db: Database,
     metrics: ServiceMetrics,
     config: PublisherConfig | None = None,
-) -> UsageSink:
+) -> UsagePublisher:
     """The production sink. `db` is the router's database (migrated: it holds the
     `usage_outbox` table); call `await sink.start()` in the lifespan and
     `await sink.stop()` on shutdown, before the bus and database close."""
@@ -40,6 +42,9 @@ def build_usage_sink(
         if settings.amqp_url
         else None
     )
+    bodies_queue = Subscription(
+        settings.usage_exchange, (BODY_BINDING,), f"{settings.queue_prefix}{BODIES_QUEUE}"
+    )
     journal = Journal(settings.data_dir / "usage-journal") if settings.usage_journal else None
     return UsagePublisher(
         bus,
@@ -49,4 +54,5 @@ def build_usage_sink(
         config,
         consumer_queue,
         journal,
+        also_declare=(bodies_queue,),
     )

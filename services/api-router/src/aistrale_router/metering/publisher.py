@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -76,8 +77,10 @@ class UsagePublisher:
         config: PublisherConfig | None = None,
         consumer_queue: Subscription | None = None,
         journal: Journal | None = None,
+        also_declare: Sequence[Subscription] = (),
     ) -> None:
         self._config = config or PublisherConfig()
+        self._also_declare = tuple(also_declare)
         self._journal = journal
         _check_lease(self._config, outbox)
         self._bus = bus
@@ -98,7 +101,11 @@ class UsagePublisher:
         return self._degraded
 
     def submit(self, event: UsageEventV1) -> None:
-        message = to_message(event)
+        self.submit_message(to_message(event))
+
+    def submit_message(self, message: OutgoingMessage) -> None:
+        """Any message for the usage exchange, with the same durability (journal, outbox):
+        the request body events of orgs that opted in (metering/bodies.py)."""
         if self._journal is not None:
             self._journal.append(message)
         self._buffer.append(message)
@@ -166,12 +173,11 @@ class UsagePublisher:
         # up front means events published before analytics first starts wait for it.
         if self._consumer_queue is None:
             return
-        try:
-            await asyncio.wait_for(
-                self._bus.declare(self._consumer_queue), self._config.publish_timeout_s
-            )
-        except Exception as exc:  # broker away (the outbox covers it) or declared differently
-            log.warning("usage_queue_declare_failed", error=repr(exc))
+        for queue in (self._consumer_queue, *self._also_declare):
+            try:
+                await asyncio.wait_for(self._bus.declare(queue), self._config.publish_timeout_s)
+            except Exception as exc:  # broker away (the outbox covers it) or declared otherwise
+                log.warning("usage_queue_declare_failed", queue=queue.queue, error=repr(exc))
 
     async def _flush_loop(self) -> None:
         while not self._stopping:

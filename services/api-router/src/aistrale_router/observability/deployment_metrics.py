@@ -1,8 +1,10 @@
 """Breaker and health gauges per catalog deployment, read from the routing state when
 Prometheus scrapes: nothing on the hot path.
 
-- `aistrale_api_router_deployment_healthy{model,deployment,provider}`: 1 when the last health
-  probe answered, 0 when it did not; absent before the first probe.
+- `aistrale_api_router_deployment_healthy{model,deployment,provider}`: 1 when the deployment
+  is routable: its last health probe (if it is probed) did not fail and its breaker is not
+  open; 0 otherwise. Hosted providers, unprobed by default, get it from the breaker's
+  passive statistics alone.
 - `aistrale_api_router_breaker_state{model,deployment,provider,state}`: 1 for the breaker's
   current state (closed, open, half_open), 0 for the others.
 - `aistrale_api_router_deployment_inflight{model,deployment,provider}`: this replica's
@@ -54,8 +56,7 @@ class DeploymentCollector(Collector):
                 for deployment in model.deployments:
                     labels = [model.name, deployment.id, deployment.provider]
                     state = states.get(deployment.id)
-                    if state.healthy is not None:
-                        healthy.add_metric(labels, 1.0 if state.healthy else 0.0)
+                    healthy.add_metric(labels, 1.0 if states.ready(deployment.id) else 0.0)
                     now = states.breaker(deployment.id)
                     for name in BREAKER_STATES:
                         breaker.add_metric([*labels, name], 1.0 if name == now else 0.0)
@@ -67,7 +68,7 @@ class DeploymentCollector(Collector):
         return [
             GaugeMetricFamily(
                 f"{p}_deployment_healthy",
-                "1 when the deployment's last health probe answered, 0 when it did not",
+                "1 when the deployment is routable (probe not failed, breaker not open)",
                 labels=LABELS,
             ),
             GaugeMetricFamily(

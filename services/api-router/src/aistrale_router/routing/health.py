@@ -5,7 +5,11 @@ deployments answered the last probe.
 A deployment busy with requests whose answers have all been good so far is healthy by that
 fact and is not probed: a server that takes one request at a time (llama.cpp's, Ollama's)
 would queue the probe behind the running generation, or, configured to, cut the generation
-short for it (docs/decisions/local-model-busy-not-probed.md)."""
+short for it (docs/decisions/local-model-busy-not-probed.md).
+
+Hosted providers (OpenAI, Anthropic, ...) are not probed unless their deployment says
+`probe: true` (a GET /models is free of tokens but not of rate limit); without it their
+health is the breaker's passive statistics (routing/state.py `ready`)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from aistrale_router.upstream.port import UpstreamClient, UpstreamTimedOut, Upst
 
 log = get_logger(__name__)
 PROBE_TIMEOUT_S = 2.0
+SELF_HOSTED = ("vllm", "openai-compatible")
 
 
 class HealthProber:
@@ -39,6 +44,8 @@ class HealthProber:
             servers.setdefault(self._server(deployment), []).append(deployment)
         results = await asyncio.gather(*(self._probe(group) for group in servers.values()))
         for group, healthy in zip(servers.values(), results, strict=True):
+            if healthy is None:
+                continue  # not probed: the breaker's passive statistics speak for it
             for deployment in group:
                 self._states.set_health(deployment.id, healthy)
 
@@ -50,13 +57,13 @@ class HealthProber:
         state = self._states.get(deployment.id)
         return state.inflight > 0 and state.failures == 0
 
-    async def _probe(self, group: list[Deployment]) -> bool:
+    async def _probe(self, group: list[Deployment]) -> bool | None:
         provider, url, key = self._server(group[0])
-        if provider not in ("vllm", "openai-compatible"):
-            return True  # external providers: their availability shows in the breaker
+        if provider not in SELF_HOSTED and not any(d.probe for d in group):
+            return None  # hosted providers: a probe costs quota, unless the catalog asks
         if any(self._answering(d) for d in group):
             return True
-        headers = {"authorization": f"Bearer {key}"} if key else {}
+        headers = probe_headers(provider, key)
         try:
             status, _ = await self._client.get(url, headers, PROBE_TIMEOUT_S)
         except (UpstreamTimedOut, UpstreamUnreachable) as exc:
@@ -66,3 +73,14 @@ class HealthProber:
 
     async def run(self, interval_s: float) -> None:
         await every(interval_s, self.probe_all, failure_event="deployment_probe_round_failed")
+
+
+def probe_headers(provider: str, key: str | None) -> dict[str, str]:
+    """The provider's own auth header on GET /models (Anthropic and Gemini take no bearer)."""
+    if not key:
+        return {}
+    if provider == "anthropic":
+        return {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    if provider == "gemini":
+        return {"x-goog-api-key": key}
+    return {"authorization": f"Bearer {key}"}

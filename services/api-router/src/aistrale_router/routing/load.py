@@ -59,12 +59,14 @@ class VllmLoadScraper:
             for d in m.deployments
             if d.provider == "vllm"
         }
+        # This router's in-flight counts as the scrapes leave: what the reports will count.
+        sent = {d: self._states.get(d).inflight for d in deployments}
         results = await asyncio.gather(*(self._scrape(d) for d in deployments.values()))
         for deployment_id, gauges in zip(deployments, results, strict=True):
             if gauges is not None:
-                self._report(deployment_id, gauges)
+                self._report(deployment_id, gauges, sent[deployment_id])
 
-    def _report(self, deployment_id: str, gauges: VllmGauges) -> None:
+    def _report(self, deployment_id: str, gauges: VllmGauges, inflight_at: int) -> None:
         kv = gauges.kv_usage
         waiting = round(gauges.waiting)
         self._states.report_load(
@@ -74,6 +76,7 @@ class VllmLoadScraper:
             kv,
             saturated=waiting > self._waiting_limit or (kv is not None and kv >= KV_CACHE_FULL),
             fresh_for_s=STALE_AFTER_INTERVALS * self._interval_s,
+            inflight_at=inflight_at,
         )
 
     async def _scrape(self, deployment: Deployment) -> VllmGauges | None:

@@ -1,23 +1,39 @@
 """The order in which a request tries deployments: the model's own, then its fallbacks.
 
-Within a model: "power of two choices" over weighted random picks. Of two different
-deployments drawn by `weight`, the one with less load per unit of weight goes first (the
-first drawn on a tie), then the same again among the rest; with two deployments that is
-always the less loaded one. Load is `DeploymentStates.load`: this router's in-flight
-count, or what a vLLM deployment reported if that is higher (routing/load.py). Saturated
-deployments (KV cache full, queue too long) come after all the others. Deployments whose
-breaker is open or whose health probe failed are skipped, unless nothing else is left.
+`plan` narrows the model's deployments to the eligible ones (those in the org's `regions`,
+routing/residency.py; those a caller's `eligible` filter keeps, such as routing rules;
+then weight > 0), orders them by the
+model's `routing.strategy` (routing/strategies/), or, when the model asks for affinity
+(routing/affinity/), by the hash ring: the key's own deployment, or the next one whose
+breaker is closed and whose load is within the bound, first.
+Deployments whose breaker is open or whose health probe failed are dropped, unless nothing
+else is left. Fallback models follow, ordered by their own strategy, without affinity.
 
-This runs on every request: a few small lists, no sorting, one clock read.
+This runs on every request: `weighted` without affinity is a few small lists, no sorting,
+one clock read, no await.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from aistrale_router.catalog.schema import Catalog, Deployment, ModelEntry
+from aistrale_router.routing import decisions as why
+from aistrale_router.routing import rules
+from aistrale_router.routing.affinity.ring import RingCache
+from aistrale_router.routing.latency import LatencyStats
+from aistrale_router.routing.residency import eligible as in_regions
 from aistrale_router.routing.state import DeploymentStates
+from aistrale_router.routing.strategies import Strategy
+from aistrale_router.routing.strategies.cost import Cost
+from aistrale_router.routing.strategies.latency import Latency
+from aistrale_router.routing.strategies.least_load import LeastLoad
+from aistrale_router.routing.strategies.weighted import Weighted
+
+Eligible = Callable[[Deployment], bool]
+Decisions = Callable[[str, str, str, str], None]  # model, strategy, deployment, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,70 +44,107 @@ class Target:
 
 
 class DeploymentPicker:
-    def __init__(self, states: DeploymentStates, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        states: DeploymentStates,
+        rng: random.Random | None = None,
+        *,
+        latency: LatencyStats | None = None,
+        decisions: Decisions | None = None,
+    ) -> None:
         self.states = states
-        self._rng = rng or random.Random()
+        self.latency = latency or LatencyStats()
+        self._decisions = decisions
+        rng = rng or random.Random()
+        weighted = Weighted(states, rng)
+        self._strategies: dict[str, Strategy] = {
+            "weighted": weighted,
+            "least_load": LeastLoad(states, weighted),
+            "latency": Latency(states, self.latency, weighted, rng),
+            "cost": Cost(states, weighted),
+        }
+        self._rings = RingCache()
 
-    def plan(self, catalog: Catalog, model: ModelEntry, endpoint: str) -> list[Target]:
-        targets = [Target(model, d, None) for d in self._order(model.deployments)]
+    def plan(
+        self,
+        catalog: Catalog,
+        model: ModelEntry,
+        endpoint: str,
+        regions: Collection[str] | None = None,
+        *,
+        affinity: int | None = None,
+        eligible: Eligible | None = None,
+        tags: frozenset[str] = frozenset(),
+    ) -> list[Target]:
+        """`regions`: data residency (routing/residency.py); `affinity`: the request's
+        affinity key (routing/affinity/material.py), None for none; `eligible`: a further
+        pre-filter of each model's deployments; `tags`: the key's, for each model's pool
+        rules (routing/rules.py). Empty only when the filters leave no deployment at all."""
+        pool = in_regions(rules.eligible(model, tags), regions)
+        order, reason = self._order(model, pool, eligible, affinity)
+        targets = [Target(model, d, None) for d in order]
         for name in model.fallbacks:
             fallback = catalog.get(name)
             if fallback is not None and endpoint in fallback.endpoints:
-                order = self._order(fallback.deployments)
-                targets.extend(Target(fallback, d, model.name) for d in order)
+                pool = in_regions(rules.eligible(fallback, tags), regions)
+                more, _ = self._order(fallback, pool, eligible, None)
+                targets.extend(Target(fallback, d, model.name) for d in more)
         usable = [t for t in targets if self._usable(t.deployment)]
+        if self._decisions is not None:
+            self._decide(model, targets, usable, reason)
         return usable or targets[:1]
+
+    def _decide(
+        self, model: ModelEntry, targets: list[Target], usable: list[Target], reason: str
+    ) -> None:
+        assert self._decisions is not None
+        first = usable[0] if usable else targets[0] if targets else None
+        if first is None:
+            return
+        if not usable:
+            reason = why.LAST_RESORT
+        elif first.fallback_from is not None:
+            reason = why.FALLBACK
+        self._decisions(model.name, model.routing.strategy, first.deployment.id, reason)
 
     def _usable(self, deployment: Deployment) -> bool:
         state = self.states.get(deployment.id)
         return state.healthy is not False and self.states.available(deployment.id)
 
-    def _order(self, deployments: list[Deployment]) -> list[Deployment]:
+    def _order(
+        self,
+        model: ModelEntry,
+        deployments: Sequence[Deployment],
+        eligible: Eligible | None,
+        affinity: int | None,
+    ) -> tuple[list[Deployment], str]:
+        if eligible is not None:
+            deployments = [d for d in deployments if eligible(d)]
         pool = [d for d in deployments if d.weight > 0] or list(deployments)
-        if len(pool) == 1:
-            return pool
+        if affinity is not None and len(pool) > 1:
+            return self._affine(model, pool, affinity)
+        return self._strategies[model.routing.strategy].order(pool, model), why.STRATEGY
+
+    def _affine(
+        self, model: ModelEntry, pool: list[Deployment], key: int
+    ) -> tuple[list[Deployment], str]:
+        """The key's deployment on the ring, or the first one after it that is usable and
+        within its load bound; the others follow in ring order (where the key spills, the
+        same in every router). The strategy orders the pool only when all are full."""
+        ring = self._rings.get(tuple(d.id for d in pool))
         now = self.states.now()
         ranks = [self.states.load(d.id, now) for d in pool]
-        if not any(saturated for saturated, _ in ranks):
-            return self._two_choices(pool, [load for _, load in ranks])
-        calm = self._two_choices(*_tier(pool, ranks, saturated=False))
-        return calm + self._two_choices(*_tier(pool, ranks, saturated=True))
-
-    def _two_choices(self, pool: list[Deployment], loads: list[int]) -> list[Deployment]:
-        """Orders `pool` (consumed, like `loads`)."""
-        # An all-zero pool (every deployment drained) still has to answer: equal weights.
-        weights = [d.weight or 1 for d in pool]
-        ordered: list[Deployment] = []
-        while len(pool) > 1:
-            total = sum(weights)
-            first = self._weighted(weights, total, skip=-1)
-            second = self._weighted(weights, total - weights[first], skip=first)
-            # Less load per unit of weight, compared without division; a tie keeps `first`,
-            # so without load the weights alone decide.
-            if loads[first] * weights[second] <= loads[second] * weights[first]:
-                best = first
-            else:
-                best = second
-            ordered.append(pool.pop(best))
-            del loads[best], weights[best]
-        ordered.extend(pool)
-        return ordered
-
-    def _weighted(self, weights: list[int], total: int, *, skip: int) -> int:
-        left = self._rng.random() * total
-        chosen = -1
-        for i, weight in enumerate(weights):
-            if i != skip:
-                chosen = i
-                left -= weight
-                if left < 0:
-                    break
-        return chosen  # past the end only by rounding: the last one
-
-
-def _tier(
-    pool: list[Deployment], ranks: list[tuple[bool, int]], *, saturated: bool
-) -> tuple[list[Deployment], list[int]]:
-    """The deployments that are (or are not) saturated, and their loads."""
-    chosen = [i for i, (full, _) in enumerate(ranks) if full is saturated]
-    return [pool[i] for i in chosen], [ranks[i][1] for i in chosen]
+        picked = ring.pick(
+            key,
+            [load for _, load in ranks],
+            [d.weight or 1 for d in pool],
+            model.routing.load_factor,
+            lambda i: not ranks[i][0] and self._usable(pool[i]),
+        )
+        if picked is None:
+            strategy = self._strategies[model.routing.strategy]
+            return strategy.order(pool, model), why.AFFINITY_FULL
+        _, steps = picked
+        walk = ring.walk(key)
+        order = [pool[i] for i in walk[steps:]] + [pool[i] for i in walk[:steps]]
+        return order, why.AFFINITY_SPILL if steps else why.AFFINITY

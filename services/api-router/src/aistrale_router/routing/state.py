@@ -6,8 +6,10 @@ let through (half-open) and its outcome closes or re-opens it.
 
 Load: `load()` is what the picker compares. Without a fresh report it is this router's own
 in-flight count. With one it is the larger of that and the reported running + waiting plus
-what this router added since the report (its in-flight growth since then): the report counts
-every router replica's requests, but not the ones this router sent after it was taken.
+the change in this router's in-flight count since the report: the report counts every router
+replica's requests, but not the ones this router sent after it was taken, and still counts
+the ones of this router's that have ended since (without subtracting them, a deployment that
+just answered looks busy until its next report, and affinity moves off it for nothing).
 """
 
 from __future__ import annotations
@@ -115,12 +117,24 @@ class DeploymentStates:
         *,
         saturated: bool,
         fresh_for_s: float,
+        inflight_at: int | None = None,
     ) -> None:
+        """`inflight_at`: this router's in-flight count when the scrape was sent (default:
+        now). Taken when it is sent, the report and the count describe the same moment; a
+        request that ended while the scrape round was finishing would otherwise stay
+        counted until the next report."""
         state = self.get(deployment_id)
         now = self._clock()
+        mine = state.inflight if inflight_at is None else inflight_at
         state.report = LoadReport(
-            running, waiting, kv_usage, now, now + fresh_for_s, saturated, state.inflight
+            running, waiting, kv_usage, now, now + fresh_for_s, saturated, mine
         )
+
+    def fresh_report(self, deployment_id: str, now: float) -> LoadReport | None:
+        """The deployment's own load report while it is trusted (the `least_load` strategy
+        reads its queue and KV cache)."""
+        report = self.get(deployment_id).report
+        return None if report is None or now >= report.expires_at else report
 
     def load(self, deployment_id: str, now: float) -> tuple[bool, int]:
         """(saturated, load) as the picker ranks deployments; see the module docstring."""
@@ -128,6 +142,5 @@ class DeploymentStates:
         report = state.report
         if report is None or now >= report.expires_at:
             return False, state.inflight
-        added = state.inflight - report.inflight_at
-        reported = report.running + report.waiting + (added if added > 0 else 0)
+        reported = report.running + report.waiting + state.inflight - report.inflight_at
         return report.saturated, reported if reported > state.inflight else state.inflight

@@ -6,7 +6,11 @@ from aistrale_common.crypto.envelope import (
     KeyRing,
     Sealed,
 )
-from aistrale_common.crypto.settings import CredentialsSettings, keyring_from_settings
+from aistrale_common.crypto.settings import (
+    CredentialsSettings,
+    keyring_from_settings,
+    service_keyring,
+)
 
 __all__ = [
     "CredentialDecryptError",
@@ -15,4 +19,5 @@ __all__ = [
     "KeyRing",
     "Sealed",
     "keyring_from_settings",
+    "service_keyring",
 ]

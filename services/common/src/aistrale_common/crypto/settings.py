@@ -6,10 +6,13 @@ AISTRALE_CREDENTIALS_KEK_PREVIOUS  comma-separated older KEKs, kept while rotati
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aistrale_common.crypto.envelope import Kek, KeyRing
+from aistrale_common.settings import local_secret
 
 
 class CredentialsSettings(BaseSettings):
@@ -30,3 +33,14 @@ def keyring_from_settings(settings: CredentialsSettings) -> KeyRing:
     previous_text = settings.credentials_kek_previous
     previous = previous_text.get_secret_value().split(",") if previous_text else []
     return KeyRing(primary, [Kek.from_text(t) for t in previous if t.strip()])
+
+
+def service_keyring(kek: SecretStr | None, previous: SecretStr | None, data_dir: Path) -> KeyRing:
+    """A service's KEKs; without one (development and test only: each service's settings
+    refuse a missing KEK in staging and production) a generated one, persisted under
+    data_dir so that restarts agree."""
+    if kek is None:
+        kek = SecretStr(local_secret(data_dir, "credentials_kek"))
+    return keyring_from_settings(
+        CredentialsSettings(credentials_kek=kek, credentials_kek_previous=previous)
+    )

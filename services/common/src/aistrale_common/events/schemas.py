@@ -68,6 +68,12 @@ class UsageEventV1(BaseModel):
     ttft_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     attempts: int = Field(default=1, ge=0, le=MAX_COUNT)
     fallback_from: Name | None = None
+    # The deployment's region from the catalog (data residency, docs/usage-pipeline.md);
+    # None when the deployment names none or the request never reached one.
+    region: Id | None = None
+    # An experiment's name (`model` then names it too) and the arm that served the request.
+    experiment: Name | None = None
+    arm: Id | None = None
 
     @classmethod
     def fitted(cls, **values: Any) -> UsageEventV1:

@@ -149,6 +149,8 @@ class FakeVllm:
         self.served_model_name = served_model_name
         self.kv_cache_usage = 0.0
         self.metrics_status = 200
+        self.fail_status: int | None = None  # set: every generation fails with it (a sick GPU)
+        self.reported_waiting: int | None = None  # set: /metrics reports this queue instead
         self._seqs = asyncio.Semaphore(max_num_seqs) if max_num_seqs else None
         self._gauges = _Gauges()
         self.app = Starlette(
@@ -170,6 +172,8 @@ class FakeVllm:
         self.log.bodies.append(body)
         self.log.headers.append(dict(request.headers))
         model = body.get("model")
+        if self.fail_status is not None:
+            return _error(self.fail_status, "CUDA error: device unavailable", "InternalServerError")
         if model == "fake-500":
             return _error(500, "CUDA error: an illegal memory access", "InternalServerError")
         if model == "fake-slow" and await self._abandoned_while_waiting(request):
@@ -346,7 +350,8 @@ class FakeVllm:
             return Response(b"Internal Server Error", self.metrics_status)
         gauges, labels = self._gauges, (self.served_model_name, "0")
         gauges.running.labels(*labels).set(self.log.running)
-        gauges.waiting.labels(*labels).set(self.log.waiting)
+        waiting = self.log.waiting if self.reported_waiting is None else self.reported_waiting
+        gauges.waiting.labels(*labels).set(waiting)
         gauges.kv.labels(*labels).set(self.kv_cache_usage)
         return Response(generate_latest(gauges.registry), media_type="text/plain; version=0.0.4")
 

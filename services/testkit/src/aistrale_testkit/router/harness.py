@@ -46,7 +46,7 @@ def catalog_for(vllm_url: str) -> dict[str, object]:
 
     return {
         "models": [
-            model("chat-model", "fake-chat"),
+            model("chat-model", "fake-chat", aliases=["gpt-5", "claude-sonnet-4-5"]),
             model("embed-model", "fake-embed", endpoints=["embeddings"]),
             model("broken-model", "fake-500"),
             model("slow-model", "fake-slow"),

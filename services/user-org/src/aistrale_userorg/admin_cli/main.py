@@ -48,10 +48,12 @@ KEY_COLUMNS = (
     "allowed_models",
     "rpm_limit",
     "tpm_limit",
+    "tags",
     "expires_at",
     "last_used_at",
 )
 Period = Annotated[str, typer.Option(help="day, month or total")]
+Tags = Annotated[list[str] | None, typer.Option(help="Routing tag (repeat)")]
 Json = Annotated[bool, typer.Option("--json", help="Print the rows as JSON (every field)")]
 
 
@@ -141,8 +143,14 @@ def orgs_update(
     name: Annotated[str | None, typer.Option()] = None,
     rpm: Annotated[int | None, typer.Option(help="Org-wide requests per minute")] = None,
     tpm: Annotated[int | None, typer.Option(help="Org-wide tokens per minute")] = None,
+    tag: Tags = None,
+    clear_tags: Annotated[bool, typer.Option(help="Remove the org's routing tags")] = False,
 ) -> None:
-    body = {k: v for k, v in (("name", name), ("rpm_limit", rpm), ("tpm_limit", tpm)) if v}
+    body: dict[str, Any] = {
+        k: v for k, v in (("name", name), ("rpm_limit", rpm), ("tpm_limit", tpm)) if v
+    }
+    if tag or clear_tags:
+        body["tags"] = tag or []
     render.record(call("PATCH", f"/admin/v1/orgs/{org_id}", json=body))
 
 
@@ -168,6 +176,7 @@ def keys_create(
     tpm: Annotated[int | None, typer.Option()] = None,
     model: Annotated[list[str] | None, typer.Option(help="Allowed model (repeat)")] = None,
     expires_at: Annotated[str | None, typer.Option(help="ISO 8601, UTC")] = None,
+    tag: Tags = None,
 ) -> None:
     body: dict[str, Any] = {
         "name": name,
@@ -175,11 +184,20 @@ def keys_create(
         "tpm_limit": tpm,
         "allowed_models": model or None,
         "expires_at": expires_at,
+        "tags": tag or [],
     }
     created = call("POST", f"/admin/v1/orgs/{org_id}/keys", json=body)
     render.record({k: created[k] for k in ("id", "name", "prefix", "status")})
     render.console.print("Key (shown once, store it now):", style="bold")
     render.console.print(created["key"], soft_wrap=True)
+
+
+@keys.command("tags")
+def keys_tags(org_id: str, key_id: str, tag: Tags = None) -> None:
+    """Sets the key's routing tags to the --tag options given (none: removes them)."""
+    body = {"tags": tag or []}
+    shown = call("PATCH", f"/admin/v1/orgs/{org_id}/keys/{key_id}", json=body)
+    render.record({k: shown[k] for k in ("id", "name", "tags")})
 
 
 @keys.command("revoke")

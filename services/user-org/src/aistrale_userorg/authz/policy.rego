@@ -28,6 +28,10 @@ readers := {
 	"prompt.read", "guardrail.read",
 }
 
+# Stored request bodies (prompts and answers) are the org's data at its most sensitive:
+# owners and admins only, to switch on and to read. Data residency (org.residency) is in no
+# role: a compliance commitment the platform makes, so platform admins set it.
+
 # Provider credentials (BYOK) are the org's upstream bill: owners and admins only, even to
 # list them. Rotating the KEK is in no role: platform admins only.
 credential_actions := {"credential.read", "credential.write"}
@@ -35,13 +39,13 @@ credential_actions := {"credential.read", "credential.write"}
 owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "audit.read", "usage.export",
-	"prompt.write", "guardrail.write",
+	"logging.write", "usage.read_bodies", "prompt.write", "guardrail.write",
 }
 
 admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "usage.export",
-	"prompt.write", "guardrail.write",
+	"logging.write", "usage.read_bodies", "prompt.write", "guardrail.write",
 }
 
 member_actions := readers | {"key.create"}

@@ -49,4 +49,9 @@ def to_record(rows: Sequence[Any]) -> KeyLookup:
         org_rpm_limit=first.org_rpm_limit,
         org_tpm_limit=first.org_tpm_limit,
         budgets=sorted(budgets, key=lambda b: b.scope != "org"),
+        allowed_regions=first.allowed_regions,
+        log_bodies=bool(first.log_bodies),
+        log_retention_days=first.log_retention_days,
+        tags=first.tags or [],
+        org_tags=first.org_tags or [],
     )

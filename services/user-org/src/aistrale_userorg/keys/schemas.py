@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from aistrale_common.tags import TagList
 from aistrale_userorg.schemas import PRINTABLE, Limit, Name, UtcDatetime
 
 ModelName = Annotated[
@@ -19,6 +20,7 @@ ProjectId = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=PRINTABLE),
 ]
 KeyStatus = Literal["active", "revoked", "expired"]
+TAGS = "Routing tags the model catalog's rules match (docs/router.md); lower-case, at most 32"
 
 
 class KeyCreate(BaseModel):
@@ -31,6 +33,7 @@ class KeyCreate(BaseModel):
                     "tpm_limit": 100000,
                     "allowed_models": ["smollm2-135m"],
                     "expires_at": "2030-01-01T00:00:00Z",
+                    "tags": ["premium"],
                 }
             ]
         }
@@ -45,6 +48,7 @@ class KeyCreate(BaseModel):
         default=False,
         description="Requests must be HMAC-signed with the `signing_secret` (docs/security.md)",
     )
+    tags: TagList = Field(default=[], description=TAGS)
 
 
 class KeyUpdate(BaseModel):
@@ -57,6 +61,7 @@ class KeyUpdate(BaseModel):
     tpm_limit: Limit | None = None
     allowed_models: ModelList | None = None
     expires_at: UtcDatetime | None = None
+    tags: TagList | None = Field(default=None, description=TAGS + "; null or [] removes them")
 
 
 KEY_EXAMPLE: JsonDict = {
@@ -75,6 +80,7 @@ KEY_EXAMPLE: JsonDict = {
     "allowed_models": ["smollm2-135m"],
     "rpm_limit": 60,
     "tpm_limit": 100000,
+    "tags": ["premium"],
 }
 
 
@@ -101,6 +107,7 @@ class KeyPublic(BaseModel):
     allowed_models: list[str] | None
     rpm_limit: int | None
     tpm_limit: int | None
+    tags: list[str] = []
 
 
 class KeyCreated(KeyPublic):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import NotFound
+from aistrale_userorg.changes import audit_details
 from aistrale_userorg.context import Context
 from aistrale_userorg.keys import repository as repo
 from aistrale_userorg.keys.schemas import KeyCreate, KeyCreated, KeyPublic, KeyStatus, KeyUpdate
@@ -43,6 +44,7 @@ def public(row: dict[str, Any]) -> KeyPublic:
     fields = {k: row[k] for k in KeyPublic.model_fields if k in row}
     for name in ("created_at", "expires_at", "revoked_at", "last_used_at"):
         fields[name] = as_utc_or_none(row[name])
+    fields["tags"] = row.get("tags") or []
     return KeyPublic(**fields, status=status_of(row["revoked_at"], row["expires_at"], utcnow()))
 
 
@@ -56,6 +58,7 @@ async def create(ctx: Context, actor: Principal, org_id: str, body: KeyCreate) -
         "org_id": org_id,
         "key_hash": sha256_hex(secret),
         "signing_secret_sealed": sealed_signing_secret(ctx, key_id, signing),
+        "tags": body.tags or None,
         "prefix": display_prefix(secret),
         "created_by": actor.id,
         "created_at": utcnow(),
@@ -67,6 +70,8 @@ async def create(ctx: Context, actor: Principal, org_id: str, body: KeyCreate) -
         await load_org(tx.session, org_id)
         await repo.insert(tx.session, **row)
         tx.about.target = row["id"]
+        if body.tags:
+            tx.about.details = {"tags": body.tags}
     return KeyCreated(**public(row).model_dump(), key=secret, signing_secret=signing)
 
 
@@ -108,12 +113,14 @@ async def update(
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name", "") is None:
         del changes["name"]  # a name cannot be removed; null means "unchanged"
+    if "tags" in changes:
+        changes["tags"] = changes["tags"] or None  # stored as null, shown as []
     async with ctx.uow.write(actor, "key.update", org_id=org_id, target=key_id) as tx:
         ctx.authz.check(actor, "key.read", org_id)
         row = await _load(tx.session, org_id, key_id)
         ctx.authz.check(actor, "key.update", org_id, {"created_by": row["created_by"]})
         await repo.update(tx.session, key_id, changes)
-        tx.about.details = {"changed": sorted(changes)}
+        tx.about.details = audit_details(changes)
         # Expired from now on: announced like a revocation, which routers apply even when
         # they cannot ask user-org (a mere change they may serve from cache for a while).
         expires = changes.get("expires_at")

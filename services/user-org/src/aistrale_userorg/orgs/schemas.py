@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from aistrale_common.tags import TagList
 from aistrale_userorg.schemas import Email, Limit, Name, RoleField, UtcDatetime
+
+TAGS = "Routing tags every key of the org has too (docs/router.md); lower-case, at most 32"
 
 
 class OrgCreate(BaseModel):
@@ -17,6 +20,7 @@ class OrgCreate(BaseModel):
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
     owner_email: Email | None = None
+    tags: TagList = Field(default=[], description=TAGS)
 
 
 class OrgUpdate(BaseModel):
@@ -28,6 +32,7 @@ class OrgUpdate(BaseModel):
     name: Name | None = None
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    tags: TagList | None = Field(default=None, description=TAGS + "; null or [] removes them")
 
 
 class OrgPublic(BaseModel):
@@ -41,6 +46,7 @@ class OrgPublic(BaseModel):
                     "created_at": "2026-11-22T10:00:00Z",
                     "rpm_limit": 600,
                     "tpm_limit": 200000,
+                    "tags": [],
                     "role": "owner",
                 }
             ]
@@ -52,4 +58,5 @@ class OrgPublic(BaseModel):
     created_at: UtcDatetime
     rpm_limit: int | None
     tpm_limit: int | None
+    tags: list[str] = []
     role: RoleField | None = None  # the caller's role in the org

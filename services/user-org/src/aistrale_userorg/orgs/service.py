@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import NotFound
+from aistrale_userorg.changes import audit_details
 from aistrale_userorg.context import Context
 from aistrale_userorg.errors import Unprocessable
 from aistrale_userorg.keys import repository as keys_repo
@@ -23,7 +24,7 @@ DUPLICATE = "An organization with this name already exists"
 
 def public(row: dict[str, Any], actor: Principal) -> OrgPublic:
     fields = {k: row[k] for k in ("id", "name", "created_at", "rpm_limit", "tpm_limit")}
-    return OrgPublic(**fields, role=actor.role_in(row["id"]))
+    return OrgPublic(**fields, tags=row.get("tags") or [], role=actor.role_in(row["id"]))
 
 
 async def load(session: AsyncSession, org_id: str) -> dict[str, Any]:
@@ -37,6 +38,7 @@ async def create(ctx: Context, actor: Principal, body: OrgCreate) -> OrgPublic:
     async with ctx.uow.write(actor, "org.create", target=body.name) as tx:
         ctx.authz.check(actor, "org.create")
         row = {"id": new_id(), "created_at": utcnow(), **body.model_dump(exclude={"owner_email"})}
+        row["tags"] = body.tags or None
         with integrity_as_conflict(DUPLICATE, "name"):
             await repo.insert(tx.session, **row)
         tx.about.target = tx.about.org_id = row["id"]
@@ -74,12 +76,14 @@ async def update(ctx: Context, actor: Principal, org_id: str, body: OrgUpdate) -
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name", "") is None:
         del changes["name"]  # a name cannot be removed; null means "unchanged"
+    if "tags" in changes:
+        changes["tags"] = changes["tags"] or None  # stored as null, shown as []
     async with ctx.uow.write(actor, "org.update", org_id=org_id, target=org_id) as tx:
         ctx.authz.check(actor, "org.update", org_id)
         await load(tx.session, org_id)
         with integrity_as_conflict(DUPLICATE, "name"):
             await repo.update(tx.session, org_id, changes)
-        tx.about.details = {"changed": sorted(changes)}
+        tx.about.details = audit_details(changes)
         tx.emit("org.updated", org_id)
         row = await load(tx.session, org_id)
     return public(row, actor)
