@@ -58,6 +58,19 @@ class Upstream:
         }
         return Response(orjson.dumps(answer), media_type="application/json")
 
+    async def completions(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        self.bodies.append(body)
+        answer = {
+            "id": "cmpl-gov",
+            "object": "text_completion",
+            "created": 1,
+            "model": body["model"],
+            "choices": [{"index": 0, "text": "ok", "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+        }
+        return Response(orjson.dumps(answer), media_type="application/json")
+
 
 @dataclass
 class Stack:
@@ -103,7 +116,12 @@ def stack(
     }
     argv = python_module_argv("aistrale-user-org", "serve", "--port", str(port))
     upstream = Upstream()
-    app = Starlette(routes=[Route("/v1/chat/completions", upstream.chat, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", upstream.chat, methods=["POST"]),
+            Route("/v1/completions", upstream.completions, methods=["POST"]),
+        ]
+    )
     with (
         serve_in_thread(app) as upstream_url,
         service_process(argv, port, env, log_path=tmp / "user-org.log", ready_path="/ready") as uo,
@@ -120,7 +138,13 @@ def stack(
 def _catalog(upstream_url: str) -> dict[str, object]:
     pricing = {"input_micro_usd_per_mtok": 0, "output_micro_usd_per_mtok": 0}
     deployment = {"provider": "vllm", "base_url": f"{upstream_url}/v1", "model": "up-chat"}
-    return {"models": [{"name": "gov-model", "deployments": [deployment], "pricing": pricing}]}
+    model = {
+        "name": "gov-model",
+        "deployments": [deployment],
+        "pricing": pricing,
+        "endpoints": ["chat", "completions"],
+    }
+    return {"models": [model]}
 
 
 def _admin(userorg: str) -> dict[str, str]:
@@ -327,6 +351,11 @@ def test_redact_replaces_each_entity_before_the_upstream(stack: Stack) -> None:
     parts = "".join(p["text"] for p in sent[1]["content"])
     assert parts == "card <CREDIT_CARD> and ip <IP_ADDRESS>", parts
     assert ("guardrails.set", "success") in _audit_actions(stack, org_id)
+
+    before = len(stack.upstream.bodies)
+    client.completions.create(model="gov-model", prompt=["ssn 123-45-6789", "fine"])
+    assert len(stack.upstream.bodies) == before + 1
+    assert stack.upstream.bodies[-1]["prompt"] == ["ssn <US_SSN>", "fine"]
 
 
 def test_block_refuses_naming_types_never_values(stack: Stack) -> None:

@@ -80,6 +80,10 @@ class Streaming:
         self.chunks = aiter(self.relay)
 
 
+# The text field of the endpoints whose input is plain text, for the PII guardrails.
+TEXT_INPUTS: dict[str, str] = {"completions": "prompt", "embeddings": "input"}
+
+
 class Gateway:
     def __init__(
         self,
@@ -162,10 +166,15 @@ class Gateway:
             raise
 
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
-        """Prompt templates and PII guardrails (governance/): chat only so far."""
-        if self.governance is None or endpoint != "chat":
+        """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
+        if self.governance is None:
             return Governed(raw)
-        return await self.governance.chat(raw, key.org_id)
+        if endpoint == "chat":
+            return await self.governance.chat(raw, key.org_id)
+        field = TEXT_INPUTS.get(endpoint)
+        if field is None:
+            return Governed(raw)
+        return await self.governance.text_inputs(raw, key.org_id, field)
 
     async def _forward(
         self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None

@@ -51,6 +51,26 @@ class Governance:
         answer = partial(self.guard.chat_answer, policy=policy) if policy.outputs else None
         return Governed(orjson.dumps(body) if changed else raw, answer)
 
+    async def text_inputs(self, raw: bytes, org_id: str, field: str) -> Governed:
+        """/v1/completions `prompt` and /v1/embeddings `input`: a string or a list of
+        strings (token ids are not text and pass as they are)."""
+        policy = await self.policy(org_id)
+        if policy.action == "off":
+            return Governed(raw)
+        body = _object(raw)
+        value = body.get(field) if body is not None else None
+        if body is None or value is None:
+            return Governed(raw)
+        if isinstance(value, str):
+            guarded: Any = self.guard.text(value, policy, param=field)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            guarded = [self.guard.text(v, policy, param=field) for v in value]
+        else:
+            return Governed(raw)
+        if guarded == value:
+            return Governed(raw)
+        return Governed(orjson.dumps({**body, field: guarded}))
+
     async def _apply_prompt(self, body: dict[str, Any], org_id: str) -> bool:
         if "prompt" not in body:
             return False
