@@ -352,9 +352,9 @@ def test_redact_replaces_each_entity_before_the_upstream(stack: Stack) -> None:
     assert parts == "card <CREDIT_CARD> and ip <IP_ADDRESS>", parts
     assert ("guardrails.set", "success") in _audit_actions(stack, org_id)
 
-    before = len(stack.upstream.bodies)
+    count = len(stack.upstream.bodies)
     client.completions.create(model="gov-model", prompt=["ssn 123-45-6789", "fine"])
-    assert len(stack.upstream.bodies) == before + 1
+    assert len(stack.upstream.bodies) == count + 1
     assert stack.upstream.bodies[-1]["prompt"] == ["ssn <US_SSN>", "fine"]
 
 
