@@ -274,11 +274,12 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
-        if meter.key.log_bodies:
-            meter.answer = answer.body
         status = opened.response.status
-        meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
+        # PII redaction of answers first: a logged body is the one the client receives.
         body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
+        if meter.key.log_bodies:
+            meter.answer = body
+        meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
         return Complete(status, body, headers, meter_it)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
