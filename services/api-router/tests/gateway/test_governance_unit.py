@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from aistrale_common.errors import ServiceUnavailable
 from aistrale_common.governance.guardrails import ALL_ENTITIES
 from aistrale_common.governance.templates import MalformedPlaceholder, render, variables_of
 from aistrale_router.governance.pii import find, iban_ok, luhn_ok, redact
+from aistrale_router.governance.sources import TtlCache
 
 
 @pytest.mark.parametrize(
@@ -50,3 +52,25 @@ def test_placeholders() -> None:
     for bad in ("{{1a}}", "{{a-b}}", "{{a", "a}}", "{{}}", "{{a b}}"):
         with pytest.raises(MalformedPlaceholder):
             variables_of([bad])
+
+
+async def test_the_cache_serves_its_last_answer_while_user_org_is_away() -> None:
+    cache: TtlCache[str, int] = TtlCache(ttl_s=0.0)  # every get asks again
+    answers: list[int | Exception] = [1, ServiceUnavailable("away"), 2]
+
+    async def load() -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert await cache.get("org", load) == 1
+    assert await cache.get("org", load) == 1  # user-org away: the last answer
+    assert await cache.get("org", load) == 2
+    assert cache.drop(lambda k: k == "org") == 1
+
+    async def away() -> int:
+        raise ServiceUnavailable("away")
+
+    with pytest.raises(ServiceUnavailable):  # never seen: nothing to fall back on
+        await cache.get("other", away)
