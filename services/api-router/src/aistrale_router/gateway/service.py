@@ -45,6 +45,7 @@ from aistrale_router.gateway.request import (
     unparsed_request,
 )
 from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
+from aistrale_router.governance.chat import AnswerFilter, Governance, Governed
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
@@ -88,6 +89,10 @@ class Streaming:
         self.chunks = aiter(self.relay)
 
 
+# The text field of the endpoints whose input is plain text, for the PII guardrails.
+TEXT_INPUTS: dict[str, str] = {"completions": "prompt", "embeddings": "input"}
+
+
 class Gateway:
     def __init__(
         self,
@@ -106,7 +111,9 @@ class Gateway:
         first_event_timeout_s: float | None = None,
         queue: QueueGate | None = None,
         queue_wait_s: float = 0.0,
+        governance: Governance | None = None,
     ) -> None:
+        self.governance = governance
         self.queue = queue
         self.queue_wait_s = queue_wait_s
         # None: a stream is handed on as soon as upstream's headers are in (no failover
@@ -157,14 +164,15 @@ class Gateway:
             self.metering.unmetered(endpoint, _status(exc), started)
             raise
         try:
-            request = parse_request(raw, endpoint, self.max_choices)
+            governed = await self._govern(endpoint, raw, key)
+            request = parse_request(governed.raw, endpoint, self.max_choices)
         except Exception as exc:
             refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
         meter = self.metering.start(key, request, request_id, started)
         try:
-            return await self._forward(meter, endpoint)
+            return await self._forward(meter, endpoint, governed.answer)
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
@@ -176,7 +184,20 @@ class Gateway:
             self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
 
-    async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
+    async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
+        """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
+        if self.governance is None:
+            return Governed(raw)
+        if endpoint == "chat":
+            return await self.governance.chat(raw, key.org_id)
+        field = TEXT_INPUTS.get(endpoint)
+        if field is None:
+            return Governed(raw)
+        return await self.governance.text_inputs(raw, key.org_id, field)
+
+    async def _forward(
+        self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None
+    ) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model, meter.assignment = self._model(meter.key, request, endpoint)
         # The catalog's name for what was asked: the model's (an alias's model), or the
@@ -229,7 +250,7 @@ class Gateway:
             headers.update(cache.miss_header)
         if request.stream:
             return await self._first_stream(meter, targets, bound, opened, headers)
-        return await self._complete(meter, opened, headers, cache)
+        return await self._complete(meter, opened, headers, cache, answer_filter)
 
     async def _open(self, meter: Meter, targets: list[Target], bound: BoundRequest) -> Opened:
         tried = meter.attempts
@@ -321,7 +342,12 @@ class Gateway:
         return Complete(200, hit.body, headers, meter_it)
 
     async def _complete(
-        self, meter: Meter, opened: Opened, headers: dict[str, str], cache: CachePlan | None
+        self,
+        meter: Meter,
+        opened: Opened,
+        headers: dict[str, str],
+        cache: CachePlan | None,
+        answer_filter: AnswerFilter | None = None,
     ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
@@ -333,13 +359,15 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
-        if meter.key.log_bodies:
-            meter.answer = answer.body
         status = opened.response.status
-        kept = (status, answer.body, answer.content_type, answer.usage)
+        # PII redaction of answers first: the body logged and kept is the one the client gets.
+        body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
+        if meter.key.log_bodies:
+            meter.answer = body
+        kept = (status, body, answer.content_type, answer.usage)
         await self.cache.keep(cache, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
-        return Complete(status, answer.body, headers, meter_it)
+        return Complete(status, body, headers, meter_it)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate
