@@ -26,7 +26,7 @@ from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.stream_end import StreamEnd
 from aistrale_router.gateway.wiring import GatewayRef
 from aistrale_router.keys.signatures import signed_parts
-from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.protocols.base import CountsTokens, InboundProtocol
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")
@@ -51,7 +51,7 @@ def endpoints(
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
             try:
                 current = _serving(gateway, requests, protocol.name)
-                auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
+                auth, rid = _inbound_authorization(scope), scope["state"]["request_id"]
                 signed = signed_parts(scope["method"], scope["path"], scope["headers"])
                 work = current.handle_inbound(protocol, body, auth, rid, signed)
                 await _answer(work, current.cutoff, scope, receive, send)
@@ -60,6 +60,19 @@ def endpoints(
                     raise
                 log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
                 await _send_complete(Complete(exc.status, protocol.error(exc), exc.headers), send)
+
+        return handle
+
+    def counting(protocol: CountsTokens, shape: InboundProtocol) -> Handler:
+        async def handle(scope: Scope, body: bytes, _: Receive, send: Send) -> None:
+            auth = _inbound_authorization(scope)
+            try:
+                tokens = await gateway.get().prompt_tokens(protocol, body, auth)
+            except AistraleError as exc:
+                log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
+                await _send_complete(Complete(exc.status, shape.error(exc), exc.headers), send)
+                return
+            await _send_complete(Complete(200, orjson.dumps({"input_tokens": tokens}), {}), send)
 
         return handle
 
@@ -73,6 +86,11 @@ def endpoints(
         Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
         Endpoint("GET", "/v1/models", "models", models),
         *(Endpoint("POST", p.path, p.name, inbound(p)) for p in protocols),
+        *(
+            Endpoint("POST", p.count_path, p.name + "_count_tokens", counting(p, p))
+            for p in protocols
+            if isinstance(p, CountsTokens)
+        ),
     ]
 
 
@@ -174,6 +192,16 @@ class _Watch:
         if self._live and self.reason is None:
             self.reason = reason
             self._task.cancel()
+
+
+def _inbound_authorization(scope: Scope) -> str | None:
+    """`Authorization: Bearer` as on every route, or Anthropic's `x-api-key` (what its SDK
+    sends); `anthropic-version` is accepted and not read: one translation serves them all."""
+    bearer = _header(scope, b"authorization")
+    if bearer is not None:
+        return bearer
+    key = _header(scope, b"x-api-key")
+    return None if key is None else "Bearer " + key
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -83,3 +83,21 @@ def load_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest("The request body must be a JSON object.")
     check_depth(raw, body)
     return body
+
+
+def require(value: Any, kind: type | tuple[type, ...], param: str) -> Any:
+    """`value` if it is of `kind`, else the client's 400 (never a 5xx from a bad body)."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise InvalidRequest(f"Invalid type for '{param}'.", param=param)
+    return value
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A protocol that also serves a token count of its bodies (Anthropic's
+    `/v1/messages/count_tokens`): the gateway serves `POST count_path` with the router's
+    own prompt estimate of the chat body `parse_count` makes."""
+
+    count_path: str
+
+    async def parse_count(self, raw: bytes, key: KeyRecord) -> Inbound: ...
