@@ -170,7 +170,49 @@ async def test_a_stream_broken_off_ends_with_an_error_event(stack: Stack) -> Non
     assert not INTERNALS.search(answer.text), answer.text
 
 
-async def _post(stack: Stack, body: dict[str, Any]) -> httpx.Response:
+async def _post(
+    stack: Stack, body: dict[str, Any], path: str = "/v1/chat/completions"
+) -> httpx.Response:
     headers = {"authorization": f"Bearer {stack.key}"}
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
-        return await client.post("/v1/chat/completions", json=body, headers=headers)
+        return await client.post(path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("model", "status", "kind"),
+    [
+        ("refused", 503, "overloaded_error"),
+        ("slow", 504, "api_error"),
+        ("garbage", 502, "api_error"),
+    ],
+)
+async def test_a_failed_message_is_in_anthropics_shape(
+    stack: Stack, model: str, status: int, kind: str
+) -> None:
+    body = {"model": model, "max_tokens": 5, "messages": MESSAGES}
+    answer = await _post(stack, body, "/v1/messages")
+    assert answer.status_code == status, answer.text
+    assert answer.json()["type"] == "error" and answer.json()["error"]["type"] == kind
+    assert not INTERNALS.search(answer.text), answer.text
+
+
+async def test_a_messages_stream_broken_off_ends_with_an_error_event(stack: Stack) -> None:
+    body = {"model": "broken", "max_tokens": 5, "messages": MESSAGES, "stream": True}
+    answer = await _post(stack, body, "/v1/messages")
+    events = _events(answer.text)
+    assert [name for name, _ in events] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "error",
+    ]
+    assert events[-1][1]["error"]["message"] == "The model's server broke off the stream."
+
+
+def _events(text: str) -> list[tuple[str, Any]]:
+    events = []
+    for block in text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            events.append((lines["event"], orjson.loads(lines["data"])))
+    return events

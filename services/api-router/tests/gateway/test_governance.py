@@ -401,3 +401,60 @@ def test_outputs_are_redacted_when_asked(stack: Stack) -> None:
     assert answer() == "Write me to <EMAIL_ADDRESS> or call <PHONE_NUMBER>."
     _guardrails(stack, org_id, action="redact", outputs=False)
     _until_applied(stack, client, lambda: answer() == LEAK)
+
+
+def test_guardrails_apply_to_the_messages_and_responses_protocols(stack: Stack) -> None:
+    """Both are translated into a chat body, which is governed as a chat request is
+    (Gateway.handle_inbound): its messages guarded, its answer redacted when asked."""
+    org_id, client = stack.org("protocols")
+    _guardrails(stack, org_id, action="redact")
+    _until_applied(
+        stack,
+        client,
+        lambda: (
+            "<EMAIL_ADDRESS>" in str(stack.sent(client, [{"role": "user", "content": "a@b.io"}]))
+        ),
+    )
+    headers = {"x-api-key": client.api_key}
+    body = {
+        "model": "gov-model",
+        "max_tokens": 5,
+        "system": "the admin is root@example.net",
+        "messages": [{"role": "user", "content": "my ssn is 123-45-6789 ok"}],
+    }
+    answer = httpx.post(f"{stack.router}/v1/messages", json=body, headers=headers, timeout=10)
+    assert answer.status_code == 200 and answer.json()["type"] == "message", answer.text
+    system, user = stack.upstream.bodies[-1]["messages"]
+    assert system["content"] == "the admin is <EMAIL_ADDRESS>"
+    assert user["content"] == "my ssn is <US_SSN> ok"
+    response = client.responses.create(
+        model="gov-model", instructions="mail root@example.net", input="card 4111 1111 1111 1111"
+    )
+    assert response.status == "completed"
+    system, user = stack.upstream.bodies[-1]["messages"]
+    assert system["content"] == "mail <EMAIL_ADDRESS>" and user["content"] == "card <CREDIT_CARD>"
+
+    _guardrails(stack, org_id, action="redact", outputs=True)
+    leak = {**body, "messages": [{"role": "user", "content": "LEAK please"}]}
+
+    def message_redacted() -> bool:
+        answered = httpx.post(f"{stack.router}/v1/messages", json=leak, headers=headers)
+        return bool(answered.json()["content"][0]["text"] != LEAK)
+
+    _until_applied(stack, client, message_redacted)
+    answered = httpx.post(f"{stack.router}/v1/messages", json=leak, headers=headers).json()
+    redacted = "Write me to <EMAIL_ADDRESS> or call <PHONE_NUMBER>."
+    assert answered["content"][0]["text"] == redacted
+    assert client.responses.create(model="gov-model", input="LEAK please").output_text == redacted
+    _guardrails(stack, org_id, action="block", entities=["US_SSN"])
+
+    def refused() -> bool:
+        blocked = httpx.post(f"{stack.router}/v1/messages", json=body, headers=headers, timeout=10)
+        if blocked.status_code != 400:
+            return False
+        error = blocked.json()
+        assert error["type"] == "error" and error["error"]["type"] == "invalid_request_error"
+        assert "US_SSN" in error["error"]["message"] and "6789" not in blocked.text
+        return True
+
+    _until_applied(stack, client, refused)

@@ -141,3 +141,21 @@ def test_client_model_strings_never_become_labels() -> None:
     assert {s.labels["model"] for s in series if "model" in s.labels} == {"unknown", "m", "later"}
     ttft = metrics.registry.get_sample_value(PREFIX + "upstream_ttft_seconds_sum", {"model": "m"})
     assert ttft == 0.005
+
+
+async def test_messages_count_under_their_own_route(router: Router) -> None:
+    before = await scrape(router)
+    headers = {"x-api-key": router.new_key()}
+    body = {"model": "chat-model", "max_tokens": 5, "messages": MESSAGES}
+    async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
+        assert (await client.post("/v1/messages", json=body, headers=headers)).is_success
+        refused = await client.post("/v1/messages", json=body, headers={"x-api-key": "sk-no"})
+        assert refused.status_code == 401
+    after = await scrape(router)
+
+    def delta(status: str, model: str, route: str) -> float:
+        return requests(after, status, model, route) - requests(before, status, model, route)
+
+    assert delta("200", "chat-model", "/v1/messages") == 1
+    assert delta("401", "unknown", "/v1/messages") == 1
+    assert delta("200", "chat-model", CHAT) == 0
