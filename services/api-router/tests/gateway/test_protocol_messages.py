@@ -229,3 +229,15 @@ async def test_a_provider_adapter_deployment_serves_messages_too(
     assert message.content[0].text == REPLY and message.model == "adapted-model"  # type: ignore[union-attr]
     async with client.messages.stream(model="adapted-model", max_tokens=30, messages=HELLO) as s:
         assert "".join([t async for t in s.text_stream]) == REPLY
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+async def test_a_key_that_must_sign_is_refused_unsigned_in_anthropics_shape(
+    router: Router, path: str
+) -> None:
+    key = router.new_key(signing_secret="ss-test-signing-secret-0123456789")
+    body = {"model": "chat-model", "max_tokens": 5, "messages": HELLO}
+    async with httpx.AsyncClient(base_url=router.url, timeout=15) as http:
+        answer = await http.post(path, json=body, headers={"x-api-key": key})
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"]["type"] == "authentication_error"

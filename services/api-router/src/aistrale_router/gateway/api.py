@@ -66,8 +66,9 @@ def endpoints(
     def counting(protocol: CountsTokens, shape: InboundProtocol) -> Handler:
         async def handle(scope: Scope, body: bytes, _: Receive, send: Send) -> None:
             auth = _inbound_authorization(scope)
+            signed = signed_parts(scope["method"], scope["path"], scope["headers"])
             try:
-                tokens = await gateway.get().prompt_tokens(protocol, body, auth)
+                tokens = await gateway.get().prompt_tokens(protocol, body, auth, signed)
             except AistraleError as exc:
                 log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
                 await _send_complete(Complete(exc.status, shape.error(exc), exc.headers), send)

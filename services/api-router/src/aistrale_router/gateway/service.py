@@ -158,11 +158,18 @@ class Gateway:
         return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
     async def prompt_tokens(
-        self, protocol: CountsTokens, raw: bytes, authorization: str | None
+        self,
+        protocol: CountsTokens,
+        raw: bytes,
+        authorization: str | None,
+        signed: SignedParts | None = None,
     ) -> int:
         """The router's own estimate of a prompt's tokens (the one admission reserves), for
-        a model the key may use: nothing is sent upstream, nothing metered."""
+        a model the key may use: nothing is sent upstream, nothing metered. A key that must
+        sign its requests signs this one too."""
         key = await self.keys.authenticate(authorization)
+        if self.signatures is not None:
+            await self.signatures.verify(key, signed, raw)
         inbound = await protocol.parse_count(raw, key)
         request = translated_request(inbound.chat, "count_tokens", self.max_choices)
         self._model(key, request, "chat")
