@@ -56,3 +56,4 @@ bench: deps  ## a routing decision's cost (bench/routing.py), then `make run` an
 	@$(UV) run --frozen python -m bench.responses
 	@bash bench/install-tools.sh
 	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+	@$(UV) run --frozen python -m bench.pii

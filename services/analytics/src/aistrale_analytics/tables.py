@@ -70,6 +70,9 @@ request_bodies = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+sa.Index("ix_request_bodies_org_request", request_bodies.c.org_id, request_bodies.c.request_id)
+sa.Index("ix_request_bodies_expires", request_bodies.c.expires_at)  # the purge
+
 request_body_reads = sa.Table(
     "request_body_reads",
     metadata,
@@ -80,6 +83,7 @@ request_body_reads = sa.Table(
     sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("bodies", sa.Integer, nullable=False),
 )
+sa.Index("ix_request_body_reads_org", request_body_reads.c.org_id, request_body_reads.c.read_at)
 
 usage_rollups = sa.Table(
     "usage_rollups",

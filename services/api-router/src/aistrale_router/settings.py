@@ -43,6 +43,9 @@ class Settings(ServiceSettings):
     # Org provider keys (BYOK), memory only: dropped at once by `credential.updated` control
     # events; the TTL bounds how long a missed event can leave an old key in use.
     org_credentials_ttl_s: float = Field(default=60.0, ge=0)
+    # Prompt templates and guardrail settings, likewise: `prompt.updated` and
+    # `guardrails.updated` drop them at once; the TTL bounds a missed event.
+    governance_ttl_s: float = Field(default=60.0, ge=0)
 
     # `n` and `best_of` above this are refused with 400: each choice is reserved in full
     # against the budget and the token windows (docs/budgets.md).

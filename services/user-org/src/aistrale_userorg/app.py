@@ -24,6 +24,7 @@ from aistrale_userorg.authz.engine import Authorizer, Policy
 from aistrale_userorg.budgets.api import router as budgets_router
 from aistrale_userorg.console import console_router
 from aistrale_userorg.context import Context
+from aistrale_userorg.guardrails.api import router as guardrails_router
 from aistrale_userorg.internal.api import router as internal_router
 from aistrale_userorg.internal.engine import close_lookup_engine, open_lookup_engine
 from aistrale_userorg.invitations.api import router as invitations_router
@@ -35,6 +36,7 @@ from aistrale_userorg.mfa.api import router as mfa_router
 from aistrale_userorg.org_policy.api import router as org_policy_router
 from aistrale_userorg.orgs.api import router as orgs_router
 from aistrale_userorg.outbox.relay import OutboxRelay
+from aistrale_userorg.prompts.api import router as prompts_router
 from aistrale_userorg.provider_credentials.api import rotation_router
 from aistrale_userorg.provider_credentials.api import router as credentials_router
 from aistrale_userorg.provider_credentials.rotation import run_periodically
@@ -59,6 +61,8 @@ ROUTERS = (
     budgets_router,
     credentials_router,
     rotation_router,
+    prompts_router,
+    guardrails_router,
     audit_router,
     internal_router,
 )

@@ -214,3 +214,39 @@ audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# Prompt templates: a name per org, and immutable numbered versions of its messages.
+prompts = sa.Table(
+    "prompts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.String(2000), nullable=True),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("archived_at", TS, nullable=True),
+    sa.Index("ix_prompts_org_id", "org_id"),
+)
+
+prompt_versions = sa.Table(
+    "prompt_versions",
+    metadata,
+    sa.Column("prompt_id", sa.ForeignKey("prompts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("messages", sa.JSON, nullable=False),
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(36), nullable=True),
+)
+
+# One row per org that set guardrails; no row means every guardrail is off.
+guardrails = sa.Table(
+    "guardrails",
+    metadata,
+    sa.Column("org_id", sa.ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)

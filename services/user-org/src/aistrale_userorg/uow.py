@@ -51,6 +51,7 @@ class Tx:
         key_hash: str | None = None,
         provider: str | None = None,
         user_id: str | None = None,
+        prompt_id: str | None = None,
     ) -> None:
         event = ControlEvent(
             type=type_,
@@ -59,6 +60,7 @@ class Tx:
             key_hash=key_hash,
             provider=provider,
             user_id=user_id,
+            prompt_id=prompt_id,
         )
         self.events.append(event)
 

@@ -175,6 +175,43 @@ async def _org_audit(w: World, o: str, r: str) -> tuple[str, Any]:
     return f"/admin/v1/audit?org_id={o}", None
 
 
+PROMPT = {"name": "matrix", "messages": [{"role": "system", "content": "Hi {{name}}"}]}
+
+
+async def _stored_prompt(w: World, o: str, r: str) -> tuple[str, Any]:
+    path = f"/admin/v1/orgs/{o}/prompts"
+    response = await w.app.client.post(path, json=PROMPT, headers=await w.app.root())
+    assert response.status_code == 201, response.text
+    return f"{path}/{response.json()['id']}", None
+
+
+async def _prompt_create(w: World, o: str, r: str) -> tuple[str, Any]:
+    return f"/admin/v1/orgs/{o}/prompts", PROMPT
+
+
+async def _prompts(w: World, o: str, r: str) -> tuple[str, Any]:
+    await _stored_prompt(w, o, r)
+    return f"/admin/v1/orgs/{o}/prompts", None
+
+
+async def _prompt_update(w: World, o: str, r: str) -> tuple[str, Any]:
+    path, _ = await _stored_prompt(w, o, r)
+    return path, {"messages": PROMPT["messages"]}
+
+
+async def _prompt_versions(w: World, o: str, r: str) -> tuple[str, Any]:
+    path, _ = await _stored_prompt(w, o, r)
+    return f"{path}/versions", None
+
+
+async def _guardrails(w: World, o: str, r: str) -> tuple[str, Any]:
+    return f"/admin/v1/orgs/{o}/guardrails", None
+
+
+async def _guardrails_put(w: World, o: str, r: str) -> tuple[str, Any]:
+    return f"/admin/v1/orgs/{o}/guardrails", {"pii": {"action": "redact"}}
+
+
 ORG_ROUTES = (
     Route("org.get", "GET", _org, ALL),
     Route("org.update", "PATCH", _org_patch, MANAGERS),
@@ -203,6 +240,14 @@ ORG_ROUTES = (
     Route("credentials.put", "PUT", _credential_put, MANAGERS),
     Route("credentials.delete", "DELETE", _stored_credential, MANAGERS, 204),
     Route("audit.org", "GET", _org_audit, frozenset({"owner"})),
+    Route("prompts.create", "POST", _prompt_create, MANAGERS, 201),
+    Route("prompts.list", "GET", _prompts, ALL),
+    Route("prompts.get", "GET", _stored_prompt, ALL),
+    Route("prompts.update", "PUT", _prompt_update, MANAGERS),
+    Route("prompts.versions", "GET", _prompt_versions, ALL),
+    Route("prompts.archive", "DELETE", _stored_prompt, MANAGERS, 204),
+    Route("guardrails.get", "GET", _guardrails, ALL),
+    Route("guardrails.put", "PUT", _guardrails_put, MANAGERS),
 )
 
 # Routes that name no org: (name, method, path, body, success for a platform admin,
@@ -362,7 +407,7 @@ async def test_the_last_owner_stays(world: World) -> None:
 
 def test_matrix_size() -> None:
     # Reported in the closing note; changes here mean the note needs updating.
-    assert len(ORG_CASES) == 27 * 11
+    assert len(ORG_CASES) == 35 * 11
     assert len(GLOBAL_CASES) == 10 * 6
 
 
@@ -375,6 +420,8 @@ def test_deny_by_default() -> None:
     assert not authz.allows(Principal(kind="service"), "org.read", "org")
     assert not authz.allows(root, "internal.keys.read")  # not even platform admins
     assert not authz.allows(root, "internal.credentials.read")
+    assert not authz.allows(root, "internal.prompts.read")
+    assert not authz.allows(Principal(kind="service"), "prompt.read", "org")
     assert not authz.allows(Principal(kind="service"), "credential.read", "org")
     assert not authz.allows(owner, "credential.rotate_kek")  # platform admins only
     assert authz.allows(root, "credential.rotate_kek")

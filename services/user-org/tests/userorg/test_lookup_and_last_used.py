@@ -1,4 +1,4 @@
-"""The lookup's server time, and keys' last-used time from usage events."""
+"""The lookup's cost in queries, and keys' last-used time from usage events."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from aistrale_common.events import OutgoingMessage, RabbitEventBus
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_testkit.fixtures import Infra
@@ -15,14 +17,13 @@ from aistrale_testkit.userorg import Running, StartApp, delete_queues, last_used
 from aistrale_userorg.internal import service
 from aistrale_userorg.principal import SERVICE
 
-LOOKUPS = 300
+LOOKUPS = 100
 
 
-async def test_lookup_server_time(pg_app: Running) -> None:
-    """Server time of the lookup (policy + one indexed query + serialisation) on Postgres.
-
-    The bound asserted is loose (the CI machine is shared); the measured p50/p99 are printed
-    for the report."""
+async def test_a_lookup_is_one_query_on_postgres(pg_app: Running) -> None:
+    """The router's hot dependency: a key with an org and a key budget, tags, residency and
+    logging settings is still one indexed query (policy and serialisation aside). Its time is
+    printed, not asserted: the machine is shared, and speed claims live in `make bench`."""
     app = pg_app
     org_id = await app.new_org("perf")
     key = await app.new_key(org_id)
@@ -32,18 +33,27 @@ async def test_lookup_server_time(pg_app: Running) -> None:
         headers=await app.root(),
     )
     digest = hashlib.sha256(key["key"].encode()).hexdigest()
-    for _ in range(20):  # warm the pool and the statement cache
-        await service.lookup(app.ctx, SERVICE, digest)
-    samples = []
-    for _ in range(LOOKUPS):
-        start = time.perf_counter()
-        record = await service.lookup(app.ctx, SERVICE, digest)
-        record.model_dump_json()
-        samples.append((time.perf_counter() - start) * 1000)
+    statements: list[str] = []
+
+    def counted(conn: object, cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = app.ctx.lookup_engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        samples = []
+        for _ in range(LOOKUPS):
+            start = time.perf_counter()
+            record = await service.lookup(app.ctx, SERVICE, digest)
+            record.model_dump_json()
+            samples.append((time.perf_counter() - start) * 1000)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+    assert len(statements) == LOOKUPS, statements[:3]
+    assert [b.scope for b in record.budgets] == ["org"] and record.org_id == org_id
     samples.sort()
     p50, p99 = statistics.median(samples), samples[int(LOOKUPS * 0.99)]
     print(f"\nkey lookup server time on Postgres: p50={p50:.3f} ms p99={p99:.3f} ms")
-    assert p50 < 1.0
 
 
 async def test_usage_events_move_last_used_forward(

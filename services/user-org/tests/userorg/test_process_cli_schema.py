@@ -108,10 +108,29 @@ def test_cli_common_tasks(server: str, tmp_path: Path) -> None:
     audit = json.loads(run("audit", "list", "--org", org, "--json"))
     assert "org.create" in [entry["action"] for entry in audit]
     assert "True" in run("audit", "verify")
+    _prompts_and_guardrails(run, org)
     _tags(run, org)
     _piped_tables_keep_whole_ids(env, org, rows[0]["id"])
     run("logout")
     assert not (tmp_path / "session.json").exists()
+
+
+def _prompts_and_guardrails(run: Callable[..., str], org: str) -> None:
+    created = run(
+        "prompts", "create", org, "greeter", "-m", "system=Greet {{name}}", "-m", "user=hi"
+    )
+    prompt_id = re.search(r"id\s+│\s+([0-9a-f-]{36})", created)
+    assert prompt_id and "name" in created, created
+    pid = prompt_id.group(1)
+    assert "greeter" in run("prompts", "list", org)
+    assert "2" in run("prompts", "update", org, pid, "-m", "system=Hello {{who}}")
+    first = json.loads(run("prompts", "show", org, pid, "--version", "1"))
+    assert first["messages"][0]["content"] == "Greet {{name}}" and first["latest_version"] == 2
+    run("prompts", "archive", org, pid)
+    assert json.loads(run("prompts", "list", org, "--json")) == []
+    shown = json.loads(run("guardrails", "set", org, "block", "--entity", "US_SSN"))
+    assert shown["pii"] == {"action": "block", "entities": ["US_SSN"], "outputs": False}
+    assert json.loads(run("guardrails", "get", org)) == shown
 
 
 def _tags(run: Callable[..., str], org: str) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import orjson
+
 from aistrale_common.errors import (
     AistraleError,
     InvalidRequest,
@@ -46,6 +48,7 @@ from aistrale_router.gateway.request import (
     unparsed_request,
 )
 from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
+from aistrale_router.governance.chat import AnswerFilter, Governance, Governed
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
@@ -94,6 +97,10 @@ class Streaming:
         self.last_words = _openai_last_words
 
 
+# The text field of the endpoints whose input is plain text, for the PII guardrails.
+TEXT_INPUTS: dict[str, str] = {"completions": "prompt", "embeddings": "input"}
+
+
 class Gateway:
     def __init__(
         self,
@@ -112,7 +119,9 @@ class Gateway:
         first_event_timeout_s: float | None = None,
         queue: QueueGate | None = None,
         queue_wait_s: float = 0.0,
+        governance: Governance | None = None,
     ) -> None:
+        self.governance = governance
         self.queue = queue
         self.queue_wait_s = queue_wait_s
         # None: a stream is handed on as soon as upstream's headers are in (no failover
@@ -157,12 +166,14 @@ class Gateway:
         started = time.perf_counter()
         key = await self._authenticate(endpoint, raw, authorization, signed, started)
         try:
-            request = parse_request(raw, endpoint, self.max_choices)
+            governed = await self._govern(endpoint, raw, key)
+            request = parse_request(governed.raw, endpoint, self.max_choices)
         except Exception as exc:
             refused = self.metering.start(key, unparsed_request(raw, endpoint), request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
-        return await self._run(self.metering.start(key, request, request_id, started))
+        meter = self.metering.start(key, request, request_id, started)
+        return await self._run(meter, governed.answer)
 
     async def handle_inbound(
         self,
@@ -180,13 +191,15 @@ class Gateway:
         key = await self._authenticate(protocol.name, raw, authorization, signed, started)
         try:
             inbound = await protocol.parse(raw, key)
-            request = translated_request(inbound.chat, protocol.name, self.max_choices)
+            chat, answer_filter = await self._govern_chat(inbound.chat, key)
+            request = translated_request(chat, protocol.name, self.max_choices)
         except Exception as exc:
             unparsed = unparsed_request(raw, "chat", protocol.name)
             refused = self.metering.start(key, unparsed, request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
-        result = await self._run(self.metering.start(key, request, request_id, started))
+        meter = self.metering.start(key, request, request_id, started)
+        result = await self._run(meter, answer_filter)
         if isinstance(result, Streaming):
             translated = protocol.stream(inbound, result.chunks, request_id)
             result.chunks, result.last_words = aiter(translated), translated.cut
@@ -216,10 +229,10 @@ class Gateway:
             raise
         return key
 
-    async def _run(self, meter: Meter) -> Complete | Streaming:
+    async def _run(self, meter: Meter, answer_filter: AnswerFilter | None) -> Complete | Streaming:
         request = meter.request
         try:
-            return await self._forward(meter, request.endpoint)
+            return await self._forward(meter, request.endpoint, answer_filter)
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
@@ -231,7 +244,29 @@ class Gateway:
             self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
 
-    async def _forward(self, meter: Meter, endpoint: Endpoint) -> Complete | Streaming:
+    async def _govern_chat(
+        self, chat: dict[str, Any], key: KeyRecord
+    ) -> tuple[dict[str, Any], AnswerFilter | None]:
+        """An inbound protocol's chat body through the same templates and guardrails."""
+        if self.governance is None:
+            return chat, None
+        governed = await self.governance.chat(orjson.dumps(chat), key.org_id)
+        return orjson.loads(governed.raw), governed.answer
+
+    async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
+        """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
+        if self.governance is None:
+            return Governed(raw)
+        if endpoint == "chat":
+            return await self.governance.chat(raw, key.org_id)
+        field = TEXT_INPUTS.get(endpoint)
+        if field is None:
+            return Governed(raw)
+        return await self.governance.text_inputs(raw, key.org_id, field)
+
+    async def _forward(
+        self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None
+    ) -> Complete | Streaming:
         request, catalog = meter.request, self.catalog.catalog
         model, meter.assignment = self._model(meter.key, request, endpoint)
         # The catalog's name for what was asked: the model's (an alias's model), or the
@@ -284,7 +319,7 @@ class Gateway:
             headers.update(cache.miss_header)
         if request.stream:
             return await self._first_stream(meter, targets, bound, opened, headers)
-        return await self._complete(meter, opened, headers, cache)
+        return await self._complete(meter, opened, headers, cache, answer_filter)
 
     async def _open(self, meter: Meter, targets: list[Target], bound: BoundRequest) -> Opened:
         tried = meter.attempts
@@ -376,7 +411,12 @@ class Gateway:
         return Complete(200, hit.body, headers, meter_it)
 
     async def _complete(
-        self, meter: Meter, opened: Opened, headers: dict[str, str], cache: CachePlan | None
+        self,
+        meter: Meter,
+        opened: Opened,
+        headers: dict[str, str],
+        cache: CachePlan | None,
+        answer_filter: AnswerFilter | None = None,
     ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
@@ -388,13 +428,15 @@ class Gateway:
             meter.request_id,
         )
         headers["content-type"] = answer.content_type
-        if meter.key.log_bodies:
-            meter.answer = answer.body
         status = opened.response.status
-        kept = (status, answer.body, answer.content_type, answer.usage)
+        # PII redaction of answers first: the body logged and kept is the one the client gets.
+        body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
+        if meter.key.log_bodies:
+            meter.answer = body
+        kept = (status, body, answer.content_type, answer.usage)
         await self.cache.keep(cache, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
-        return Complete(status, answer.body, headers, meter_it)
+        return Complete(status, body, headers, meter_it)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate

@@ -28,6 +28,9 @@ from aistrale_router.gateway.metering import Metering
 from aistrale_router.gateway.metrics import GatewayMetrics
 from aistrale_router.gateway.prepare import RequestPreparer
 from aistrale_router.gateway.service import Gateway
+from aistrale_router.governance.chat import Governance
+from aistrale_router.governance.guard import PiiGuard, pii_detections
+from aistrale_router.governance.sources import GovernanceSource, on_control_event
 from aistrale_router.keys.cache import KeyCache
 from aistrale_router.keys.control import listen_for_control_events
 from aistrale_router.keys.lookup import UserOrgKeyLookup
@@ -144,6 +147,7 @@ async def open_gateway(
     org_credentials = HttpOrgCredentials(
         userorg, settings.user_org_url, token, settings.org_credentials_ttl_s
     )
+    governance = GovernanceSource(userorg, settings.user_org_url, token, settings.governance_ttl_s)
     adapters = default_registry()
     resolver = CredentialResolver(store.platform_keys, org_credentials)
     cutoff = Cutoff(settings.shutdown_grace_s)
@@ -166,9 +170,14 @@ async def open_gateway(
         first_event_timeout_s=settings.upstream_first_byte_timeout_s,
         queue=QueueGate(states, settings.queue_max_depth, requests.queue),
         queue_wait_s=settings.queue_wait_s,
+        governance=Governance(governance, PiiGuard(pii_detections(metrics))),
     )
     consumer = await listen_for_control_events(
-        core.bus, settings.control_exchange, cache, org_credentials.invalidate
+        core.bus,
+        settings.control_exchange,
+        cache,
+        org_credentials.invalidate,
+        on_control_event(governance),
     )
     await sink.start()
     prober = HealthProber(upstream, store, states)

@@ -15,9 +15,12 @@ from aistrale_common.logging import get_logger
 from aistrale_router.keys.cache import KeyCache
 
 log = get_logger(__name__)
-BINDINGS = ("key.*", "org.*", "budget.*", "credential.*")
+BINDINGS = ("key.*", "org.*", "budget.*", "credential.*", "prompt.*", "guardrails.*")
 # HttpOrgCredentials.invalidate: drops an org's cached provider keys (all orgs for None).
 InvalidateCredentials = Callable[[str | None], None]
+# governance/control.py: prompt.updated and guardrails.updated drop cached templates/settings.
+OnGovernance = Callable[[ControlEvent], None]
+GOVERNANCE_EVENTS = ("prompt.updated", "guardrails.updated")
 
 
 async def listen_for_control_events(
@@ -25,6 +28,7 @@ async def listen_for_control_events(
     exchange: str,
     cache: KeyCache,
     credentials: InvalidateCredentials | None = None,
+    governance: OnGovernance | None = None,
 ) -> Consumer:
     async def on_event(message: Message) -> None:
         try:
@@ -33,6 +37,10 @@ async def listen_for_control_events(
             # Unknown event types are not ours to act on; a future user-org may add some.
             log.info("control_event_ignored", routing_key=message.routing_key)
             return
+        if event.type in GOVERNANCE_EVENTS:
+            if governance is not None:
+                governance(event)
+            return  # no API key changed
         apply_control_event(cache, event, credentials)
 
     # queue=None: an exclusive queue per replica, so every replica sees every event.

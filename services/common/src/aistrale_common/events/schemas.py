@@ -34,6 +34,8 @@ ControlEventType = Literal[
     "budget.updated",
     "credential.updated",
     "user.updated",  # a user's memberships, roles or sessions changed: drop cached decisions
+    "prompt.updated",  # a prompt template got a version or was archived (prompt_id)
+    "guardrails.updated",  # an org's guardrail settings changed
 ]
 
 
@@ -138,6 +140,7 @@ class ControlEvent(BaseModel):
     key_hash: str | None = None
     provider: str | None = None  # credential.updated: whose provider key changed
     user_id: str | None = None  # user.updated: whose access changed
+    prompt_id: str | None = None  # prompt.updated: which template
 
     def routing_key(self) -> str:
         return self.type

@@ -1,4 +1,5 @@
-"""`aistrale`: the admin CLI for the common tasks (login, orgs, keys, budgets, audit)."""
+"""`aistrale`: the admin CLI for the common tasks (login, orgs, keys, budgets, audit, prompts,
+guardrails)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from aistrale_userorg.admin_cli import render
 from aistrale_userorg.admin_cli.client import AdminClient, CliError, CliSettings
+from aistrale_userorg.admin_cli.governance import guardrails, prompts
 
 HELP = """Administer an AISTRALE platform.
 
@@ -32,6 +34,8 @@ for sub, name in (
     (budgets, "budgets"),
     (members, "members"),
     (audit, "audit"),
+    (prompts, "prompts"),
+    (guardrails, "guardrails"),
 ):
     app.add_typer(sub, name=name)
 

@@ -14,13 +14,19 @@ default allow := false
 public_actions := {"auth.token", "auth.logout", "invitation.accept"}
 
 # The router's service token may look keys and org provider credentials up, nothing else.
-service_actions := {"internal.keys.read", "internal.credentials.read", "internal.authorize"}
+service_actions := {
+	"internal.keys.read", "internal.credentials.read", "internal.authorize",
+	"internal.prompts.read", "internal.guardrails.read",
+}
 
 # Any signed-in user, about themselves.
 self_actions := {"self.read", "self.password", "self.admin_keys", "self.sessions", "self.mfa", "org.list"}
 
 # usage.* are analytics' actions: it asks this policy through /internal/v1/authorize.
-readers := {"org.read", "member.read", "key.read", "budget.read", "usage.read"}
+readers := {
+	"org.read", "member.read", "key.read", "budget.read", "usage.read",
+	"prompt.read", "guardrail.read",
+}
 
 # Stored request bodies (prompts and answers) are the org's data at its most sensitive:
 # owners and admins only, to switch on and to read. Data residency (org.residency) is in no
@@ -33,13 +39,13 @@ credential_actions := {"credential.read", "credential.write"}
 owner_actions := (readers | credential_actions) | {
 	"org.update", "org.delete", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "audit.read", "usage.export",
-	"logging.write", "usage.read_bodies",
+	"logging.write", "usage.read_bodies", "prompt.write", "guardrail.write",
 }
 
 admin_actions := (readers | credential_actions) | {
 	"org.update", "member.add", "member.update", "member.remove",
 	"key.create", "key.update", "key.revoke", "budget.write", "usage.export",
-	"logging.write", "usage.read_bodies",
+	"logging.write", "usage.read_bodies", "prompt.write", "guardrail.write",
 }
 
 member_actions := readers | {"key.create"}

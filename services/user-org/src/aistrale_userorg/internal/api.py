@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from aistrale_common.auth.authorize import PATH as AUTHORIZE_PATH
 from aistrale_common.auth.authorize import AuthorizeDecision, AuthorizeRequest
 from aistrale_common.errors import AuthenticationFailed
+from aistrale_common.governance.guardrails import Guardrails
+from aistrale_common.governance.templates import PromptVersion
 from aistrale_common.key_lookup import KeyLookup
 from aistrale_userorg.deps import ContextDep, Credentials
+from aistrale_userorg.guardrails import service as guardrails
 from aistrale_userorg.internal import service
 from aistrale_userorg.internal.authorize import decide
 from aistrale_userorg.principal import SERVICE, Principal
+from aistrale_userorg.prompts import service as prompts
 from aistrale_userorg.provider_credentials import service as credentials
 from aistrale_userorg.provider_credentials.schemas import CredentialSecret, ProviderPath
 from aistrale_userorg.schemas import PathId, errors
@@ -74,3 +78,31 @@ async def authorize(
     ctx: ContextDep, actor: ServiceDep, body: AuthorizeRequest
 ) -> AuthorizeDecision:
     return await decide(ctx, actor, body)
+
+
+@router.get(
+    "/orgs/{org_id}/prompts/{prompt_id}",
+    summary="A prompt template's version, latest unless asked (router only)",
+    response_model=PromptVersion,
+    responses=errors(401, 404, 422),
+)
+async def prompt_for_router(
+    ctx: ContextDep,
+    actor: ServiceDep,
+    org_id: PathId,
+    prompt_id: PathId,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    found = await prompts.for_router(ctx, actor, org_id, prompt_id, version)
+    return Response(found.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/orgs/{org_id}/guardrails",
+    summary="An org's guardrails (router only)",
+    response_model=Guardrails,
+    responses=errors(401, 422),
+)
+async def guardrails_for_router(ctx: ContextDep, actor: ServiceDep, org_id: PathId) -> Response:
+    found = await guardrails.for_router(ctx, actor, org_id)
+    return Response(found.model_dump_json(), media_type="application/json")

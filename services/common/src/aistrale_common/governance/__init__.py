@@ -1,0 +1,1 @@
+"""Prompt templates and guardrails: the shapes user-org stores and the router applies."""

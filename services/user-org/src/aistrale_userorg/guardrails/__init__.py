@@ -1,0 +1,1 @@
+"""guardrails: an org's PII guardrail settings."""

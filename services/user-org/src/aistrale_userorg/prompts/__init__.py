@@ -1,0 +1,1 @@
+"""prompts: versioned prompt templates per org."""
