@@ -101,12 +101,6 @@ class Streaming:
 TEXT_INPUTS: dict[str, str] = {"completions": "prompt", "embeddings": "input"}
 
 
-@dataclass(frozen=True, slots=True)
-class GovernedChat:
-    chat: dict[str, Any]  # an inbound protocol's chat body, templates rendered, PII guarded
-    answer: AnswerFilter | None
-
-
 class Gateway:
     def __init__(
         self,
@@ -215,17 +209,15 @@ class Gateway:
         key = await self._authenticate(protocol.name, raw, authorization, signed, started)
         try:
             inbound = await protocol.parse(raw, key)
-            # The translated chat body is governed as a /v1/chat/completions one is:
-            # prompt templates, PII guardrails on its messages and its answer.
-            governed = await self._govern_chat(inbound.chat, key)
-            request = translated_request(governed.chat, protocol.name, self.max_choices)
+            chat, answer_filter = await self._govern_chat(inbound.chat, key)
+            request = translated_request(chat, protocol.name, self.max_choices)
         except Exception as exc:
             unparsed = unparsed_request(raw, "chat", protocol.name)
             refused = self.metering.start(key, unparsed, request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
         meter = self.metering.start(key, request, request_id, started)
-        result = await self._run(meter, governed.answer)
+        result = await self._run(meter, answer_filter)
         if isinstance(result, Streaming):
             translated = protocol.stream(inbound, result.chunks, request_id)
             result.chunks, result.last_words = aiter(translated), translated.cut
@@ -270,6 +262,15 @@ class Gateway:
             self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
 
+    async def _govern_chat(
+        self, chat: dict[str, Any], key: KeyRecord
+    ) -> tuple[dict[str, Any], AnswerFilter | None]:
+        """An inbound protocol's chat body through the same templates and guardrails."""
+        if self.governance is None:
+            return chat, None
+        governed = await self.governance.chat(orjson.dumps(chat), key.org_id)
+        return orjson.loads(governed.raw), governed.answer
+
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
         """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
         if self.governance is None:
@@ -280,13 +281,6 @@ class Gateway:
         if field is None:
             return Governed(raw)
         return await self.governance.text_inputs(raw, key.org_id, field)
-
-    async def _govern_chat(self, chat: dict[str, Any], key: KeyRecord) -> GovernedChat:
-        raw = orjson.dumps(chat)
-        governed = await self._govern("chat", raw, key)
-        if governed.raw is raw:  # unchanged: no second parse
-            return GovernedChat(chat, governed.answer)
-        return GovernedChat(orjson.loads(governed.raw), governed.answer)
 
     async def _forward(
         self, meter: Meter, endpoint: Endpoint, answer_filter: AnswerFilter | None = None
