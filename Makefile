@@ -54,6 +54,7 @@ BENCH_ARGS ?=
 bench: deps  ## a routing decision's cost (bench/routing.py), then `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
 	@$(UV) run --frozen python -m bench.routing
 	@$(UV) run --frozen python -m bench.responses
+	@$(UV) run --frozen python -m bench.messages
 	@bash bench/install-tools.sh
 	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	@$(UV) run --frozen python -m bench.pii
