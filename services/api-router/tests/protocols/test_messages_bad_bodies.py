@@ -6,15 +6,19 @@ any field of an upstream chat answer: the client still gets a Message."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
 import pytest
+from anthropic.types import Message, RawMessageStreamEvent
+from pydantic import TypeAdapter
 
 from aistrale_common.errors import InvalidRequest, UpstreamFailed
 from aistrale_router.protocols.messages.protocol import MessagesProtocol, translated
+from aistrale_router.streaming.sse import SseParser
 
+EVENTS: TypeAdapter[RawMessageStreamEvent] = TypeAdapter(RawMessageStreamEvent)
 ODD: list[Any] = [None, 3, -1, True, "x", "", [], [3], ["x"], {}, {"type": 3}, [{}]]
 MESSAGES: dict[str, Any] = {
     "model": "m",
@@ -97,7 +101,7 @@ def test_every_odd_value_is_translated_or_refused(counting: bool) -> None:
 
 
 async def test_an_odd_upstream_answer_still_translates() -> None:
-    """Whatever an OpenAI-compatible server answered, the client gets an answer (the
+    """Whatever an OpenAI-compatible server answered, the client gets a valid Message (the
     usage event is already metered by then): no field of it may raise."""
     protocol, inbound = MessagesProtocol(), translated(MESSAGES, counting=False)
     crashed: list[str] = []
@@ -105,11 +109,11 @@ async def test_an_odd_upstream_answer_still_translates() -> None:
         for odd in ODD:
             body = orjson.dumps(replaced(CHAT, at, odd))
             try:
-                message = orjson.loads(await protocol.answer(inbound, body, "req"))
+                answer = await protocol.answer(inbound, body, "req")
             except Exception as exc:
                 crashed.append(f"{at} = {odd!r}: {type(exc).__name__}: {exc}")
                 continue
-            assert message["type"] == "message"
+            Message.model_validate_json(answer)  # as the anthropic SDK types it
     assert not crashed, "\n".join(crashed)
 
 
@@ -118,3 +122,45 @@ async def test_an_answer_that_is_no_json_object_is_a_502(body: bytes) -> None:
     inbound = translated(MESSAGES, counting=False)
     with pytest.raises(UpstreamFailed):
         await MessagesProtocol().answer(inbound, body, "req")
+
+
+CHUNK: dict[str, Any] = {
+    "choices": [
+        {
+            "index": 0,
+            "delta": {
+                "content": "hi",
+                "tool_calls": [
+                    {"index": 0, "id": "c", "function": {"name": "f", "arguments": "{"}}
+                ],
+            },
+            "finish_reason": "stop",
+            "stop_reason": "END",
+        }
+    ],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 2},
+}
+
+
+async def test_an_odd_upstream_chunk_still_translates() -> None:
+    """A relayed chunk with any odd field still gives valid Anthropic events that end the
+    stream (message_stop), never an exception mid-stream."""
+    protocol, inbound = MessagesProtocol(), translated(MESSAGES, counting=False)
+    crashed: list[str] = []
+    for at in paths(CHUNK):
+        for odd in ODD:
+            chunks = [b"data: " + orjson.dumps(replaced(CHUNK, at, odd)) + b"\n\n"]
+
+            async def relayed(parts: list[bytes] = chunks) -> AsyncIterator[bytes]:
+                for part in [*parts, b"data: [DONE]\n\n"]:
+                    yield part
+
+            try:
+                out = b"".join([e async for e in protocol.stream(inbound, relayed(), "req")])
+            except Exception as exc:
+                crashed.append(f"{at} = {odd!r}: {type(exc).__name__}: {exc}")
+                continue
+            assert out.endswith(b'data: {"type":"message_stop"}\n\n'), out
+            for event in SseParser().feed(out):  # each one as the anthropic SDK types it
+                EVENTS.validate_json(event.data)
+    assert not crashed, "\n".join(crashed)
