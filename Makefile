@@ -53,6 +53,7 @@ soak: deps  ## the make-up topology under load and faults for 10 minutes (docs/s
 BENCH_ARGS ?=
 bench: deps  ## a routing decision's cost (bench/routing.py), then `make run` and `make up` vs a direct call and nginx, with wrk (BENCH_ARGS=--help)
 	@$(UV) run --frozen python -m bench.routing
+	@$(UV) run --frozen python -m bench.responses
 	@bash bench/install-tools.sh
 	@$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	@$(UV) run --frozen python -m bench.pii

@@ -172,3 +172,47 @@ def test_chat_completion_bodies_fuzzed(router: tuple[str, str]) -> None:
             if problem is not None:
                 failures.append(problem)
     assert not failures, "\n".join(failures[:20])
+
+
+ITEM = st.one_of(
+    MESSAGE,
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["function_call", "function_call_output", "reasoning", "x"])},
+        optional={"call_id": JSON, "name": JSON, "arguments": JSON, "output": JSON},
+    ),
+)
+RESPONSES_BODY = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(["chat-model", "no-such-model", ""]) | JSON,
+        "input": st.text(max_size=20) | st.lists(ITEM, max_size=4) | JSON,
+        "instructions": JSON,
+        "max_output_tokens": st.integers(-5, 10**7) | JSON,
+        "temperature": FLOATS | JSON,
+        "stream": st.booleans() | JSON,
+        "store": st.booleans() | JSON,
+        "previous_response_id": st.sampled_from(["resp_" + "0" * 32]) | JSON,
+        "tools": JSON,
+        "tool_choice": JSON,
+        "text": JSON,
+    },
+)
+
+
+def test_responses_bodies_fuzzed(router: tuple[str, str]) -> None:
+    """/v1/responses: whatever the body, a 2xx or a 4xx in OpenAI's shape, never a 5xx."""
+    url, key = router
+    headers = {"authorization": f"Bearer {key}"}
+    failures: list[str] = []
+    with httpx.Client(base_url=url, headers=headers, timeout=15) as client:
+
+        @given(body=RESPONSES_BODY)
+        @settings(BOUNDED, max_examples=100)
+        def keeps_the_rule(body: dict[str, Any]) -> None:
+            response = client.post("/v1/responses", json=body)
+            problem = check_response(response, f"body {str(body)[:300]}")
+            if problem is not None:
+                failures.append(problem)
+
+        keeps_the_rule()
+    assert not failures, "\n".join(failures[:20])

@@ -21,6 +21,10 @@ from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.observability.deployment_metrics import DeploymentCollector
 from aistrale_router.observability.usage_metrics import OrgLabel
 from aistrale_router.openapi import document_routes
+from aistrale_router.protocols.registry import inbound_protocols
+from aistrale_router.protocols.responses.lifecycle import open_responses
+from aistrale_router.protocols.responses.protocol import ResponsesProtocol
+from aistrale_router.protocols.responses.routes import responses_routes
 from aistrale_router.settings import SERVICE, Settings
 from aistrale_router.state import RouterState
 
@@ -40,6 +44,7 @@ def create_app(
     requests = GatewayMetrics(metrics, gateway.in_catalog, orgs)
     metrics.registry.register(DeploymentCollector(metrics.prefix, gateway))
     admission = admission_metrics(settings, metrics)  # registered once, however many starts
+    responses = ResponsesProtocol()  # its store opens with the database (lifespan)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[RouterState]:
@@ -49,6 +54,7 @@ def create_app(
             core = await stack.enter_async_context(
                 open_core(settings.database_url_or_embedded(), settings.amqp_url, bus)
             )
+            await stack.enter_async_context(open_responses(responses, core.db, settings))
             stack.callback(setattr, gateway, "current", None)
             running = await stack.enter_async_context(
                 open_gateway(
@@ -78,7 +84,7 @@ def create_app(
         span_exporter=span_exporter,
     )
     assert isinstance(app, GatewayApp)
-    served = endpoints(gateway, requests)
+    served = endpoints(gateway, requests, inbound_protocols(settings, responses))
     front = FrontDoor(
         served,
         metrics,
@@ -89,5 +95,6 @@ def create_app(
     app.router.routes[0:0] = front.routes
     app.front = front
     retrieve_model_route(app, gateway)
+    responses_routes(app, responses, lambda auth: gateway.get().keys.authenticate(auth))
     document_routes(app, [(e.method, e.path) for e in served])
     return app

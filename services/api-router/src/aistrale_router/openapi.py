@@ -68,12 +68,29 @@ BODIES: dict[str, Schema] = {
         "properties": {"model": _COMMON["model"], "input": {"type": ["string", "array"]}},
         "example": {"model": "text-embedding-3-small", "input": "hello"},
     },
+    "/v1/responses": {
+        "required": ["model", "input"],
+        "properties": {
+            "model": _COMMON["model"],
+            "input": {"type": ["string", "array"]},
+            "instructions": {"type": "string"},
+            "max_output_tokens": {
+                "type": "integer",
+                "description": "lowered to what the key's budget can pay for",
+            },
+            "stream": _COMMON["stream"],
+            "store": {"type": "boolean", "description": "kept for previous_response_id"},
+            "previous_response_id": {"type": "string"},
+        },
+        "example": {"model": "smollm2-135m", "input": "What is the capital of France?"},
+    },
 }
 SUMMARIES = {
     "/v1/chat/completions": "Chat completion (OpenAI's API)",
     "/v1/completions": "Text completion (OpenAI's legacy API)",
     "/v1/embeddings": "Embeddings (OpenAI's API)",
     "/v1/models": "The models this key may use, each with `ready`",
+    "/v1/responses": "Response (OpenAI's Responses API, over chat completions)",
 }
 ERRORS = {
     "400": "invalid request",

@@ -115,6 +115,11 @@ class Settings(ServiceSettings):
     metrics_org_label: bool = False
     metrics_org_label_max: int = Field(default=100, ge=1, le=10_000)
 
+    # Responses API (`store`, docs/router.md "Responses API"): stored responses are kept this
+    # long (OpenAI keeps them 30 days), then purged every `responses_purge_interval_s`.
+    responses_retention_s: int = Field(default=30 * 86_400, gt=0)
+    responses_purge_interval_s: float = Field(default=3600.0, gt=0)
+
     def referenced_variables(self) -> frozenset[str]:
         """The platform keys the catalog names (`api_key_env`): the operator picks those names.
         A catalog that does not parse names none here; the app reports it at startup."""

@@ -21,3 +21,14 @@ usage_outbox = sa.Table(
     sa.Column("claim_token", sa.String(36), nullable=True),
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
 )
+
+# Responses API (`store`): one row per stored response, read only by the org that made it
+# (protocols/responses/store.py); purged past the retention setting.
+stored_responses = sa.Table(
+    "stored_responses",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("org_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+)

@@ -8,7 +8,7 @@ Every route the router exposes is listed in `endpoints()`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, Literal
 
 import orjson
@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from aistrale_common.errors import ServiceUnavailable
+from aistrale_common.errors import AistraleError, ServiceUnavailable
 from aistrale_common.logging import get_logger
 from aistrale_router.gateway.cutoff import Cutoff, shutting_down
 from aistrale_router.gateway.front_door import Endpoint, Handler
@@ -26,29 +26,40 @@ from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.stream_end import StreamEnd
 from aistrale_router.gateway.wiring import GatewayRef
 from aistrale_router.keys.signatures import signed_parts
-from aistrale_router.streaming.relay import DONE_EVENT, error_event
+from aistrale_router.protocols.base import InboundProtocol
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")
 
 
-def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
+def endpoints(
+    gateway: GatewayRef,
+    requests: GatewayMetrics,
+    protocols: Sequence[InboundProtocol] = (),
+) -> list[Endpoint]:
     def forwarding(kind: Kind) -> Handler:
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
             current = _serving(gateway, requests, kind)
             auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
             signed = signed_parts(scope["method"], scope["path"], scope["headers"])
-            result = await _unless_client_leaves(
-                current.handle(kind, body, auth, rid, signed), receive, current.cutoff
-            )
-            if result is None:
-                return  # nobody to answer; the gateway metered the request as 499
-            if isinstance(result, Complete):
-                if result.meter is not None:
-                    result.meter()
-                await _send_complete(result, send)
-            else:
-                await RelayResponse(result, current.cutoff)(scope, receive, send)
+            work = current.handle(kind, body, auth, rid, signed)
+            await _answer(work, current.cutoff, scope, receive, send)
+
+        return handle
+
+    def inbound(protocol: InboundProtocol) -> Handler:
+        async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+            try:
+                current = _serving(gateway, requests, protocol.name)
+                auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
+                signed = signed_parts(scope["method"], scope["path"], scope["headers"])
+                work = current.handle_inbound(protocol, body, auth, rid, signed)
+                await _answer(work, current.cutoff, scope, receive, send)
+            except AistraleError as exc:
+                if scope.get("aistrale_started"):
+                    raise
+                log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
+                await _send_complete(Complete(exc.status, protocol.error(exc), exc.headers), send)
 
         return handle
 
@@ -61,7 +72,27 @@ def endpoints(gateway: GatewayRef, requests: GatewayMetrics) -> list[Endpoint]:
         Endpoint("POST", "/v1/completions", "completions", forwarding("completions")),
         Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
         Endpoint("GET", "/v1/models", "models", models),
+        *(Endpoint("POST", p.path, p.name, inbound(p)) for p in protocols),
     ]
+
+
+async def _answer(
+    work: Coroutine[Any, Any, Complete | Streaming],
+    cutoff: Cutoff,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    result = await _unless_client_leaves(work, receive, cutoff)
+    if result is None:
+        return  # nobody to answer; the gateway metered the request as 499
+    scope["aistrale_started"] = True  # from here on the answer is under way
+    if isinstance(result, Complete):
+        if result.meter is not None:
+            result.meter()
+        await _send_complete(result, send)
+    else:
+        await RelayResponse(result, cutoff)(scope, receive, send)
 
 
 def retrieve_model_route(app: FastAPI, gateway: GatewayRef) -> None:
@@ -74,7 +105,7 @@ def retrieve_model_route(app: FastAPI, gateway: GatewayRef) -> None:
         return JSONResponse(await gateway.get().retrieve_model(authorization, model_id))
 
 
-def _serving(gateway: GatewayRef, requests: GatewayMetrics, kind: Kind) -> Gateway:
+def _serving(gateway: GatewayRef, requests: GatewayMetrics, kind: str) -> Gateway:
     try:
         return gateway.get()
     except ServiceUnavailable:
@@ -215,7 +246,7 @@ class RelayResponse(Response):
         """The relay stopped between two events (each chunk it yields ends on an event
         boundary, and a chunk is written whole or not at all), so the error event is read
         as one."""
-        last = error_event(shutting_down()) + DONE_EVENT
+        last = self.stream.last_words(shutting_down())
         try:
             async with asyncio.timeout(CUT_SEND_S):
                 if not self._started:

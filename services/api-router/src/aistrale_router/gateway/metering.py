@@ -15,7 +15,7 @@ from aistrale_common.logging import get_logger
 from aistrale_router.admission.port import Admission, Gatekeeper, Settlement
 from aistrale_router.catalog.schema import Pricing
 from aistrale_router.gateway.metrics import UNKNOWN, GatewayMetrics
-from aistrale_router.gateway.request import ClientRequest, Endpoint
+from aistrale_router.gateway.request import ClientRequest
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.metering.bodies import BodyRecorder
 from aistrale_router.metering.sink import UsageSink
@@ -68,7 +68,7 @@ class Meter:
             org_id=self.key.org_id,
             project_id=self.key.project_id,
             key_id=self.key.key_id,
-            endpoint=self.request.endpoint,
+            endpoint=self.request.metered_endpoint,
             model=self.model or self.request.model,
             served_model=target.deployment.model if target else None,
             provider=target.deployment.provider if target else None,
@@ -137,7 +137,7 @@ class Metering:
             request, ttft = meter.request, event.ttft_ms
             first_s = ttft / 1000 if request.stream and ttft is not None else None
             self._metrics.finished(
-                request.endpoint, request.model, status, event.latency_ms / 1000, first_s
+                request.metered_endpoint, request.model, status, event.latency_ms / 1000, first_s
             )
             self._metrics.metered(event)
         if self._latency is not None and status == 200 and meter.attempts == 1:
@@ -163,7 +163,7 @@ class Metering:
             tokens=event.completion_tokens,
         )
 
-    def unmetered(self, endpoint: Endpoint, status: int, started: float) -> None:
+    def unmetered(self, endpoint: str, status: int, started: float) -> None:
         """A request refused before it had a key and a body (401, 400, user-org away): no
         usage event, but still a request the error-rate alert must see."""
         if self._metrics is not None:

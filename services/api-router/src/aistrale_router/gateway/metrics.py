@@ -13,14 +13,16 @@ from collections.abc import Callable
 from aistrale_common.events.schemas import UsageEventV1
 from aistrale_common.metrics import Children, ServiceMetrics
 from aistrale_router.answer_cache.store import CacheMetrics
-from aistrale_router.gateway.request import PATHS, Endpoint
+from aistrale_router.gateway.request import PATHS
 from aistrale_router.observability.usage_metrics import OrgLabel, UsageCounters
 from aistrale_router.queueing.gate import QueueMetrics
 from aistrale_router.routing.decisions import RoutingDecisions
 
 UNKNOWN = "unknown"
-ROUTES: dict[Endpoint, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
-_ENDPOINTS: dict[str, Endpoint] = {endpoint: endpoint for endpoint in PATHS}
+ROUTES: dict[str, str] = {endpoint: "/v1" + path for endpoint, path in PATHS.items()}
+# Inbound protocols (protocols/base.py) are counted under their own route, `/v1/<name>`.
+_ENDPOINTS: dict[str, str] = {endpoint: endpoint for endpoint in PATHS}
+_PROTOCOLS = frozenset({"responses", "messages"})
 
 
 class GatewayMetrics:
@@ -55,10 +57,10 @@ class GatewayMetrics:
         self._ttft = Children(self.ttft)
 
     def finished(
-        self, endpoint: Endpoint, model: str, status: int, seconds: float, ttft_s: float | None
+        self, endpoint: str, model: str, status: int, seconds: float, ttft_s: float | None
     ) -> None:
         model = model if self._in_catalog(model) else UNKNOWN
-        route = ROUTES[endpoint]
+        route = ROUTES.get(endpoint) or "/v1/" + endpoint
         self._counts(route, str(status), model).inc()
         self._seconds(route).observe(seconds)
         if ttft_s is not None:
@@ -72,5 +74,7 @@ class GatewayMetrics:
         """A request refused before the gateway had it (413, still starting), by the
         endpoint's name in the front door (`chat`, ...); not a model request: not counted."""
         endpoint = _ENDPOINTS.get(name)
+        if endpoint is None and name in _PROTOCOLS:
+            endpoint = name
         if endpoint is not None:
             self.finished(endpoint, UNKNOWN, status, seconds, None)

@@ -7,7 +7,7 @@ once with orjson.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ __all__ = [
     "Endpoint",
     "estimate_prompt_tokens",
     "parse_request",
+    "translated_request",
     "unparsed_request",
 ]
 _REQUIRED: dict[Endpoint, str] = {
@@ -52,6 +53,13 @@ class ClientRequest:
     # `"cache": false` in the body: not answered from, nor stored in, the exact cache. The
     # field is the router's own and is taken out of `raw` before anything is sent upstream.
     cache_opt_out: bool = False
+    # The inbound protocol the client spoke when it was not chat completions itself
+    # (`responses`, `messages`: protocols/base.py): the endpoint metered and counted.
+    protocol: str | None = None
+
+    @property
+    def metered_endpoint(self) -> str:
+        return self.protocol or self.endpoint
 
     def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
         changes: dict[str, Any] = {}
@@ -75,6 +83,24 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     check_depth(raw, body)
+    return _from_body(raw, body, endpoint, max_choices)
+
+
+def translated_request(
+    chat: dict[str, Any], protocol: str, max_choices: int = MAX_CHOICES
+) -> ClientRequest:
+    """The chat body an inbound protocol translated its client's body into, checked as a
+    /v1/chat/completions body is. Upstream usage is always asked for in a stream: the
+    protocol's own stream reports it."""
+    if chat.get("stream") is True:
+        chat["stream_options"] = {**(chat.get("stream_options") or {}), "include_usage": True}
+    request = _from_body(orjson.dumps(chat), chat, "chat", max_choices)
+    return replace(request, protocol=protocol)
+
+
+def _from_body(
+    raw: bytes, body: dict[str, Any], endpoint: Endpoint, max_choices: int
+) -> ClientRequest:
     raw, body, opt_out = _without_cache_field(raw, body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -116,7 +142,7 @@ def _without_cache_field(raw: bytes, body: dict[str, Any]) -> tuple[bytes, dict[
     return orjson.dumps(rest), rest, not wanted
 
 
-def unparsed_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
+def unparsed_request(raw: bytes, endpoint: Endpoint, protocol: str | None = None) -> ClientRequest:
     """A body `parse_request` refused, as its usage event shows it: the model it names, if
     any (the event cuts it to size), and nothing else."""
     try:
@@ -135,6 +161,7 @@ def unparsed_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
         max_tokens=None,
         max_tokens_field="max_tokens",
         prompt_estimate=0,
+        protocol=protocol,
     )
 
 

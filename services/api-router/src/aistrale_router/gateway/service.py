@@ -42,6 +42,7 @@ from aistrale_router.gateway.request import (
     ClientRequest,
     Endpoint,
     parse_request,
+    translated_request,
     unparsed_request,
 )
 from aistrale_router.gateway.stream_end import CLIENT_GONE, StreamCompletion, StreamEnd
@@ -50,6 +51,7 @@ from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
+from aistrale_router.protocols.base import InboundProtocol
 from aistrale_router.queueing import QueueGate
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
@@ -57,7 +59,7 @@ from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.streaming.relay import StreamRelay
+from aistrale_router.streaming.relay import DONE_EVENT, StreamRelay, error_event
 from aistrale_router.usage import Usage
 
 log = get_logger(__name__)
@@ -84,9 +86,13 @@ class Streaming:
     answered: Callable[[], None]
     ended: Callable[[StreamEnd], Awaitable[None]]
     chunks: AsyncIterator[bytes] = field(init=False)
+    # What the stream's last event is when the router ends it itself (the shutdown
+    # cutoff): an error event in the client's protocol.
+    last_words: Callable[[AistraleError], bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.chunks = aiter(self.relay)
+        self.last_words = _openai_last_words
 
 
 # The text field of the endpoints whose input is plain text, for the PII guardrails.
@@ -156,13 +162,7 @@ class Gateway:
         before its key is known gets none, and is counted in the metrics only
         (docs/decisions/router-refusal-metering.md)."""
         started = time.perf_counter()
-        try:
-            key = await self.keys.authenticate(authorization)
-            if self.signatures is not None:
-                await self.signatures.verify(key, signed, raw)
-        except Exception as exc:
-            self.metering.unmetered(endpoint, _status(exc), started)
-            raise
+        key = await self._authenticate(endpoint, raw, authorization, signed, started)
         try:
             governed = await self._govern(endpoint, raw, key)
             request = parse_request(governed.raw, endpoint, self.max_choices)
@@ -171,8 +171,66 @@ class Gateway:
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
         meter = self.metering.start(key, request, request_id, started)
+        return await self._run(meter, governed.answer)
+
+    async def handle_inbound(
+        self,
+        protocol: InboundProtocol,
+        raw: bytes,
+        authorization: str | None,
+        request_id: str,
+        signed: SignedParts | None = None,
+    ) -> Complete | Streaming:
+        """A request in another protocol (protocols/base.py): parsed into a chat request,
+        served and metered as /v1/chat/completions is (under the protocol's endpoint name),
+        its answer or stream translated back. Errors stay AistraleErrors: the HTTP layer
+        renders them in the protocol's shape."""
+        started = time.perf_counter()
+        key = await self._authenticate(protocol.name, raw, authorization, signed, started)
         try:
-            return await self._forward(meter, endpoint, governed.answer)
+            inbound = await protocol.parse(raw, key)
+            request = translated_request(inbound.chat, protocol.name, self.max_choices)
+        except Exception as exc:
+            unparsed = unparsed_request(raw, "chat", protocol.name)
+            refused = self.metering.start(key, unparsed, request_id, started)
+            self.metering.finish(refused, _status(exc), _error_type(exc), None)
+            raise
+        result = await self._run(self.metering.start(key, request, request_id, started))
+        if isinstance(result, Streaming):
+            translated = protocol.stream(inbound, result.chunks, request_id)
+            result.chunks, result.last_words = aiter(translated), translated.cut
+            return result
+        try:
+            result.body = await protocol.answer(inbound, result.body, request_id)
+        except BaseException:
+            if result.meter is not None:  # upstream answered and was paid: still metered
+                result.meter()
+            raise
+        return result
+
+    async def _authenticate(
+        self,
+        endpoint: str,
+        raw: bytes,
+        authorization: str | None,
+        signed: SignedParts | None,
+        started: float,
+    ) -> KeyRecord:
+        try:
+            key = await self.keys.authenticate(authorization)
+            if self.signatures is not None:
+                await self.signatures.verify(key, signed, raw)
+        except Exception as exc:
+            self.metering.unmetered(endpoint, _status(exc), started)
+            raise
+        return key
+
+    async def _run(
+        self, meter: Meter, answer_filter: AnswerFilter | None = None
+    ) -> Complete | Streaming:
+        request = meter.request
+        try:
+            return await self._forward(meter, request.endpoint, answer_filter)
         except asyncio.CancelledError:
             # The client went away (the front door cancels us), or the shutdown cutoff
             # passed: the cancellation closes the upstream connection; the prompt was sent.
@@ -392,6 +450,10 @@ class Gateway:
             meter.answer = answer = bytearray()
             streaming.chunks = captured(streaming.chunks, answer)
         return streaming
+
+
+def _openai_last_words(error: AistraleError) -> bytes:
+    return error_event(error) + DONE_EVENT
 
 
 def _status(exc: Exception) -> int:

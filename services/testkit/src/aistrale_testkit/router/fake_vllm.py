@@ -99,8 +99,11 @@ def _chat_problem(body: dict[str, Any]) -> str | None:
 
 
 def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The first tool, called, unless the tool's result is already the last message (a
+    model then answers in words)."""
     tools = body.get("tools") or []
-    if not tools or body.get("tool_choice") == "none":
+    messages = body.get("messages") or [{}]
+    if not tools or body.get("tool_choice") == "none" or messages[-1].get("role") == "tool":
         return None
     name = tools[0]["function"]["name"]
     return {
@@ -108,6 +111,17 @@ def _tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
         "type": "function",
         "function": {"name": name, "arguments": '{"city": "Paris"}'},
     }
+
+
+def _tool_chunks(head: dict[str, Any], tool: dict[str, Any]) -> list[bytes]:
+    function = tool["function"]
+    named = {**tool, "index": 0, "function": {"name": function["name"], "arguments": ""}}
+    delta = {"index": 0, "function": {"arguments": function["arguments"]}}
+    return [
+        _chunk(head, {"index": 0, "delta": {"tool_calls": [named]}, "finish_reason": None}),
+        _chunk(head, {"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}),
+        _chunk(head, {"index": 0, "delta": {}, "finish_reason": "tool_calls"}),
+    ]
 
 
 class _Gauges:
@@ -262,7 +276,15 @@ class FakeVllm:
                 for index in range(n):
                     opening = {"index": index, "delta": first, "logprobs": None}
                     yield _chunk(head, {**opening, "finish_reason": None})
+                tool = _tool_call(body)
+                if tool is not None:  # vLLM's tool parser: the call, then its arguments
+                    for chunk in _tool_chunks(head, tool):
+                        yield chunk
+                    words, sent = [], 2
+                cut = "CUT_STREAM" in orjson.dumps(body.get("messages")).decode()
                 for i, word in enumerate(words):
+                    if cut and i == 3:
+                        raise RuntimeError("the fake's GPU fell over mid-stream")
                     if delay:
                         await asyncio.sleep(delay)
                     delta = {"content": word if i == 0 else " " + word}

@@ -1,0 +1,2 @@
+"""Inbound protocols other than OpenAI chat completions (OpenAI Responses, Anthropic
+Messages), each translated onto the chat-completions path the gateway already serves."""
