@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
-from anthropic.types import Message, RawMessageStreamEvent
+from anthropic.types import Message, MessageTokensCount, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
 from aistrale_testkit.router.fake_vllm import REPLY
@@ -184,3 +185,26 @@ async def _create(client: anthropic.AsyncAnthropic, streamed: bool, **fields: An
         return created
     async with client.messages.stream(model="chat-model", max_tokens=64, **fields) as stream:
         return await stream.get_final_message()
+
+
+async def test_count_tokens_is_the_router_estimate_for_an_allowed_model(router: Router) -> None:
+    client = sdk(router)
+    hi: Any = [{"role": "user", "content": "Hello there, how are you today?"}]
+    counted = await client.messages.count_tokens(model="chat-model", messages=hi, system="S")
+    MessageTokensCount.model_validate(counted.model_dump())
+    assert 0 < counted.input_tokens < 100
+    longer = await client.messages.count_tokens(model="chat-model", messages=hi * 4, system="S")
+    assert longer.input_tokens > counted.input_tokens
+    with pytest.raises(anthropic.NotFoundError):
+        await client.messages.count_tokens(model="no-such-model", messages=hi)
+    with pytest.raises(anthropic.AuthenticationError):
+        await sdk(router, "sk-wrong").messages.count_tokens(model="chat-model", messages=hi)
+    with pytest.raises(anthropic.BadRequestError):
+        await client.messages.count_tokens(model="chat-model", messages=[])
+
+
+def test_the_openapi_document_lists_messages(router: Router) -> None:
+    paths = httpx.get(router.url + "/v1/openapi.json", timeout=10).json()["paths"]
+    assert {"/v1/messages", "/v1/messages/count_tokens", "/v1/responses"} <= set(paths)
+    body = paths["/v1/messages"]["post"]["requestBody"]["content"]["application/json"]
+    assert "max_tokens" in body["schema"]["required"]

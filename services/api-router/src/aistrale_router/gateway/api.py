@@ -26,7 +26,7 @@ from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.stream_end import StreamEnd
 from aistrale_router.gateway.wiring import GatewayRef
 from aistrale_router.keys.signatures import signed_parts
-from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.protocols.base import InboundProtocol, inbound_key
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")
@@ -191,12 +191,7 @@ def _with_request_id(send: Send, request_id: str) -> Send:
 
 
 def _inbound_key(scope: Scope) -> str | None:
-    """The key of an inbound protocol's request: `Authorization: Bearer`, or Anthropic's
-    `x-api-key` (what its SDK sends), read as the same bearer key."""
-    authorization = _header(scope, b"authorization")
-    if authorization is None and (api_key := _header(scope, b"x-api-key")) is not None:
-        return f"Bearer {api_key}"
-    return authorization
+    return inbound_key(_header(scope, b"authorization"), _header(scope, b"x-api-key"))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
