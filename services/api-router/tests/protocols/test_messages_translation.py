@@ -3,6 +3,8 @@ the anthropic SDK's own types."""
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -200,3 +202,25 @@ async def test_a_broken_stream_ends_with_an_error_event(tail: list[bytes]) -> No
         EVENT.validate_python(event)
     assert events[-1]["type"] == "error" and events[-1]["error"]["type"] == "api_error"
     assert "message_stop" not in [e["type"] for e in events]
+
+
+HOSTILE: list[Any] = [None, 1, "x", [], [1], {}, {"type": 1}, [{"type": "text"}], True]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize(
+    "field", ["system", "messages", "tools", "tool_choice", "stop_sequences", "stream"]
+)
+def test_hostile_values_are_400s_or_accepted_never_a_crash(field: str, value: Any) -> None:
+    hi = [{"role": "user", "content": "x"}]
+    body: dict[str, Any] = {"model": "m", "max_tokens": 5, "messages": hi, field: value}
+    with contextlib.suppress(InvalidRequest):  # anything else (TypeError...) fails the test
+        chat_body(body)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("role", ["user", "assistant"])
+def test_hostile_content_blocks_are_400s(role: str, value: Any) -> None:
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": role, "content": [value]}]}
+    with pytest.raises(InvalidRequest):
+        chat_body(body)
