@@ -4,7 +4,6 @@ the anthropic SDK's own types."""
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import AsyncIterator
 from typing import Any
 
