@@ -159,6 +159,12 @@ async def test_errors_are_the_sdk_exception_classes(router: Router) -> None:
     assert body["error"]["type"] == "authentication_error"
     with pytest.raises(anthropic.NotFoundError):
         await sdk(router).messages.create(model="no-such-model", max_tokens=8, messages=hi)
+    with pytest.raises(anthropic.PermissionDeniedError) as denied:
+        await sdk(router).messages.create(model="secret-model", max_tokens=8, messages=hi)
+    assert isinstance(denied.value.body, dict)
+    assert denied.value.body["error"]["type"] == "permission_error"
+    with pytest.raises(anthropic.InternalServerError):  # 502: the model's server failed
+        await sdk(router).messages.create(model="broken-model", max_tokens=8, messages=hi)
     with pytest.raises(anthropic.BadRequestError) as bad:
         await sdk(router).messages.create(model="chat-model", max_tokens=0, messages=hi)
     assert isinstance(bad.value.body, dict) and bad.value.body["error"]["type"] == (
