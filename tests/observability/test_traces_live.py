@@ -45,9 +45,16 @@ def test_a_request_is_one_trace_across_the_services(live: Live) -> None:
     assert attempt.attributes["gen_ai.usage.output_tokens"] == answer.usage.completion_tokens
     assert attempt.attributes["gen_ai.response.finish_reasons"] == ("stop",)
 
-    lookups = live.traces.wait_for(lambda s: in_trace(s) and s.service == "user-org")
-    assert [s.name for s in lookups] == ["GET /internal/v1/keys/{key_hash}"]
-    assert lookups[0].parent_span_id == server.span_id and lookups[0].kind == "server"
+    # The key lookup, and the org's guardrails (governance/): both user-org server spans
+    # under the router's own.
+    def looks_up(span: ReceivedSpan) -> bool:
+        return in_trace(span) and span.name == "GET /internal/v1/keys/{key_hash}"
+
+    [lookup] = live.traces.wait_for(looks_up)
+    asked = live.traces.wait_for(lambda s: in_trace(s) and s.service == "user-org")
+    assert lookup.service == "user-org"
+    assert {s.name for s in asked} <= {lookup.name, "GET /internal/v1/orgs/{org_id}/guardrails"}
+    assert all(s.parent_span_id == server.span_id and s.kind == "server" for s in asked)
 
     def ingests_it(span: ReceivedSpan) -> bool:
         linked = (server.trace_id, server.span_id) in span.links

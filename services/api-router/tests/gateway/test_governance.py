@@ -401,3 +401,26 @@ def test_outputs_are_redacted_when_asked(stack: Stack) -> None:
     assert answer() == "Write me to <EMAIL_ADDRESS> or call <PHONE_NUMBER>."
     _guardrails(stack, org_id, action="redact", outputs=False)
     _until_applied(stack, client, lambda: answer() == LEAK)
+
+
+def test_responses_requests_are_governed_as_chat_is(stack: Stack) -> None:
+    """/v1/responses is translated into a chat body first: the same guardrails apply."""
+    org_id, client = stack.org("responses")
+    _guardrails(stack, org_id, action="redact")
+
+    def redacted() -> bool:
+        client.responses.create(model="gov-model", input=ENTITIES["EMAIL_ADDRESS"], store=False)
+        return "<EMAIL_ADDRESS>" in str(stack.upstream.bodies[-1]["messages"])
+
+    _until_applied(stack, client, redacted)
+    _guardrails(stack, org_id, action="block", entities=["US_SSN"])
+
+    def refused() -> bool:
+        try:
+            client.responses.create(model="gov-model", input="my ssn is 123-45-6789")
+        except openai.BadRequestError as exc:
+            assert isinstance(exc.body, dict) and exc.body["code"] == "pii_detected"
+            return True
+        return False
+
+    _until_applied(stack, client, refused)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import orjson
+
 from aistrale_common.errors import (
     AistraleError,
     InvalidRequest,
@@ -189,13 +191,15 @@ class Gateway:
         key = await self._authenticate(protocol.name, raw, authorization, signed, started)
         try:
             inbound = await protocol.parse(raw, key)
-            request = translated_request(inbound.chat, protocol.name, self.max_choices)
+            chat, answer_filter = await self._govern_chat(inbound.chat, key)
+            request = translated_request(chat, protocol.name, self.max_choices)
         except Exception as exc:
             unparsed = unparsed_request(raw, "chat", protocol.name)
             refused = self.metering.start(key, unparsed, request_id, started)
             self.metering.finish(refused, _status(exc), _error_type(exc), None)
             raise
-        result = await self._run(self.metering.start(key, request, request_id, started))
+        meter = self.metering.start(key, request, request_id, started)
+        result = await self._run(meter, answer_filter)
         if isinstance(result, Streaming):
             translated = protocol.stream(inbound, result.chunks, request_id)
             result.chunks, result.last_words = aiter(translated), translated.cut
@@ -225,9 +229,7 @@ class Gateway:
             raise
         return key
 
-    async def _run(
-        self, meter: Meter, answer_filter: AnswerFilter | None = None
-    ) -> Complete | Streaming:
+    async def _run(self, meter: Meter, answer_filter: AnswerFilter | None) -> Complete | Streaming:
         request = meter.request
         try:
             return await self._forward(meter, request.endpoint, answer_filter)
@@ -241,6 +243,15 @@ class Gateway:
         except Exception as exc:  # a bug still costs the caller a request: meter it, then 500
             self.metering.finish(meter, _status(exc), _error_type(exc), None)
             raise
+
+    async def _govern_chat(
+        self, chat: dict[str, Any], key: KeyRecord
+    ) -> tuple[dict[str, Any], AnswerFilter | None]:
+        """An inbound protocol's chat body through the same templates and guardrails."""
+        if self.governance is None:
+            return chat, None
+        governed = await self.governance.chat(orjson.dumps(chat), key.org_id)
+        return orjson.loads(governed.raw), governed.answer
 
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
         """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
