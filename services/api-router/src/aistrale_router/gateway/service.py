@@ -53,7 +53,7 @@ from aistrale_router.keys.record import KeyRecord
 from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
-from aistrale_router.protocols.base import CountsTokens, InboundProtocol
+from aistrale_router.protocols.base import InboundProtocol
 from aistrale_router.queueing import QueueGate
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
@@ -150,24 +150,6 @@ class Gateway:
     async def retrieve_model(self, authorization: str | None, name: str) -> dict[str, Any]:
         key = await self.keys.authenticate(authorization)
         return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
-
-    async def prompt_tokens(
-        self,
-        protocol: CountsTokens,
-        raw: bytes,
-        authorization: str | None,
-        signed: SignedParts | None = None,
-    ) -> int:
-        """The router's own estimate of a prompt's tokens (the one admission reserves), for
-        a model the key may use: nothing is sent upstream, nothing metered. A key that must
-        sign its requests signs this one too."""
-        key = await self.keys.authenticate(authorization)
-        if self.signatures is not None:
-            await self.signatures.verify(key, signed, raw)
-        inbound = await protocol.parse_count(raw, key)
-        request = translated_request(inbound.chat, "count_tokens", self.max_choices)
-        self._model(key, request, "chat")
-        return request.prompt_estimate
 
     async def handle(
         self,

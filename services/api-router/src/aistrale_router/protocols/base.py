@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import orjson
 
@@ -85,19 +85,9 @@ def load_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def require(value: Any, kind: type | tuple[type, ...], param: str) -> Any:
-    """`value` if it is of `kind`, else the client's 400 (never a 5xx from a bad body)."""
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise InvalidRequest(f"Invalid type for '{param}'.", param=param)
-    return value
-
-
-@runtime_checkable
-class CountsTokens(Protocol):
-    """A protocol that also serves a token count of its bodies (Anthropic's
-    `/v1/messages/count_tokens`): the gateway serves `POST count_path` with the router's
-    own prompt estimate of the chat body `parse_count` makes."""
-
-    count_path: str
-
-    async def parse_count(self, raw: bytes, key: KeyRecord) -> Inbound: ...
+def inbound_key(authorization: str | None, api_key: str | None) -> str | None:
+    """The caller's key: `Authorization: Bearer`, or Anthropic's `x-api-key` (what its SDK
+    sends), read as the same bearer key."""
+    if authorization is None and api_key is not None:
+        return f"Bearer {api_key}"
+    return authorization
