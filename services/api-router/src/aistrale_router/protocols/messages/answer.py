@@ -17,10 +17,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def stop_reason(finish: str | None, matched: Any, call: MessagesCall) -> tuple[str, str | None]:
+def stop_reason(finish: Any, matched: Any, call: MessagesCall) -> tuple[str, str | None]:
     """Anthropic's stop_reason and stop_sequence. Chat completions says only `stop`; vLLM
     adds the matched string as the choice's `stop_reason`, which names the sequence."""
-    if finish in _STOPS:
+    if isinstance(finish, str) and finish in _STOPS:
         return _STOPS[finish], None
     if isinstance(matched, str) and matched in call.stop_sequences:
         return "stop_sequence", matched
@@ -30,9 +30,14 @@ def stop_reason(finish: str | None, matched: Any, call: MessagesCall) -> tuple[s
 def usage_object(usage: Any) -> dict[str, Any]:
     usage = usage if isinstance(usage, dict) else {}
     return {
-        "input_tokens": int(usage.get("prompt_tokens") or 0),
-        "output_tokens": int(usage.get("completion_tokens") or 0),
+        "input_tokens": _count(usage.get("prompt_tokens")),
+        "output_tokens": _count(usage.get("completion_tokens")),
     }
+
+
+def _count(value: Any) -> int:
+    """A server's token count, or 0 for anything that is not one (never a crash)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def tool_input(arguments: Any) -> dict[str, Any]:
@@ -46,20 +51,28 @@ def tool_input(arguments: Any) -> dict[str, Any]:
 
 
 def from_chat(call: MessagesCall, chat: bytes) -> dict[str, Any]:
+    """Raises UpstreamFailed (502) for a body that is not a chat completion: an
+    OpenAI-format server's answer reaches us as it sent it, odd fields and all."""
     try:
         body = orjson.loads(chat)
-        choice = body["choices"][0]
-        message = choice["message"]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return _translated(call, body, body["choices"][0])
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
         raise UpstreamFailed("The model's server sent an answer we could not read.") from None
+
+
+def _translated(call: MessagesCall, body: dict[str, Any], choice: dict[str, Any]) -> dict[str, Any]:
+    message = choice["message"]
     content: list[dict[str, Any]] = []
     if isinstance(message.get("content"), str) and message["content"]:
         content.append({"type": "text", "text": message["content"]})
     for tool in message.get("tool_calls") or []:
         function = tool.get("function") or {}
-        content.append({"type": "tool_use", "id": tool.get("id") or new_id("toolu"),
-                        "name": function.get("name", ""),
-                        "input": tool_input(function.get("arguments"))})  # fmt: skip
+        tool_id, name = tool.get("id"), function.get("name", "")
+        if not isinstance(name, str):
+            raise TypeError("a tool call's name is not a string")
+        content.append({"type": "tool_use",
+                        "id": tool_id if isinstance(tool_id, str) and tool_id else new_id("toolu"),
+                        "name": name, "input": tool_input(function.get("arguments"))})  # fmt: skip
     reason, sequence = stop_reason(choice.get("finish_reason"), choice.get("stop_reason"), call)
     return message_object(call, content, reason, sequence, usage_object(body.get("usage")))
 

@@ -80,7 +80,7 @@ class MessagesStream:
         out: list[bytes] = []
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
-            if delta.get("content"):
+            if isinstance(delta.get("content"), str) and delta["content"]:
                 out.extend(self._text(delta["content"]))
             for tool in delta.get("tool_calls") or []:
                 out.extend(self._tool(tool))
@@ -95,10 +95,12 @@ class MessagesStream:
 
     def _tool(self, tool: dict[str, Any]) -> list[bytes]:
         function = tool.get("function") or {}
-        block: dict[str, Any] = {"type": "tool_use", "id": tool.get("id") or new_id("toolu"),
-                 "name": function.get("name") or "", "input": {}}  # fmt: skip
+        tool_id, name = tool.get("id"), function.get("name")
+        block: dict[str, Any] = {"type": "tool_use",
+                 "id": tool_id if isinstance(tool_id, str) and tool_id else new_id("toolu"),
+                 "name": name if isinstance(name, str) else "", "input": {}}  # fmt: skip
         out = self._switch(f"tool:{tool.get('index', 0)}", block)
-        if function.get("arguments"):
+        if isinstance(function.get("arguments"), str) and function["arguments"]:
             out.append(self._delta({"type": "input_json_delta",
                                     "partial_json": function["arguments"]}))  # fmt: skip
         return out
