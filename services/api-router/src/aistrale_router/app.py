@@ -21,6 +21,7 @@ from aistrale_router.gateway.wiring import GatewayRef, open_gateway
 from aistrale_router.observability.deployment_metrics import DeploymentCollector
 from aistrale_router.observability.usage_metrics import OrgLabel
 from aistrale_router.openapi import document_routes
+from aistrale_router.protocols.messages.routes import count_tokens_route
 from aistrale_router.protocols.registry import inbound_protocols
 from aistrale_router.protocols.responses.lifecycle import open_responses
 from aistrale_router.protocols.responses.protocol import ResponsesProtocol
@@ -95,6 +96,7 @@ def create_app(
     app.router.routes[0:0] = front.routes
     app.front = front
     retrieve_model_route(app, gateway)
+    count_tokens_route(app, lambda auth, name: gateway.get().retrieve_model(auth, name))
     responses_routes(app, responses, lambda auth: gateway.get().keys.authenticate(auth))
     document_routes(app, [(e.method, e.path) for e in served])
     return app

@@ -84,6 +84,22 @@ BODIES: dict[str, Schema] = {
         },
         "example": {"model": "smollm2-135m", "input": "What is the capital of France?"},
     },
+    "/v1/messages": {
+        "required": ["model", "messages", "max_tokens"],
+        "properties": {
+            **_COMMON,
+            "messages": {"type": "array", "items": {"type": "object"}},
+            "system": {"type": ["string", "array"]},
+            "stop_sequences": {"type": "array", "items": {"type": "string"}},
+            "tools": {"type": "array", "items": {"type": "object"}},
+            "tool_choice": {"type": "object"},
+        },
+        "example": {
+            "model": "smollm2-135m",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        },
+    },
 }
 SUMMARIES = {
     "/v1/chat/completions": "Chat completion (OpenAI's API)",
@@ -91,6 +107,7 @@ SUMMARIES = {
     "/v1/embeddings": "Embeddings (OpenAI's API)",
     "/v1/models": "The models this key may use, each with `ready`",
     "/v1/responses": "Response (OpenAI's Responses API, over chat completions)",
+    "/v1/messages": "Message (Anthropic's Messages API; `x-api-key` or bearer; its error shape)",
 }
 ERRORS = {
     "400": "invalid request",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from aistrale_common.errors import AistraleError, ServiceUnavailable
 from aistrale_common.logging import get_logger
@@ -26,7 +26,7 @@ from aistrale_router.gateway.service import Complete, Gateway, Streaming
 from aistrale_router.gateway.stream_end import StreamEnd
 from aistrale_router.gateway.wiring import GatewayRef
 from aistrale_router.keys.signatures import signed_parts
-from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.protocols.base import InboundProtocol, inbound_key
 
 log = get_logger(__name__)
 JSON_TYPE = (b"content-type", b"application/json")
@@ -51,9 +51,10 @@ def endpoints(
         async def handle(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
             try:
                 current = _serving(gateway, requests, protocol.name)
-                auth, rid = _header(scope, b"authorization"), scope["state"]["request_id"]
+                auth, rid = _inbound_key(scope), scope["state"]["request_id"]
                 signed = signed_parts(scope["method"], scope["path"], scope["headers"])
                 work = current.handle_inbound(protocol, body, auth, rid, signed)
+                send = _with_request_id(send, rid)
                 await _answer(work, current.cutoff, scope, receive, send)
             except AistraleError as exc:
                 if scope.get("aistrale_started"):
@@ -174,6 +175,23 @@ class _Watch:
         if self._live and self.reason is None:
             self.reason = reason
             self._task.cancel()
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    """Anthropic's SDK reads the request id from `request-id` (OpenAI's from x-request-id,
+    which the middleware sets): inbound protocols' answers carry both."""
+    header = (b"request-id", request_id.encode("latin-1"))
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return sending
+
+
+def _inbound_key(scope: Scope) -> str | None:
+    return inbound_key(_header(scope, b"authorization"), _header(scope, b"x-api-key"))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -83,3 +83,11 @@ def load_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest("The request body must be a JSON object.")
     check_depth(raw, body)
     return body
+
+
+def inbound_key(authorization: str | None, api_key: str | None) -> str | None:
+    """The caller's key: `Authorization: Bearer`, or Anthropic's `x-api-key` (what its SDK
+    sends), read as the same bearer key."""
+    if authorization is None and api_key is not None:
+        return f"Bearer {api_key}"
+    return authorization

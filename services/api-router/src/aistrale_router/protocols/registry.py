@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.protocols.messages.protocol import MessagesProtocol
 from aistrale_router.protocols.responses.protocol import ResponsesProtocol
 from aistrale_router.settings import Settings
 
 
 def inbound_protocols(settings: Settings, responses: ResponsesProtocol) -> list[InboundProtocol]:
     del settings  # protocols read their own settings when they are added here
-    return [responses]
+    return [responses, MessagesProtocol()]
