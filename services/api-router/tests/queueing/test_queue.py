@@ -112,7 +112,7 @@ async def test_a_second_request_waits_for_the_first_and_succeeds(stack: Stack) -
     assert all(answers) and _slow(stack) == before + 2
     text = await stack.metrics()
     assert (
-        'aistrale_api_router_queue_wait_seconds_count{outcome="admitted",reason="concurrency"}'
+        'aistrale_api_router_queue_wait_seconds_count{outcome="admitted",priority="0",reason="concurrency"}'
         in text
     )
     assert "aistrale_api_router_queue_depth 0.0" in text

@@ -43,6 +43,8 @@ _EXAMPLE: dict[str, JsonValue] = {
     "org_tpm_limit": None,
     "tags": ["premium"],
     "org_tags": [],
+    "queue_wait_s": 5.0,
+    "queue_priority": 7,
     "budgets": [
         {
             "scope": "org",
@@ -88,6 +90,10 @@ class KeyLookup(BaseModel):
     # them ignores both, and an older user-org sends neither (empty).
     tags: list[str] = []
     org_tags: list[str] = []
+    # Queueing (docs/router.md "Queueing"), effective: the key's, else its org's, else None
+    # (the router's model/default wait; priority 0). Older routers ignore them.
+    queue_wait_s: float | None = None
+    queue_priority: int | None = None
 
     def all_tags(self) -> frozenset[str]:
         """Computed each time (≈0.1 µs untagged): a cached value would survive model_copy."""

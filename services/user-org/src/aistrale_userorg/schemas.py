@@ -39,6 +39,12 @@ Name = Annotated[
 PathId = CommonPathId
 QueryText = Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+# Queueing (docs/router.md "Queueing"): a key's or org's wait for room, and its place in
+# the queue; null inherits (the key's from its org, the org's from the model and router).
+QueueWait = Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)]
+QueuePriority = Annotated[int, Field(ge=0, le=9)]
+QUEUE_WAIT = "Seconds a request may wait in the router's queue (0-60); null inherits"
+QUEUE_PRIORITY = "Place in the router's queue, 0-9, higher served first; null inherits (0)"
 RoleField = Role
 
 

@@ -20,6 +20,8 @@ orgs = sa.Table(
     sa.Column("log_retention_days", sa.Integer, nullable=True),
     sa.Column("allowed_regions", sa.JSON, nullable=True),
     sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
+    sa.Column("queue_wait_s", sa.Float, nullable=True),  # 0011: null inherits
+    sa.Column("queue_priority", sa.Integer, nullable=True),
 )
 
 users = sa.Table(
@@ -62,6 +64,8 @@ api_keys = sa.Table(
     # Keys that require HMAC-signed requests: the signing secret, sealed under the KEK.
     sa.Column("signing_secret_sealed", sa.Text, nullable=True),
     sa.Column("tags", sa.JSON, nullable=True),  # routing tags (aistrale_common.tags); null: none
+    sa.Column("queue_wait_s", sa.Float, nullable=True),  # 0011: null inherits
+    sa.Column("queue_priority", sa.Integer, nullable=True),
     sa.Index("ix_api_keys_org_id", "org_id"),
 )
 

@@ -54,7 +54,7 @@ from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.protocols.base import InboundProtocol
-from aistrale_router.queueing import QueueGate
+from aistrale_router.queueing import QueueGate, queue_place
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
 from aistrale_router.routing.experiments import Assignment, assign
@@ -275,7 +275,7 @@ class Gateway:
         cache = self.cache.plan(model, meter)
         # A hit is admitted too: it counts against RPM, and its reservation is settled to
         # 0 (docs/decisions/router-answer-cache-budget.md).
-        wait_s = model.queue_wait_s if model.queue_wait_s is not None else self.queue_wait_s
+        place = queue_place(meter.key, model, self.queue_wait_s)  # key/org, model, router
         admit = partial(
             self.gatekeeper.admit,
             AdmissionRequest(
@@ -285,7 +285,9 @@ class Gateway:
         if self.queue is None:
             meter.admission = admission = await admit()
         else:  # at its RPM, a key may wait for the window (queueing/gate.py)
-            meter.admission = admission = await self.queue.retry_rate_limited(admit, wait_s)
+            meter.admission = admission = await self.queue.retry_rate_limited(
+                admit, place.wait_s, place.priority
+            )
         hit = await self.cache.lookup(cache, meter)
         if hit is not None:
             return self._from_cache(meter, hit, admission.headers)
@@ -312,7 +314,7 @@ class Gateway:
         max_tokens = fit_context(admission.max_tokens, request, model)
         bound = BoundRequest(self.preparer, request, max_tokens, keys)
         if self.queue is not None:  # nothing awaited between room found and attempt started
-            targets = await self.queue.room(targets, wait_s)
+            targets = await self.queue.room(targets, place.wait_s, place.priority)
         opened = await self._open(meter, targets, bound)
         headers = dict(admission.headers)
         if cache is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aistrale_common.errors import NotFound
 from aistrale_common.key_lookup import BudgetRule, KeyLookup
@@ -13,6 +13,8 @@ from aistrale_userorg.keys import repository as keys_repo
 from aistrale_userorg.keys.service import signing_context, status_of
 from aistrale_userorg.principal import Principal
 from aistrale_userorg.util import as_utc_or_none, utcnow
+
+T = TypeVar("T")
 
 
 async def lookup(ctx: Context, actor: Principal, key_hash: str) -> KeyLookup:
@@ -54,4 +56,11 @@ def to_record(rows: Sequence[Any]) -> KeyLookup:
         log_retention_days=first.log_retention_days,
         tags=first.tags or [],
         org_tags=first.org_tags or [],
+        queue_wait_s=_first_set(first.queue_wait_s, first.org_queue_wait_s),
+        queue_priority=_first_set(first.queue_priority, first.org_queue_priority),
     )
+
+
+def _first_set(own: T | None, org: T | None) -> T | None:
+    """The key's own queue setting, else its org's (None: the router's model/default)."""
+    return own if own is not None else org

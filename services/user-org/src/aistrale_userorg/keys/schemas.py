@@ -8,7 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from aistrale_common.tags import TagList
-from aistrale_userorg.schemas import PRINTABLE, Limit, Name, UtcDatetime
+from aistrale_userorg.schemas import (
+    PRINTABLE,
+    QUEUE_PRIORITY,
+    QUEUE_WAIT,
+    Limit,
+    Name,
+    QueuePriority,
+    QueueWait,
+    UtcDatetime,
+)
 
 ModelName = Annotated[
     str,
@@ -49,6 +58,8 @@ class KeyCreate(BaseModel):
         description="Requests must be HMAC-signed with the `signing_secret` (docs/security.md)",
     )
     tags: TagList = Field(default=[], description=TAGS)
+    queue_wait_s: QueueWait | None = Field(default=None, description=QUEUE_WAIT)
+    queue_priority: QueuePriority | None = Field(default=None, description=QUEUE_PRIORITY)
 
 
 class KeyUpdate(BaseModel):
@@ -62,6 +73,8 @@ class KeyUpdate(BaseModel):
     allowed_models: ModelList | None = None
     expires_at: UtcDatetime | None = None
     tags: TagList | None = Field(default=None, description=TAGS + "; null or [] removes them")
+    queue_wait_s: QueueWait | None = Field(default=None, description=QUEUE_WAIT)
+    queue_priority: QueuePriority | None = Field(default=None, description=QUEUE_PRIORITY)
 
 
 KEY_EXAMPLE: JsonDict = {
@@ -108,6 +121,8 @@ class KeyPublic(BaseModel):
     rpm_limit: int | None
     tpm_limit: int | None
     tags: list[str] = []
+    queue_wait_s: float | None = None
+    queue_priority: int | None = None
 
 
 class KeyCreated(KeyPublic):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import NotFound
-from aistrale_userorg.changes import audit_details
+from aistrale_userorg.changes import audit_details, created_details
 from aistrale_userorg.context import Context
 from aistrale_userorg.keys import repository as repo
 from aistrale_userorg.keys.schemas import KeyCreate, KeyCreated, KeyPublic, KeyStatus, KeyUpdate
@@ -70,8 +70,7 @@ async def create(ctx: Context, actor: Principal, org_id: str, body: KeyCreate) -
         await load_org(tx.session, org_id)
         await repo.insert(tx.session, **row)
         tx.about.target = row["id"]
-        if body.tags:
-            tx.about.details = {"tags": body.tags}
+        tx.about.details = created_details(row)
     return KeyCreated(**public(row).model_dump(), key=secret, signing_secret=signing)
 
 

@@ -7,7 +7,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aistrale_common.tags import TagList
-from aistrale_userorg.schemas import Email, Limit, Name, RoleField, UtcDatetime
+from aistrale_userorg.schemas import (
+    QUEUE_PRIORITY,
+    QUEUE_WAIT,
+    Email,
+    Limit,
+    Name,
+    QueuePriority,
+    QueueWait,
+    RoleField,
+    UtcDatetime,
+)
 
 TAGS = "Routing tags every key of the org has too (docs/router.md); lower-case, at most 32"
 
@@ -21,6 +31,8 @@ class OrgCreate(BaseModel):
     tpm_limit: Limit | None = None
     owner_email: Email | None = None
     tags: TagList = Field(default=[], description=TAGS)
+    queue_wait_s: QueueWait | None = Field(default=None, description=QUEUE_WAIT)
+    queue_priority: QueuePriority | None = Field(default=None, description=QUEUE_PRIORITY)
 
 
 class OrgUpdate(BaseModel):
@@ -33,6 +45,8 @@ class OrgUpdate(BaseModel):
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
     tags: TagList | None = Field(default=None, description=TAGS + "; null or [] removes them")
+    queue_wait_s: QueueWait | None = Field(default=None, description=QUEUE_WAIT)
+    queue_priority: QueuePriority | None = Field(default=None, description=QUEUE_PRIORITY)
 
 
 class OrgPublic(BaseModel):
@@ -59,4 +73,6 @@ class OrgPublic(BaseModel):
     rpm_limit: int | None
     tpm_limit: int | None
     tags: list[str] = []
+    queue_wait_s: float | None = None
+    queue_priority: int | None = None
     role: RoleField | None = None  # the caller's role in the org

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aistrale_common.errors import NotFound
-from aistrale_userorg.changes import audit_details
+from aistrale_userorg.changes import audit_details, created_details
 from aistrale_userorg.context import Context
 from aistrale_userorg.errors import Unprocessable
 from aistrale_userorg.keys import repository as keys_repo
@@ -23,7 +23,8 @@ DUPLICATE = "An organization with this name already exists"
 
 
 def public(row: dict[str, Any], actor: Principal) -> OrgPublic:
-    fields = {k: row[k] for k in ("id", "name", "created_at", "rpm_limit", "tpm_limit")}
+    names = ("id", "name", "created_at", "rpm_limit", "tpm_limit", "queue_wait_s", "queue_priority")
+    fields = {k: row.get(k) for k in names}
     return OrgPublic(**fields, tags=row.get("tags") or [], role=actor.role_in(row["id"]))
 
 
@@ -42,6 +43,7 @@ async def create(ctx: Context, actor: Principal, body: OrgCreate) -> OrgPublic:
         with integrity_as_conflict(DUPLICATE, "name"):
             await repo.insert(tx.session, **row)
         tx.about.target = tx.about.org_id = row["id"]
+        tx.about.details = created_details(row)
         if body.owner_email is not None:
             await _add_owner(tx.session, row["id"], body.owner_email)
     return public(row, actor)
