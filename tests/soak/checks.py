@@ -131,3 +131,33 @@ def metric(text: str, name: str) -> float:
 
 def router_metrics(platform: Platform) -> str:
     return httpx.get(platform.router.url + "/metrics", timeout=10).text
+
+
+class MemorySamples:
+    """Each service's RSS once a second while the measured load runs. A leak keeps growing
+    through the second half; a high-water mark (a consumer's backlog on a loaded machine,
+    pages the allocator keeps) rises once and stays."""
+
+    SECOND_HALF_GROWTH = 0.05  # of the RSS after warm-up
+    HIGH_WATER = 0.25
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self.series: dict[str, list[int]] = {name: [] for name in platform.services}
+
+    async def run(self) -> None:
+        while True:
+            for name, service in self._platform.services.items():
+                self.series[name].append(service.rss_bytes())
+            await asyncio.sleep(1.0)
+
+    def growing(self) -> list[tuple[str, list[float]]]:
+        """The services whose memory does not stay flat, with their series in MB."""
+        found = []
+        for name, series in self.series.items():
+            half = len(series) // 2
+            warm, early, late = series[0], max(series[:half]), max(series[half:])
+            leaking = late > early + warm * self.SECOND_HALF_GROWTH
+            if leaking or late > warm * (1 + self.HIGH_WATER):
+                found.append((name, [round(x / 2**20, 1) for x in series]))
+        return found

@@ -19,7 +19,15 @@ import pytest
 from aistrale_common.settings import tooling_variable
 from aistrale_testkit.fixtures import Infra
 
-from .checks import counted_by_analytics, drained, held, metric, redis_spend, router_metrics
+from .checks import (
+    MemorySamples,
+    counted_by_analytics,
+    drained,
+    held,
+    metric,
+    redis_spend,
+    router_metrics,
+)
 from .load import Load, Phase
 from .platform import Platform, Timers, platform
 from .tenants import Admin, provision
@@ -27,7 +35,6 @@ from .tenants import Admin, provision
 SOAK_S = float(tooling_variable("AISTRALE_SOAK_S", "60"))
 # Past a minute, the design's own timers (leases live 60 s, key cache 30 s).
 TIMERS = Timers() if SOAK_S < 300 else Timers(60.0, 10.0, 30.0, 600, 300.0)
-MAX_RSS_GROWTH = 0.10
 
 
 def phases(total_s: float, timers: Timers) -> tuple[list[Phase], list[Phase]]:
@@ -52,13 +59,13 @@ async def test_the_platform_under_sustained_load(soak: Platform, infra: Infra) -
     load = Load(soak.router.url, keys)
     warm_up, rest = phases(SOAK_S, TIMERS)
     await load.run(warm_up)
-    rss_warm = {name: svc.rss_bytes() for name, svc in soak.services.items()}
+    memory = MemorySamples(soak)
+    sampling = asyncio.create_task(memory.run())
     record = await load.run(rest)
-
     lag_s = await drained(infra.amqp_url, soak, within_s=10)
-    # Taken before the checks query analytics: its first API calls (user-org's policy, the
+    # Stopped before the checks query analytics: its first API calls (user-org's policy, the
     # usage queries' first compilation) allocate once, which is no growth under load.
-    rss_end = {name: svc.rss_bytes() for name, svc in soak.services.items()}
+    sampling.cancel()
     totals = counted_by_analytics(soak, admin, record, keys, within_s=10)
     codes = record.by_code()
     print(f"\nsoak: {len(record.outcomes)} requests, {dict(codes)}, lag drained in {lag_s:.1f}s")
@@ -77,5 +84,4 @@ async def test_the_platform_under_sustained_load(soak: Platform, infra: Infra) -
     await asyncio.sleep(TIMERS.lease_idle_s * 3)  # idle leases are given back
     for org_id in totals:
         assert await held(infra.redis_url, soak, org_id) == 0, org_id
-    for name, before in rss_warm.items():
-        assert rss_end[name] <= before * (1 + MAX_RSS_GROWTH), (name, before, rss_end[name])
+    assert not memory.growing(), memory.growing()
