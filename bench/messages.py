@@ -52,7 +52,7 @@ async def _chat_request() -> object:
 
 
 async def _messages_request() -> object:
-    inbound = await PROTOCOL.parse(MESSAGES, KEY)
+    inbound = await PROTOCOL.parse(MESSAGES, KEY, {})
     translated_request(inbound.chat, "messages")
     return await PROTOCOL.answer(inbound, ANSWER, "req")
 
@@ -62,7 +62,7 @@ async def _chat_stream() -> object:
 
 
 async def _messages_stream() -> object:
-    inbound = await PROTOCOL.parse(MESSAGES, KEY)
+    inbound = await PROTOCOL.parse(MESSAGES, KEY, {})
     return [chunk async for chunk in PROTOCOL.stream(inbound, _chunks(), "req")]
 
 

@@ -90,7 +90,7 @@ async def _chat_request() -> object:
 
 
 async def _responses_request(protocol: ResponsesProtocol) -> object:
-    inbound = await protocol.parse(RESPONSES, KEY)
+    inbound = await protocol.parse(RESPONSES, KEY, {})
     translated_request(inbound.chat, "responses")
     return await protocol.answer(inbound, ANSWER, "req")
 
@@ -105,7 +105,7 @@ async def _chat_stream() -> object:
 
 
 async def _responses_stream(protocol: ResponsesProtocol) -> object:
-    inbound = await protocol.parse(RESPONSES, KEY)
+    inbound = await protocol.parse(RESPONSES, KEY, {})
 
     async def saved(_: dict[str, Any]) -> None:
         return None

@@ -87,7 +87,7 @@ def replaced(body: dict[str, Any], at: tuple[Any, ...], odd: Any) -> dict[str, A
 
 
 async def _inbound(protocol: MessagesProtocol) -> Inbound:
-    return await protocol.parse(BODY, KEY)
+    return await protocol.parse(BODY, KEY, {})
 
 
 async def test_an_odd_upstream_answer_is_a_message_or_a_clear_error() -> None:

@@ -53,7 +53,8 @@ def endpoints(
                 current = _serving(gateway, requests, protocol.name)
                 auth, rid = _inbound_key(scope), scope["state"]["request_id"]
                 signed = signed_parts(scope["method"], scope["path"], scope["headers"])
-                work = current.handle_inbound(protocol, body, auth, rid, signed)
+                forwarded = _headers(scope, protocol.forwarded_headers)
+                work = current.handle_inbound(protocol, body, auth, rid, signed, forwarded)
                 send = _with_request_id(send, rid)
                 await _answer(work, current.cutoff, scope, receive, send)
             except AistraleError as exc:
@@ -192,6 +193,14 @@ def _with_request_id(send: Send, request_id: str) -> Send:
 
 def _inbound_key(scope: Scope) -> str | None:
     return inbound_key(_header(scope, b"authorization"), _header(scope, b"x-api-key"))
+
+
+def _headers(scope: Scope, names: tuple[str, ...]) -> dict[str, str]:
+    """The named headers the client sent (lower-case names, as ASGI gives them)."""
+    if not names:
+        return {}
+    wanted = {name.encode("latin-1") for name in names}
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in wanted}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -38,7 +38,13 @@ class GatewayCache:
         if request.stream or request.cache_opt_out:
             self.answers.count("bypass")
             return CachePlan(None, model.cache.ttl_s)
-        key = answer_key(meter.key.org_id, request.endpoint, model.name, request.body)
+        # A request a deployment may get in its own protocol is keyed on that body: fields
+        # the chat form lacks (`thinking`, say) change the answer.
+        native = request.native
+        if native is None:
+            key = answer_key(meter.key.org_id, request.endpoint, model.name, request.body)
+        else:
+            key = answer_key(meter.key.org_id, native.protocol, model.name, native.body)
         return CachePlan(key, model.cache.ttl_s)
 
     async def lookup(self, plan: CachePlan | None, meter: Meter) -> CachedAnswer | None:

@@ -23,8 +23,16 @@ class RequestPreparer:
         self.adapters = adapters
         self.keys = keys
 
-    def adapter(self, target: Target) -> ProviderAdapter:
-        return self.adapters.get(target.deployment.provider)
+    def adapter(self, target: Target, request: ClientRequest) -> ProviderAdapter:
+        """The adapter for this request on this deployment: the native one when the
+        deployment's provider speaks the request's own protocol, else the provider's."""
+        provider = target.deployment.provider
+        return self.adapters.native(provider, request.native) or self.adapters.get(provider)
+
+    def native(self, target: Target, request: ClientRequest) -> bool:
+        """Whether the deployment is sent the request's own protocol body (and answers in
+        it: the answer goes back untranslated)."""
+        return self.adapters.native(target.deployment.provider, request.native) is not None
 
     async def keys_for(self, org_id: str, targets: list[Target]) -> PlanKeys:
         return await self.keys.for_plan(org_id, (t.deployment for t in targets))
@@ -33,12 +41,18 @@ class RequestPreparer:
         self, target: Target, request: ClientRequest, max_tokens: int | None, keys: PlanKeys
     ) -> PreparedRequest:
         api_key = keys.key_for(target.deployment)  # 503 when the org's key is unknown
-        return self.adapter(target).prepare(request, provider_target(target, api_key), max_tokens)
+        adapter = self.adapter(target, request)
+        return adapter.prepare(request, provider_target(target, api_key), max_tokens)
 
     def error(
-        self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
+        self,
+        target: Target,
+        request: ClientRequest,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str],
     ) -> AistraleError:
-        return self.adapter(target).error(status, body, headers)
+        return self.adapter(target, request).error(status, body, headers)
 
 
 def provider_target(target: Target, api_key: str | None = None) -> ProviderTarget:
@@ -71,4 +85,4 @@ class BoundRequest:
     def error(
         self, target: Target, status: int, body: bytes, headers: Mapping[str, str]
     ) -> AistraleError:
-        return self._preparer.error(target, status, body, headers)
+        return self._preparer.error(target, self._request, status, body, headers)

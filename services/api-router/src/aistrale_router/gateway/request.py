@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from aistrale_common.errors import InvalidRequest
-from aistrale_router.providers.base import PATHS, Endpoint
+from aistrale_router.providers.base import PATHS, Endpoint, NativeBody
 from aistrale_router.text.prompt_estimate import chat_prompt_tokens, input_tokens
 from aistrale_router.usage.estimate import estimate_prompt_tokens
 from aistrale_router.validation.depth import check_depth
@@ -56,6 +56,8 @@ class ClientRequest:
     # The inbound protocol the client spoke when it was not chat completions itself
     # (`responses`, `messages`: protocols/base.py): the endpoint metered and counted.
     protocol: str | None = None
+    # That protocol's own body, for a deployment whose provider speaks it (providers/base.py).
+    native: NativeBody | None = None
 
     @property
     def metered_endpoint(self) -> str:
@@ -87,7 +89,10 @@ def parse_request(raw: bytes, endpoint: Endpoint, max_choices: int = MAX_CHOICES
 
 
 def translated_request(
-    chat: dict[str, Any], protocol: str, max_choices: int = MAX_CHOICES
+    chat: dict[str, Any],
+    protocol: str,
+    max_choices: int = MAX_CHOICES,
+    native: NativeBody | None = None,
 ) -> ClientRequest:
     """The chat body an inbound protocol translated its client's body into, checked as a
     /v1/chat/completions body is. Upstream usage is always asked for in a stream: the
@@ -95,7 +100,7 @@ def translated_request(
     if chat.get("stream") is True:
         chat["stream_options"] = {**(chat.get("stream_options") or {}), "include_usage": True}
     request = _from_body(orjson.dumps(chat), chat, "chat", max_choices)
-    return replace(request, protocol=protocol)
+    return replace(request, protocol=protocol, native=native)
 
 
 def _from_body(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -54,6 +54,7 @@ from aistrale_router.keys.resolver import KeyResolver
 from aistrale_router.keys.signatures import SignatureCheck, SignedParts
 from aistrale_router.metering.bodies import captured
 from aistrale_router.protocols.base import InboundProtocol
+from aistrale_router.providers.base import NativeBody
 from aistrale_router.queueing import QueueGate, queue_place
 from aistrale_router.routing import residency
 from aistrale_router.routing.affinity.material import affinity_key
@@ -61,7 +62,7 @@ from aistrale_router.routing.experiments import Assignment, assign
 from aistrale_router.routing.forward import AttemptsFailed, Forwarder, Opened
 from aistrale_router.routing.picker import DeploymentPicker, Target
 from aistrale_router.routing.state import DeploymentStates
-from aistrale_router.streaming.relay import DONE_EVENT, StreamRelay, error_event
+from aistrale_router.streaming.relay import StreamRelay
 from aistrale_router.usage import Usage
 
 log = get_logger(__name__)
@@ -76,6 +77,9 @@ class Complete:
     # send: the usage event is in the journal before the client can have the answer, so a
     # router killed right after sending it loses nothing (metering/journal.py).
     meter: Callable[[], None] | None = None
+    # The deployment answered in the request's own protocol (providers/base.py NativeBody):
+    # the body is the client's as it is, not a chat completion to translate.
+    native: bool = False
 
 
 @dataclass(slots=True)
@@ -87,6 +91,7 @@ class Streaming:
     # stream is over, with the HTTP layer's verdict.
     answered: Callable[[], None]
     ended: Callable[[StreamEnd], Awaitable[None]]
+    native: bool = False  # the relay's events are in the request's own protocol
     chunks: AsyncIterator[bytes] = field(init=False)
     # What the stream's last event is when the router ends it itself (the shutdown
     # cutoff): an error event in the client's protocol.
@@ -94,7 +99,7 @@ class Streaming:
 
     def __post_init__(self) -> None:
         self.chunks = aiter(self.relay)
-        self.last_words = _openai_last_words
+        self.last_words = self.relay.error_events
 
 
 # The text field of the endpoints whose input is plain text, for the PII guardrails.
@@ -182,17 +187,21 @@ class Gateway:
         authorization: str | None,
         request_id: str,
         signed: SignedParts | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Complete | Streaming:
         """A request in another protocol (protocols/base.py): parsed into a chat request,
         served and metered as /v1/chat/completions is (under the protocol's endpoint name),
-        its answer or stream translated back. Errors stay AistraleErrors: the HTTP layer
-        renders them in the protocol's shape."""
+        its answer or stream translated back, unless the deployment speaks the protocol
+        itself (then its answer is the client's as it is). Errors stay AistraleErrors: the
+        HTTP layer renders them in the protocol's shape. `headers`: the protocol's own
+        request headers (`protocol.forwarded_headers`)."""
         started = time.perf_counter()
         key = await self._authenticate(protocol.name, raw, authorization, signed, started)
         try:
-            inbound = await protocol.parse(raw, key)
-            chat, answer_filter = await self._govern_chat(inbound.chat, key)
-            request = translated_request(chat, protocol.name, self.max_choices)
+            inbound = await protocol.parse(raw, key, headers or {})
+            chat, answer_filter, governed = await self._govern_chat(inbound.chat, key)
+            native = _ungoverned_native(inbound.native, governed)
+            request = translated_request(chat, protocol.name, self.max_choices, native)
         except Exception as exc:
             unparsed = unparsed_request(raw, "chat", protocol.name)
             refused = self.metering.start(key, unparsed, request_id, started)
@@ -200,6 +209,8 @@ class Gateway:
             raise
         meter = self.metering.start(key, request, request_id, started)
         result = await self._run(meter, answer_filter)
+        if result.native:
+            return result
         if isinstance(result, Streaming):
             translated = protocol.stream(inbound, result.chunks, request_id)
             result.chunks, result.last_words = aiter(translated), translated.cut
@@ -246,12 +257,17 @@ class Gateway:
 
     async def _govern_chat(
         self, chat: dict[str, Any], key: KeyRecord
-    ) -> tuple[dict[str, Any], AnswerFilter | None]:
-        """An inbound protocol's chat body through the same templates and guardrails."""
+    ) -> tuple[dict[str, Any], AnswerFilter | None, bool]:
+        """An inbound protocol's chat body through the same templates and guardrails; the
+        last value says whether governance had anything to do (it changed the body, or
+        filters the answer)."""
         if self.governance is None:
-            return chat, None
-        governed = await self.governance.chat(orjson.dumps(chat), key.org_id)
-        return orjson.loads(governed.raw), governed.answer
+            return chat, None, False
+        raw = orjson.dumps(chat)
+        governed = await self.governance.chat(raw, key.org_id)
+        if governed.raw is raw and governed.answer is None:
+            return chat, None, False
+        return orjson.loads(governed.raw), governed.answer, True
 
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
         """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
@@ -308,6 +324,8 @@ class Gateway:
                 param="model",
                 code="model_not_allowed",
             )
+        if request.native is not None and request.native.only:
+            targets = self._native_only(targets, request)
         # The usage event names the planned deployment even if nothing reaches it.
         meter.target = targets[0]
         keys = await self.preparer.keys_for(meter.key.org_id, targets)
@@ -374,6 +392,21 @@ class Gateway:
                 raise error or UpstreamTimeout("The model sent nothing in time.")
             opened = await self._open(meter, targets, bound)
 
+    def _native_only(self, targets: list[Target], request: ClientRequest) -> list[Target]:
+        """A request with params that only its protocol's own provider serves (a server
+        tool, say) goes to such deployments only: a translation would drop them."""
+        kept = [t for t in targets if self.preparer.native(t, request)]
+        if not kept:
+            assert request.native is not None
+            param = request.native.only[0]
+            raise InvalidRequest(
+                f"`{param}` can be served only by a deployment that speaks this API itself "
+                f"(provider `{request.native.provider}`), and the model `{request.model}` "
+                "has none.",
+                param=param,
+            )
+        return kept
+
     def _model(
         self, key: KeyRecord, request: ClientRequest, endpoint: Endpoint
     ) -> tuple[ModelEntry, Assignment | None]:
@@ -422,7 +455,8 @@ class Gateway:
     ) -> Complete:
         body = await opened.read()  # the attempt ends with it, whatever happens
         meter.first_byte_at = time.perf_counter()
-        answer = self.preparer.adapter(opened.target).complete(
+        native = self.preparer.native(opened.target, meter.request)
+        answer = self.preparer.adapter(opened.target, meter.request).complete(
             body,
             opened.response.headers.get("content-type"),
             meter.request,
@@ -435,10 +469,11 @@ class Gateway:
         body = answer_filter(answer.body) if answer_filter and status == 200 else answer.body
         if meter.key.log_bodies:
             meter.answer = body
-        kept = (status, body, answer.content_type, answer.usage)
-        await self.cache.keep(cache, opened.target, kept, meter)
+        if not native:  # the cache keeps chat forms only (docs/router.md "Answer cache")
+            kept = (status, body, answer.content_type, answer.usage)
+            await self.cache.keep(cache, opened.target, kept, meter)
         meter_it = partial(self.metering.finish, meter, status, None, answer.usage)
-        return Complete(status, body, headers, meter_it)
+        return Complete(status, body, headers, meter_it, native)
 
     def _stream(self, meter: Meter, opened: Opened, headers: dict[str, str]) -> Streaming:
         admission, prompt = meter.admission, meter.request.prompt_estimate
@@ -448,7 +483,7 @@ class Gateway:
                 return True
             return await self.gatekeeper.check_stream(admission, prompt, completion_tokens)
 
-        relay = self.preparer.adapter(opened.target).relay(
+        relay = self.preparer.adapter(opened.target, meter.request).relay(
             opened.response,
             meter.request,
             provider_target(opened.target),
@@ -458,15 +493,27 @@ class Gateway:
         )
         headers.update({"content-type": "text/event-stream", "cache-control": "no-cache"})
         completion = StreamCompletion(self.metering, self.cutoff, meter, opened, relay)
-        streaming = Streaming(headers, relay, completion.answered, completion.ended)
+        native = self.preparer.native(opened.target, meter.request)
+        streaming = Streaming(headers, relay, completion.answered, completion.ended, native)
         if meter.key.log_bodies:
             meter.answer = answer = bytearray()
             streaming.chunks = captured(streaming.chunks, answer)
         return streaming
 
 
-def _openai_last_words(error: AistraleError) -> bytes:
-    return error_event(error) + DONE_EVENT
+def _ungoverned_native(native: NativeBody | None, governed: bool) -> NativeBody | None:
+    """The protocol's own body, if governance left the request alone: a template rendered
+    or an input redacted exists in the chat form only, and an answer to filter must be one
+    (the native body is the client's, ungoverned)."""
+    if native is None or not governed:
+        return native
+    if native.only:
+        raise InvalidRequest(
+            f"`{native.only[0]}` can be sent only as the client wrote it, and this "
+            "organization's prompt templates or guardrails rewrite requests.",
+            param=native.only[0],
+        )
+    return None
 
 
 def _status(exc: Exception) -> int:

@@ -5,11 +5,15 @@ the gateway validates, admits, routes, forwards and meters it as it does /v1/cha
 over every provider adapter), then translates the complete answer, translates the stream
 and renders errors in its own shape. The gateway knows nothing else of it: no per-protocol
 branch in the gateway, no per-provider branch in a protocol.
+
+A protocol that a provider speaks itself also hands back its own body (`Inbound.native`):
+a deployment of that provider is sent it through the provider's native adapter
+(providers/base.py `AdapterRegistry.native`), and its answer is not translated.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +21,7 @@ import orjson
 
 from aistrale_common.errors import AistraleError, InvalidRequest
 from aistrale_router.keys.record import KeyRecord
+from aistrale_router.providers.base import NativeBody
 from aistrale_router.validation.depth import check_depth
 
 
@@ -31,6 +36,7 @@ class Inbound:
 
     chat: dict[str, Any]
     state: Any = None
+    native: NativeBody | None = None  # the client's own body, for a provider that speaks it
 
 
 class TranslatedStream(Protocol):
@@ -49,10 +55,13 @@ class InboundProtocol(Protocol):
     # is `path`.
     name: str
     path: str
+    # The request headers of the protocol's own that travel with its native body.
+    forwarded_headers: tuple[str, ...]
 
-    async def parse(self, raw: bytes, key: KeyRecord) -> Inbound:
+    async def parse(self, raw: bytes, key: KeyRecord, headers: Mapping[str, str]) -> Inbound:
         """The client's body as a chat request; raises AistraleError (4xx) for a bad one.
-        `key` is the authenticated caller (whose org owns stored state)."""
+        `key` is the authenticated caller (whose org owns stored state); `headers` are
+        those of `forwarded_headers` the client sent."""
         ...
 
     async def answer(self, inbound: Inbound, chat: bytes, request_id: str) -> bytes:

@@ -6,6 +6,7 @@ from typing import get_args
 
 from aistrale_common.providers import ProviderName
 from aistrale_router.providers.anthropic import AnthropicAdapter
+from aistrale_router.providers.anthropic_native import AnthropicNativeAdapter
 from aistrale_router.providers.base import (
     AdapterRegistry,
     PreparedRequest,
@@ -48,6 +49,8 @@ def default_registry() -> AdapterRegistry:
     ]
     for translator in translators:
         registry.register(TranslatingAdapter(translator), translator)
+    # Anthropic Messages clients, on an Anthropic deployment, are not translated at all.
+    registry.register_native("messages", AnthropicNativeAdapter())
     missing = set(get_args(ProviderName)) - set(registry.adapters)
     assert not missing, f"catalog providers without an adapter: {sorted(missing)}"
     return registry

@@ -27,6 +27,7 @@ from aistrale_router.providers.openai_format import (
 )
 from aistrale_router.streaming.sse import SseEvent
 from aistrale_router.usage import Usage
+from aistrale_router.usage.value import clamped, token_count
 
 API_VERSION = "2023-06-01"
 FINISH_REASONS = {
@@ -41,12 +42,15 @@ FINISH_REASONS = {
 
 
 def usage_of(raw: Mapping[str, Any] | None) -> Usage:
+    """Anthropic's usage object; what is not a number counts as 0 (a server's word)."""
     raw = raw or {}
     parts = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-    return Usage(
-        prompt_tokens=sum(int(raw.get(k) or 0) for k in parts),
-        completion_tokens=int(raw.get("output_tokens") or 0),
-        cached_tokens=int(raw.get("cache_read_input_tokens") or 0),
+    return clamped(
+        Usage(
+            prompt_tokens=sum(token_count(raw.get(k)) for k in parts),
+            completion_tokens=token_count(raw.get("output_tokens")),
+            cached_tokens=token_count(raw.get("cache_read_input_tokens")),
+        )
     )
 
 
@@ -59,7 +63,7 @@ class AnthropicAdapter:
         headers["anthropic-version"] = API_VERSION
         if target.api_key:
             headers["x-api-key"] = target.api_key
-        return PreparedRequest("POST", _url(target.base_url), headers, dumps(upstream))
+        return PreparedRequest("POST", messages_url(target.base_url), headers, dumps(upstream))
 
     def chat_response(self, body: bytes, target: ProviderTarget, request_id: str) -> dict[str, Any]:
         message = loads_object(body, self.name)
@@ -97,7 +101,7 @@ class AnthropicAdapter:
         return map_provider_error(self.name, status, body, headers)
 
 
-def _url(base_url: str) -> str:
+def messages_url(base_url: str) -> str:
     base = base_url.rstrip("/")
     return (base if base.endswith("/v1") else base + "/v1") + "/messages"
 

@@ -27,6 +27,7 @@ __all__ = [
     "Answer",
     "Budget",
     "Endpoint",
+    "NativeBody",
     "Outbound",
     "PreparedRequest",
     "ProviderAdapter",
@@ -73,6 +74,21 @@ class Answer(NamedTuple):
     usage: Usage
 
 
+@dataclass(frozen=True, slots=True)
+class NativeBody:
+    """A client's body in an inbound protocol that a provider speaks itself (Anthropic
+    Messages to `anthropic`): a deployment of that provider is sent this body, not its
+    chat translation, and its answer goes back as it came (docs/decisions/
+    router-native-pass-through.md). `only`: the params that only such a deployment can
+    serve (a server tool, say); a request with any is not sent anywhere else."""
+
+    protocol: str  # the inbound protocol's name (`messages`)
+    provider: str  # the provider that speaks it (`anthropic`)
+    body: dict[str, Any] = field(repr=False)
+    headers: dict[str, str] = field(default_factory=dict)  # the protocol's own (`anthropic-beta`)
+    only: tuple[str, ...] = ()
+
+
 class Outbound(Protocol):
     """The client's request as adapters read it (the gateway's `ClientRequest`)."""
 
@@ -86,6 +102,8 @@ class Outbound(Protocol):
     def max_tokens_field(self) -> str: ...
     @property
     def prompt_estimate(self) -> int: ...
+    @property
+    def native(self) -> NativeBody | None: ...
 
     def upstream_body(self, upstream_model: str, max_tokens: int | None) -> bytes:
         """The client's bytes, re-encoded only when something must change."""
@@ -164,11 +182,23 @@ class UnknownProvider(LookupError):
 class AdapterRegistry:
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
     translators: dict[str, WireTranslator] = field(default_factory=dict)
+    # (inbound protocol, provider) -> the adapter that forwards that protocol's own body
+    natives: dict[tuple[str, str], ProviderAdapter] = field(default_factory=dict)
 
     def register(self, adapter: ProviderAdapter, translator: WireTranslator | None = None) -> None:
         self.adapters[adapter.name] = adapter
         if translator is not None:
             self.translators[adapter.name] = translator
+
+    def register_native(self, protocol: str, adapter: ProviderAdapter) -> None:
+        self.natives[(protocol, adapter.name)] = adapter
+
+    def native(self, provider: str, body: NativeBody | None) -> ProviderAdapter | None:
+        """The adapter that sends `body` as it is to a deployment of `provider`, if that
+        provider speaks the body's protocol."""
+        if body is None or body.provider != provider:
+            return None
+        return self.natives.get((body.protocol, provider))
 
     def get(self, provider: str) -> ProviderAdapter:
         try:

@@ -102,9 +102,14 @@ class StreamRelay:
             return self.usage
         return Usage(self._prompt_estimate, self.token_chunks, estimated=True)
 
+    def error_events(self, error: AistraleError) -> bytes:
+        """The stream's last words when it cannot go on (here or at the shutdown cutoff):
+        OpenAI's error event and `[DONE]`; a relay of another wire format has its own."""
+        return error_event(error) + DONE_EVENT
+
     def _failed(self, error: AistraleError) -> bytes:
         self.error = error
-        return error_event(error) + DONE_EVENT
+        return self.error_events(error)
 
     def _translate(self, raw: bytes) -> bytes:
         return b"".join(self._relay(e) for e in self._parser.feed(raw))

@@ -36,21 +36,23 @@ def usage_from_openai(raw: Any) -> Usage | None:
     details = raw.get("prompt_tokens_details") or {}
     cached = details.get("cached_tokens") if isinstance(details, dict) else 0
     return Usage(
-        _count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens")), _count(cached)
+        token_count(raw.get("prompt_tokens")),
+        token_count(raw.get("completion_tokens")),
+        token_count(cached),
     )
 
 
 def clamped(usage: Usage) -> Usage:
     """A translator's usage, held to the same range as one read from a server."""
     return Usage(
-        _count(usage.prompt_tokens),
-        _count(usage.completion_tokens),
-        _count(usage.cached_tokens),
+        token_count(usage.prompt_tokens),
+        token_count(usage.completion_tokens),
+        token_count(usage.cached_tokens),
         usage.estimated,
     )
 
 
-def _count(value: Any) -> int:
+def token_count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     if isinstance(value, float) and not math.isfinite(value):

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from aistrale_common.errors import AistraleError
 from aistrale_router.protocols.base import inbound_key, load_object
-from aistrale_router.protocols.messages.errors import error_body
 from aistrale_router.protocols.messages.request import chat_body
+from aistrale_router.providers.anthropic_errors import error_body
 from aistrale_router.text.prompt_estimate import chat_prompt_tokens
 
 # (authorization, model name) -> the model card; raises NotFound for a model the key may not

@@ -21,8 +21,8 @@ from aistrale_router.protocols.messages.answer import (
     stop_reason,
     usage_object,
 )
-from aistrale_router.protocols.messages.errors import error_object
 from aistrale_router.protocols.messages.request import MessagesCall
+from aistrale_router.providers.anthropic_errors import error_event
 
 log = get_logger(__name__)
 
@@ -63,7 +63,7 @@ class MessagesStream:
             yield self.cut(UpstreamFailed("The model's server broke off the stream."))
 
     def cut(self, error: AistraleError) -> bytes:
-        return sse("error", {"error": error_object(error)["error"]})
+        return error_event(error)
 
     def _on(self, data: bytes) -> list[bytes]:
         if data == b"[DONE]":

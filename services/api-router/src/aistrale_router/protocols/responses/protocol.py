@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -21,6 +21,8 @@ from aistrale_router.protocols.responses.stream import ResponsesStream
 class ResponsesProtocol:
     name = "responses"
     path = "/v1/responses"
+    forwarded_headers: tuple[str, ...] = ()  # served over chat everywhere (decision
+    # router-responses-over-chat.md): no native body
 
     def __init__(self) -> None:
         # Opened with the router's database in the app's lifespan (app.py).
@@ -31,7 +33,7 @@ class ResponsesProtocol:
             raise ServiceUnavailable("The router is still starting.")
         return self.store
 
-    async def parse(self, raw: bytes, key: KeyRecord) -> Inbound:
+    async def parse(self, raw: bytes, key: KeyRecord, headers: Mapping[str, str]) -> Inbound:
         body = load_object(raw)
         previous = await self._previous(body.get("previous_response_id"), key.org_id)
         call, instructions = new_call(body, key.org_id, previous)

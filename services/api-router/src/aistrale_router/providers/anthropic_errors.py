@@ -1,6 +1,7 @@
-"""Errors on /v1/messages in Anthropic's shape, so its SDK raises its own exception classes
-(`{"type": "error", "error": {"type": "authentication_error", "message": ...}}`); the status
-code is the error's own, which is already Anthropic's for every 4xx."""
+"""Our errors in Anthropic's shape, for clients of /v1/messages (so its SDK raises its own
+exception classes: `{"type": "error", "error": {"type": "authentication_error", ...}}`) and
+for a stream a native Anthropic deployment serves; the status code is the error's own,
+which is already Anthropic's for every 4xx."""
 
 from __future__ import annotations
 
@@ -28,3 +29,8 @@ def error_object(error: AistraleError) -> dict[str, Any]:
 
 def error_body(error: AistraleError) -> bytes:
     return orjson.dumps(error_object(error))
+
+
+def error_event(error: AistraleError) -> bytes:
+    """The error as Anthropic's SSE `error` event (its SDK raises it mid-stream)."""
+    return b"event: error\ndata: " + error_body(error) + b"\n\n"
