@@ -22,9 +22,9 @@ from aistrale_common.errors import (
     UpstreamFailed,
 )
 from aistrale_router.protocols.messages.answer import from_chat
-from aistrale_router.providers.anthropic_errors import error_object
 from aistrale_router.protocols.messages.request import MessagesCall, chat_body
 from aistrale_router.protocols.messages.stream import MessagesStream
+from aistrale_router.providers.anthropic_errors import error_object
 
 EVENT: TypeAdapter[RawMessageStreamEvent] = TypeAdapter(RawMessageStreamEvent)
 CALL = MessagesCall("claude-x", ("###",))

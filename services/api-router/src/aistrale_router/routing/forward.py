@@ -168,7 +168,8 @@ class Forwarder:
             return failed, RETRY
         attempt.close(response.status < 500)
         error = prepare.error(target, response.status, content, response.headers)
-        if response.status == 503:  # loading or overloaded: it said so, it is not asked again
+        # Loading or overloaded (Anthropic's 529): it said so, it is not asked again.
+        if response.status in (503, 529):
             return error, SKIP
         return error, RETRY if response.status in RETRYABLE_STATUS else STOP
 
