@@ -115,6 +115,21 @@ async def test_a_body_past_the_limit_is_413_in_openai_shape(tmp_path: Path) -> N
     assert fits.status_code == 200
 
 
+async def test_a_body_past_the_limit_is_413_in_each_protocols_shape(tmp_path: Path) -> None:
+    upstream = httpx.ASGITransport(FakeVllm().app)
+    big = {**CHAT, "max_tokens": 5, "messages": [{"role": "user", "content": "x" * 2000}]}
+    async with running(tmp_path, upstream, [], max_request_bytes=1000) as client:
+        messages = await client.post("/v1/messages", json=big, headers=AUTH)
+        responses = await client.post("/v1/responses", json={**CHAT, "input": "x" * 2000},
+                                      headers=AUTH)  # fmt: skip
+    assert messages.status_code == responses.status_code == 413
+    assert messages.json() == {
+        "type": "error",
+        "error": {"type": "request_too_large", "message": "Request body larger than 1000 bytes."},
+    }
+    assert responses.json()["error"]["code"] == "request_too_large"
+
+
 async def test_other_methods_on_hot_routes_are_405(tmp_path: Path) -> None:
     upstream = httpx.ASGITransport(FakeVllm().app)
     async with running(tmp_path, upstream, []) as client:

@@ -74,7 +74,7 @@ def endpoints(
         Endpoint("POST", "/v1/completions", "completions", forwarding("completions")),
         Endpoint("POST", "/v1/embeddings", "embeddings", forwarding("embeddings")),
         Endpoint("GET", "/v1/models", "models", models),
-        *(Endpoint("POST", p.path, p.name, inbound(p)) for p in protocols),
+        *(Endpoint("POST", p.path, p.name, inbound(p), p.error) for p in protocols),
     ]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from opentelemetry.trace import Tracer
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,8 +38,12 @@ class Endpoint:
     path: str
     name: str
     handler: Handler
+    # The body of an error the front door answers itself (a body too large) in the
+    # endpoint's protocol; None: OpenAI's shape.
+    render_error: Callable[[AistraleError], bytes] | None = None
 
 
+JSON = "application/json"
 INTERNAL = error_body("Internal server error", "server_error", "internal_error", None)
 
 
@@ -59,7 +63,7 @@ class FrontDoor:
         # one of them through Starlette is served here all the same.
         self.routes = [Route(e.path, self, methods=[e.method], name=e.name) for e in endpoints]
         self._handlers = {
-            (e.method, e.path): (route, e.handler)
+            (e.method, e.path): (route, e.handler, e.render_error)
             for e, route in zip(endpoints, self.routes, strict=True)
         }
         self._max_body = max_body_bytes
@@ -76,7 +80,7 @@ class FrontDoor:
         await self._app(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route, handler = self._handlers[(scope["method"], scope["path"])]
+        route, handler, render = self._handlers[(scope["method"], scope["path"])]
         scope["route"] = route  # the metrics label: the route template
         started = False
 
@@ -92,7 +96,10 @@ class FrontDoor:
             log.log(exc.log_level, "request_error", code=exc.instance_code, status=exc.status)
             if started:
                 raise
-            await error_response(exc)(scope, receive, send)
+            if render is None:
+                await error_response(exc)(scope, receive, send)
+            else:
+                await Response(render(exc), exc.status, exc.headers, JSON)(scope, receive, send)
         except Exception as exc:
             log.exception("unhandled_error", error_type=type(exc).__name__)
             if started:

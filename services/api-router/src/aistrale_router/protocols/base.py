@@ -100,3 +100,10 @@ def inbound_key(authorization: str | None, api_key: str | None) -> str | None:
     if authorization is None and api_key is not None:
         return f"Bearer {api_key}"
     return authorization
+
+
+def chat_events(raw: bytes) -> list[bytes]:
+    """The data of each event in a chunk the chat relay yielded: it writes every event as
+    one `data: ...` line and each chunk ends on an event boundary (streaming/relay.py), so a
+    split is enough, no general SSE parser."""
+    return [part[6:] for part in raw.split(b"\n\n") if part.startswith(b"data: ")]

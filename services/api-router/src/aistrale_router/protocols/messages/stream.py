@@ -15,6 +15,7 @@ import orjson
 
 from aistrale_common.errors import AistraleError, UpstreamFailed
 from aistrale_common.logging import get_logger
+from aistrale_router.protocols.base import chat_events
 from aistrale_router.protocols.messages.answer import (
     message_object,
     new_id,
@@ -46,7 +47,7 @@ class MessagesStream:
         yield sse("message_start", {"message": start})
         async for raw in self._chunks:
             try:
-                out = [b for data in _events(raw) for b in self._on(data)]
+                out = [b for data in chat_events(raw) for b in self._on(data)]
             except Exception:  # a chunk we could not translate: still an explicit end
                 log.exception("messages_stream_translation_failed")
                 yield self.cut(UpstreamFailed("The stream could not be translated."))
@@ -138,9 +139,3 @@ def _error_from(error: Any) -> bytes:
     message = error.get("message") if isinstance(error, dict) else None
     body = {"type": "api_error", "message": message or "The stream failed."}
     return sse("error", {"error": body})
-
-
-def _events(raw: bytes) -> list[bytes]:
-    """The data of each event in a chunk the relay yielded (one `data:` line per event,
-    each chunk ending on an event boundary: streaming/relay.py)."""
-    return [part[6:] for part in raw.split(b"\n\n") if part.startswith(b"data: ")]

@@ -17,6 +17,7 @@ import orjson
 
 from aistrale_common.errors import AistraleError, UpstreamFailed
 from aistrale_common.logging import get_logger
+from aistrale_router.protocols.base import chat_events
 from aistrale_router.protocols.responses.answer import (
     call_item,
     message_item,
@@ -64,7 +65,7 @@ class ResponsesStream:
         yield self._lifecycle("response.created") + self._lifecycle("response.in_progress")
         async for raw in self._chunks:
             try:
-                out = [b for event in _events(raw) for b in self._on(event)]
+                out = [b for event in chat_events(raw) for b in self._on(event)]
             except Exception:  # a chunk we could not translate: still an explicit end
                 log.exception("responses_stream_translation_failed")
                 yield self._failed(UpstreamFailed("The stream could not be translated."))
@@ -216,13 +217,6 @@ class ResponsesStream:
         event = {"type": kind, "sequence_number": self._seq, **fields}
         self._seq += 1
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
-
-
-def _events(raw: bytes) -> list[bytes]:
-    """The data of each event in a chunk the relay yielded: it writes every event as one
-    `data: ...` line and each chunk ends on an event boundary (streaming/relay.py), so a
-    split is enough, no general SSE parser."""
-    return [part[6:] for part in raw.split(b"\n\n") if part.startswith(b"data: ")]
 
 
 def _open_message(item_id: str) -> dict[str, Any]:
