@@ -5,6 +5,8 @@ as /v1/messages (`MessagesProtocol.parse`, `translated_request`, then upstream's
 `chat.completion` turned into a Message); and the same 64-chunk chat stream relayed as is
 vs translated into Anthropic's events (reported per event). The rest of the path is the
 same code for both, so the difference of the medians is the translation's added latency.
+Also the native pass-through (an Anthropic deployment): Anthropic's own events relayed by
+`NativeMessagesRelay` (usage and budget counted, model name set) vs the same bytes as is.
 Interleaved rounds, so the shared machine's load hits both alike. Target: <= 100 us at
 p50. Prints a table; writes bench/results/messages.json.
 """
@@ -24,6 +26,11 @@ import orjson
 from aistrale_router.gateway.request import parse_request, translated_request
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.protocols.messages.protocol import MessagesProtocol
+from aistrale_router.providers.anthropic import AnthropicAdapter
+from aistrale_router.providers.anthropic_native import NativeMessagesRelay
+from aistrale_router.providers.base import ProviderTarget
+from aistrale_router.streaming.adapted import AdaptedRelay
+from aistrale_router.upstream.port import UpstreamResponse
 from bench.responses import ANSWER, CHAT, STREAM, SYSTEM, TURNS
 
 TARGET_US = 100.0
@@ -40,6 +47,64 @@ MESSAGES = orjson.dumps(
 KEY = KeyRecord(key_id="bench", org_id="bench", status="active")
 PROTOCOL = MessagesProtocol()
 Case = Callable[[], Any]
+TARGET = ProviderTarget("http://anthropic", "claude-up", None)
+
+
+def _anthropic_event(kind: str, **fields: Any) -> bytes:
+    return (
+        b"event: " + kind.encode() + b"\ndata: " + orjson.dumps({"type": kind, **fields}) + b"\n\n"
+    )
+
+
+_USAGE = {"input_tokens": 40, "output_tokens": 1, "cache_read_input_tokens": 0}
+_START: dict[str, Any] = {
+    **{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up"},
+    **{"content": [], "stop_reason": None, "stop_sequence": None, "usage": _USAGE},
+}
+NATIVE_STREAM = [
+    _anthropic_event("message_start", message=_START),
+    _anthropic_event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+    *[
+        _anthropic_event(
+            "content_block_delta", index=0, delta={"type": "text_delta", "text": " word"}
+        )
+        for _ in range(60)
+    ],
+    _anthropic_event("content_block_stop", index=0),
+    _anthropic_event(
+        "message_delta",
+        delta={"stop_reason": "end_turn", "stop_sequence": None},
+        usage={"output_tokens": 60},
+    ),
+    _anthropic_event("message_stop"),
+]
+
+
+class _Upstream:
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for chunk in NATIVE_STREAM:
+            yield chunk
+
+
+async def _anthropic_as_is() -> object:
+    return [chunk async for chunk in _Upstream().chunks()]
+
+
+async def _anthropic_translated_twice() -> object:
+    """What the native relay replaces: Anthropic -> chat chunks (the anthropic adapter's
+    translator) -> Anthropic's events again (the Messages protocol)."""
+    upstream: Any = _Upstream()
+    translator = AnthropicAdapter().stream_translator(TARGET, "req", "claude")
+    relay = AdaptedRelay(upstream, translator, hide_usage=False, prompt_estimate=40, model="c")
+    inbound = await PROTOCOL.parse(MESSAGES, KEY, {})
+    return [chunk async for chunk in PROTOCOL.stream(inbound, aiter(relay), "req")]
+
+
+async def _anthropic_native() -> object:
+    upstream: Any = _Upstream()
+    response: UpstreamResponse = upstream
+    relay = NativeMessagesRelay(response, budget=None, prompt_estimate=40, model="claude")
+    return [chunk async for chunk in relay]
 
 
 async def _chunks() -> AsyncIterator[bytes]:
@@ -79,6 +144,9 @@ async def _measure(rounds: int, n: int) -> dict[str, float]:
         "messages request+answer": _messages_request,
         "chat stream (64 chunks)": _chat_stream,
         "messages stream (64 chunks)": _messages_stream,
+        "anthropic events as is (64)": _anthropic_as_is,
+        "anthropic events native (64)": _anthropic_native,
+        "anthropic events translated twice (64)": _anthropic_translated_twice,
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
@@ -97,6 +165,15 @@ def main() -> None:
     added = {
         "request+answer": medians["messages request+answer"] - medians["chat request+answer"],
         "stream, per event": stream / len(STREAM),
+        "native, per event": (
+            medians["anthropic events native (64)"] - medians["anthropic events as is (64)"]
+        )
+        / len(NATIVE_STREAM),
+        "native vs translated twice, per event": (
+            medians["anthropic events native (64)"]
+            - medians["anthropic events translated twice (64)"]
+        )
+        / len(NATIVE_STREAM),
     }
     print(f"Messages API translation, p50 per request (target <= {TARGET_US:.0f} us added)")
     for name, us in medians.items():

@@ -10,6 +10,7 @@ prompt counts cache reads and writes (providers/anthropic.py `usage_of`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -41,6 +42,9 @@ FORWARDED_HEADERS: tuple[str, ...] = ("anthropic-version", "anthropic-beta")
 # Events whose delta is generated output: about one token each, for the budget's check
 # while the stream runs (the exact count comes in `message_delta`).
 _TOKEN_DELTAS = frozenset({"text_delta", "input_json_delta", "thinking_delta", "citations_delta"})
+_TOKEN_DELTA = re.compile(rb'"type":\s*"(?:text|input_json|thinking|citations)_delta"')
+# Events named so by their `event:` line that carry nothing the relay reads but a delta type.
+_AS_IS = frozenset({"content_block_delta", "content_block_stop", "ping"})
 
 
 class AnthropicNativeAdapter:
@@ -152,6 +156,8 @@ class NativeMessagesRelay(StreamRelay):
         return b"".join(self._pass(e) for e in self._parser.feed(raw))
 
     def _pass(self, event: SseEvent) -> bytes:
+        if event.event in _AS_IS and not self._message_ends.stopped:
+            return self._as_is(event)
         data = orjson.loads(event.data) if event.data else {}
         if not isinstance(data, dict):
             raise UpstreamFailed("anthropic sent a stream event that is not an object")
@@ -173,6 +179,14 @@ class NativeMessagesRelay(StreamRelay):
         elif kind == "message_stop":
             self._message_ends.stopped = self.finished = True
         return _event(kind, event.data.encode())
+
+    def _as_is(self, event: SseEvent) -> bytes:
+        """Most of a stream is deltas: passed on unparsed (the client's SDK reads them),
+        counted by their delta type for the budget."""
+        data = event.data.encode()
+        if event.event == "content_block_delta" and _TOKEN_DELTA.search(data):
+            self.token_chunks += 1
+        return _event(str(event.event), data)
 
     def _count(self, raw: Any) -> None:
         """`message_start` has the input side, `message_delta` the output (and lately the
