@@ -96,7 +96,7 @@ def create_app(
     app.router.routes[0:0] = front.routes
     app.front = front
     retrieve_model_route(app, gateway)
-    count_tokens_route(app, lambda auth, name: gateway.get().retrieve_model(auth, name))
+    count_tokens_route(app, lambda *call: gateway.get().check_model_call(*call))
     responses_routes(app, responses, lambda auth: gateway.get().keys.authenticate(auth))
     document_routes(app, [(e.method, e.path) for e in served])
     return app

@@ -36,10 +36,17 @@ def _signed_key(router: Router) -> tuple[str, str]:
     return key, record.key_id
 
 
-def _headers(key_id: str, body: bytes, *, secret: str = SECRET, age_s: int = 0) -> dict[str, str]:
+def _headers(
+    key_id: str,
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    age_s: int = 0,
+    path: str = "/v1/chat/completions",
+) -> dict[str, str]:
     timestamp = str(int(time.time()) - age_s)
     digest = hashlib.sha256(body).hexdigest()
-    message = f"{timestamp}\nPOST\n/v1/chat/completions\n{digest}".encode()
+    message = f"{timestamp}\nPOST\n{path}\n{digest}".encode()
     return {
         "x-aistrale-key-id": key_id,
         "x-aistrale-timestamp": timestamp,
@@ -116,3 +123,19 @@ async def test_keys_without_a_secret_ignore_signature_headers(router: Router) ->
                      "x-aistrale-signature": "junk"},
         )  # fmt: skip
     assert plain.status_code == 200, plain.text
+
+
+async def test_count_tokens_is_signed_as_every_post_is(router: Router) -> None:
+    key, key_id = _signed_key(router)
+    path = "/v1/messages/count_tokens"
+    body = httpx.Request("POST", "http://x", json={"model": "chat-model", "messages": [
+        {"role": "user", "content": "count me"}]}).content  # fmt: skip
+    plain = {"x-api-key": key, "content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=router.url, timeout=15) as http:
+        unsigned = await http.post(path, content=body, headers=plain)
+        signing = {**plain, **_headers(key_id, body, path=path)}
+        signed = await http.post(path, content=body, headers=signing)
+    assert unsigned.status_code == 401
+    assert unsigned.json()["error"]["type"] == "authentication_error"
+    assert "signed" in unsigned.json()["error"]["message"]
+    assert signed.status_code == 200 and signed.json()["input_tokens"] > 0

@@ -156,6 +156,17 @@ class Gateway:
         key = await self.keys.authenticate(authorization)
         return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
 
+    async def check_model_call(
+        self, authorization: str | None, name: str, signed: SignedParts | None, raw: bytes
+    ) -> dict[str, Any]:
+        """A POSTed call about a model that reaches no upstream (count_tokens): the key,
+        its request signature when the key must sign (as on every POST), and the model's
+        card if the key may use it."""
+        key = await self.keys.authenticate(authorization)
+        if self.signatures is not None:
+            await self.signatures.verify(key, signed, raw)
+        return model_cards.retrieved(self.catalog.catalog, self.states, key, name)
+
     async def handle(
         self,
         endpoint: Endpoint,
