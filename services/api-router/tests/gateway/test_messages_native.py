@@ -221,9 +221,12 @@ def test_a_governed_request_is_not_sent_native() -> None:
     from aistrale_router.providers.base import NativeBody
 
     plain = NativeBody("messages", "anthropic", {"model": "m"})
-    assert _ungoverned_native(plain, governed=False) is plain
-    assert _ungoverned_native(plain, governed=True) is None  # the chat form is the governed one
-    server_tool = NativeBody("messages", "anthropic", {"model": "m"}, only=("tools.0",))
-    with pytest.raises(InvalidRequest) as refused:
-        _ungoverned_native(server_tool, governed=True)
-    assert refused.value.param == "tools.0"
+    assert _ungoverned_native(plain, "none") is plain
+    assert _ungoverned_native(plain, "scanned") is plain  # the chat form held every text
+    assert _ungoverned_native(plain, "changed") is None  # the chat form is the governed one
+    server_tool = NativeBody("messages", "anthropic", {"model": "m"}, only=("messages.0",))
+    assert _ungoverned_native(server_tool, "none") is server_tool
+    for touched in ("scanned", "changed"):  # both see only the chat form
+        with pytest.raises(InvalidRequest) as refused:
+            _ungoverned_native(server_tool, touched)
+        assert refused.value.param == "messages.0"

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -102,6 +102,8 @@ class Streaming:
         self.last_words = self.relay.error_events
 
 
+# What governance did to an inbound protocol's request (Gateway._govern_chat).
+Touched = Literal["none", "scanned", "changed"]
 # The text field of the endpoints whose input is plain text, for the PII guardrails.
 TEXT_INPUTS: dict[str, str] = {"completions": "prompt", "embeddings": "input"}
 
@@ -268,17 +270,18 @@ class Gateway:
 
     async def _govern_chat(
         self, chat: dict[str, Any], key: KeyRecord
-    ) -> tuple[dict[str, Any], AnswerFilter | None, bool]:
-        """An inbound protocol's chat body through the same templates and guardrails; the
-        last value says whether governance had anything to do (it changed the body, or
-        filters the answer)."""
+    ) -> tuple[dict[str, Any], AnswerFilter | None, Touched]:
+        """An inbound protocol's chat body through the same templates and guardrails, and
+        what governance did to it: nothing, scanned its inputs and let them pass (the scan
+        sees the chat form), or changed it / filters its answer."""
         if self.governance is None:
-            return chat, None, False
+            return chat, None, "none"
         raw = orjson.dumps(chat)
         governed = await self.governance.chat(raw, key.org_id)
         if governed.raw is raw and governed.answer is None:
-            return chat, None, False
-        return orjson.loads(governed.raw), governed.answer, True
+            scanned = (await self.governance.policy(key.org_id)).action != "off"
+            return chat, None, "scanned" if scanned else "none"
+        return orjson.loads(governed.raw), governed.answer, "changed"
 
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:
         """Prompt templates (chat) and PII guardrails (every text input; governance/)."""
@@ -512,16 +515,18 @@ class Gateway:
         return streaming
 
 
-def _ungoverned_native(native: NativeBody | None, governed: bool) -> NativeBody | None:
+def _ungoverned_native(native: NativeBody | None, touched: Touched) -> NativeBody | None:
     """The protocol's own body, if governance left the request alone: a template rendered
     or an input redacted exists in the chat form only, and an answer to filter must be one
-    (the native body is the client's, ungoverned)."""
-    if native is None or not governed:
+    (the native body is the client's, ungoverned). Params only the native body holds (a
+    document, say) were not in the chat form the guardrails scanned: refused when they
+    scan or rewrite."""
+    if native is None or touched == "none" or (touched == "scanned" and not native.only):
         return native
     if native.only:
         raise InvalidRequest(
             f"`{native.only[0]}` can be sent only as the client wrote it, and this "
-            "organization's prompt templates or guardrails rewrite requests.",
+            "organization's prompt templates or guardrails check and rewrite requests.",
             param=native.only[0],
         )
     return None
