@@ -13,11 +13,8 @@ p50. Prints a table; writes bench/results/messages.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,7 @@ from aistrale_router.providers.anthropic_native import NativeMessagesRelay
 from aistrale_router.providers.base import ProviderTarget
 from aistrale_router.streaming.adapted import AdaptedRelay
 from aistrale_router.upstream.port import UpstreamResponse
+from bench import interleaved
 from bench.responses import ANSWER, CHAT, STREAM, SYSTEM, TURNS
 
 TARGET_US = 100.0
@@ -46,7 +44,6 @@ MESSAGES = orjson.dumps(
 )
 KEY = KeyRecord(key_id="bench", org_id="bench", status="active")
 PROTOCOL = MessagesProtocol()
-Case = Callable[[], Any]
 TARGET = ProviderTarget("http://anthropic", "claude-up", None)
 
 
@@ -131,15 +128,8 @@ async def _messages_stream() -> object:
     return [chunk async for chunk in PROTOCOL.stream(inbound, _chunks(), "req")]
 
 
-async def _per_call_us(case: Case, n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        await case()
-    return (time.perf_counter() - started) / n * 1e6
-
-
 async def _measure(rounds: int, n: int) -> dict[str, float]:
-    cases: dict[str, Case] = {
+    cases: dict[str, interleaved.Case] = {
         "chat request+answer": _chat_request,
         "messages request+answer": _messages_request,
         "chat stream (64 chunks)": _chat_stream,
@@ -148,19 +138,11 @@ async def _measure(rounds: int, n: int) -> dict[str, float]:
         "anthropic events native (64)": _anthropic_native,
         "anthropic events translated twice (64)": _anthropic_translated_twice,
     }
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, case in cases.items():
-            samples[name].append(await _per_call_us(case, n))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return await interleaved.medians(cases, rounds, n)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
-    medians = asyncio.run(_measure(args.rounds, args.n))
+    medians = asyncio.run(_measure(*interleaved.arguments(__doc__ or "")))
     stream = medians["messages stream (64 chunks)"] - medians["chat stream (64 chunks)"]
     added = {
         "request+answer": medians["messages request+answer"] - medians["chat request+answer"],
@@ -175,12 +157,7 @@ def main() -> None:
         )
         / len(NATIVE_STREAM),
     }
-    print(f"Messages API translation, p50 per request (target <= {TARGET_US:.0f} us added)")
-    for name, us in medians.items():
-        print(f"  {name:<30} {us:>9.1f} us")
-    for name, us in added.items():
-        verdict = "ok" if us <= TARGET_US else "OVER"
-        print(f"  added, {name:<23} {us:>9.1f} us  {verdict}")
+    interleaved.report("Messages API translation", medians, added, TARGET_US)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result = {"median_us": medians, "added_us": added, "target_us": TARGET_US}
     RESULTS.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))

@@ -15,11 +15,8 @@ Prints a table; writes bench/results/responses.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ from aistrale_router.gateway.request import parse_request, translated_request
 from aistrale_router.keys.record import KeyRecord
 from aistrale_router.protocols.responses.protocol import ResponsesProtocol
 from aistrale_router.protocols.responses.stream import ResponsesStream
+from bench import interleaved
 
 TARGET_US = 100.0
 RESULTS = Path(__file__).parent / "results" / "responses.json"
@@ -114,37 +112,19 @@ async def _responses_stream(protocol: ResponsesProtocol) -> object:
     return [chunk async for chunk in stream]
 
 
-Case = Callable[[], Any]
-
-
-async def _per_call_us(case: Case, n: int) -> float:
-    started = time.perf_counter()
-    for _ in range(n):
-        await case()
-    return (time.perf_counter() - started) / n * 1e6
-
-
 async def _measure(rounds: int, n: int) -> dict[str, float]:
     protocol = ResponsesProtocol()  # store=false: no database on this path
-    cases: dict[str, Case] = {
+    cases: dict[str, interleaved.Case] = {
         "chat request+answer": _chat_request,
         "responses request+answer": lambda: _responses_request(protocol),
         "chat stream (64 chunks)": _chat_stream,
         "responses stream (64 chunks)": lambda: _responses_stream(protocol),
     }
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, case in cases.items():
-            samples[name].append(await _per_call_us(case, n))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return await interleaved.medians(cases, rounds, n)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--n", type=int, default=200)
-    args = parser.parse_args()
-    medians = asyncio.run(_measure(args.rounds, args.n))
+    medians = asyncio.run(_measure(*interleaved.arguments(__doc__ or "")))
     stream = medians["responses stream (64 chunks)"] - medians["chat stream (64 chunks)"]
     added = {
         "request+answer": medians["responses request+answer"] - medians["chat request+answer"],
@@ -152,12 +132,7 @@ def main() -> None:
         # included) is delayed by. The whole stream's sum is spread over its duration.
         "stream, per event": stream / len(STREAM),
     }
-    print(f"Responses API translation, p50 per request (target <= {TARGET_US:.0f} us added)")
-    for name, us in medians.items():
-        print(f"  {name:<30} {us:>9.1f} us")
-    for name, us in added.items():
-        verdict = "ok" if us <= TARGET_US else "OVER"
-        print(f"  added, {name:<23} {us:>9.1f} us  {verdict}")
+    interleaved.report("Responses API translation", medians, added, TARGET_US)
     print(f"  (whole 64-chunk stream: {stream:.0f} us added, spread over the stream)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result = {

@@ -279,8 +279,7 @@ class Gateway:
         raw = orjson.dumps(chat)
         governed = await self.governance.chat(raw, key.org_id)
         if governed.raw is raw and governed.answer is None:
-            scanned = (await self.governance.policy(key.org_id)).action != "off"
-            return chat, None, "scanned" if scanned else "none"
+            return chat, None, "scanned" if governed.scanned else "none"
         return orjson.loads(governed.raw), governed.answer, "changed"
 
     async def _govern(self, endpoint: Endpoint, raw: bytes, key: KeyRecord) -> Governed:

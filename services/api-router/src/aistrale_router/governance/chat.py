@@ -24,6 +24,7 @@ AnswerFilter = Callable[[bytes], bytes]
 class Governed:
     raw: bytes  # the body to parse and send on
     answer: AnswerFilter | None = None  # applied to a non-streamed answer's body
+    scanned: bool = False  # the PII guardrails read the inputs (whether or not they changed)
 
 
 class Governance:
@@ -39,9 +40,10 @@ class Governance:
         # Cheap tests first: most requests name no template and most orgs scan nothing.
         if policy.action == "off" and b'"prompt"' not in raw:
             return Governed(raw)
+        scanned = policy.action != "off"
         body = _object(raw)
         if body is None:
-            return Governed(raw)  # parse_request says what is wrong with it
+            return Governed(raw, scanned=scanned)  # parse_request says what is wrong with it
         changed = await self._apply_prompt(body, org_id)
         messages = body.get("messages")
         if isinstance(messages, list) and policy.action != "off":
@@ -49,7 +51,7 @@ class Governance:
             changed = changed or any(a is not b for a, b in zip(guarded, messages, strict=True))
             body["messages"] = guarded
         answer = partial(self.guard.chat_answer, policy=policy) if policy.outputs else None
-        return Governed(orjson.dumps(body) if changed else raw, answer)
+        return Governed(orjson.dumps(body) if changed else raw, answer, scanned)
 
     async def text_inputs(self, raw: bytes, org_id: str, field: str) -> Governed:
         """/v1/completions `prompt` and /v1/embeddings `input`: a string or a list of

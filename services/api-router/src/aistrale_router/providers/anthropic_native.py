@@ -42,7 +42,9 @@ FORWARDED_HEADERS: tuple[str, ...] = ("anthropic-version", "anthropic-beta")
 # Events whose delta is generated output: about one token each, for the budget's check
 # while the stream runs (the exact count comes in `message_delta`).
 _TOKEN_DELTAS = frozenset({"text_delta", "input_json_delta", "thinking_delta", "citations_delta"})
-_TOKEN_DELTA = re.compile(rb'"type":\s*"(?:text|input_json|thinking|citations)_delta"')
+_TOKEN_DELTA = re.compile(
+    rb'"type":\s*"(?:' + b"|".join(re.escape(d.encode()) for d in sorted(_TOKEN_DELTAS)) + rb')"'
+)
 # Events named so by their `event:` line that carry nothing the relay reads but a delta type.
 _AS_IS = frozenset({"content_block_delta", "content_block_stop", "ping"})
 
